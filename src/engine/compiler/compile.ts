@@ -7,7 +7,7 @@
 import { differentiate } from "./autodiff.js";
 import { Graph, type Shape } from "./graph.js";
 import type { Optimizer } from "./optimizers.js";
-import { runPasses } from "./passes.js";
+import { BACKWARD_PASSES, eliminateDeadNodes, FORWARD_PASSES, runPasses, type Pass } from "./passes.js";
 import type { ForwardContext } from "../model/layers.js";
 import type { Sequential } from "../model/sequential.js";
 
@@ -89,6 +89,8 @@ export interface TrainGraph {
 export interface TrainGraphOptions {
   /** Apply the speed-up rewrite passes (default true); off for comparing against the plain graph. */
   optimize?: boolean;
+  /** Names of passes to leave out (to measure what each one is worth). */
+  skipPasses?: readonly string[];
 }
 
 export function buildTrainGraph(
@@ -108,7 +110,11 @@ export function buildTrainGraph(
   const scalars: Record<string, string> = {};
   for (const s of optimizer.scalarInputs) scalars[s] = g.input(s, []);
 
+  const optimize = options.optimize ?? true;
   const { output, logits, stateUpdates } = buildForward(g, model, x, true, nameOf);
+  const chosen = (passes: readonly Pass[]) =>
+    optimize ? passes.filter((p) => !(options.skipPasses ?? []).includes(p.name)) : [];
+  runPasses(g, chosen(FORWARD_PASSES));
   if (!logits || model.outputShape.length !== 1) {
     throw new Error("training needs a final softmax layer (categorical cross-entropy on its logits)");
   }
@@ -135,6 +141,6 @@ export function buildTrainGraph(
     // A non-trainable weight the layer does not update in training passes through unchanged.
     g.output(g.rename(next ?? TRAIN.state(key), TRAIN.next(TRAIN.state(key))));
   }
-  if (options.optimize ?? true) runPasses(g);
+  runPasses(g, [...chosen(BACKWARD_PASSES), eliminateDeadNodes]);
   return { graph: g, carried };
 }

@@ -99,6 +99,7 @@ const conv: GradRule = ({ g, node, dy, wants }) => {
       pads: [pads[0], pads[1], endPads[0], endPads[1]],
       kernel_shape: [ws[2], ws[3]],
     });
+    g.annotate(dx, { kind: "conv-data-grad" });
     if (extra.some((e) => e > 0)) dx = g.op("Pad", [dx, g.ints([0, 0, 0, 0, 0, 0, extra[0], extra[1]], "pads")]);
   }
 
@@ -113,6 +114,7 @@ const conv: GradRule = ({ g, node, dy, wants }) => {
       k = g.op("Slice", [k, g.ints([0, 0]), g.ints([ws[2], ws[3]]), g.ints([2, 3])]);
     }
     dw = g.op("Transpose", [k], { perm: [1, 0, 2, 3] });
+    g.annotate(dw, { kind: "conv-weight-grad", x, dyTransposed: dyt, strides, pads });
   }
 
   const db =
@@ -245,6 +247,9 @@ const slice: GradRule = ({ g, node, dy }) => {
   const starts = g.knownInts.get(node.inputs[1]) ?? [];
   const ends = g.knownInts.get(node.inputs[2]) ?? [];
   const axes = node.inputs[3] ? (g.knownInts.get(node.inputs[3]) ?? []) : starts.map((_, i) => i);
+  if (node.inputs[4] && (g.knownInts.get(node.inputs[4]) ?? []).some((s) => s !== 1)) {
+    throw new Error("Slice gradient: only step 1 is supported");
+  }
   const before = xs.map(() => 0);
   const after = xs.map(() => 0);
   axes.forEach((ax, i) => {

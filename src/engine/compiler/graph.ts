@@ -24,6 +24,8 @@ export interface Node {
   readonly outputs: readonly string[];
   readonly attrs: Readonly<Record<string, AttrValue>>;
   readonly name: string;
+  /** What a rewrite pass needs to recognise this node (not serialised). */
+  meta?: Readonly<Record<string, unknown>>;
 }
 
 export interface Initializer {
@@ -118,6 +120,50 @@ export class Graph {
 
   op(op: string, inputs: readonly string[], attrs: Record<string, AttrValue> = {}): string {
     return this.opN(op, inputs, attrs, 1)[0];
+  }
+
+  /** The node producing a value, if any. */
+  producer(name: string): Node | undefined {
+    return this.nodes.find((n) => n.outputs.includes(name));
+  }
+
+  /** Attaches pass metadata to the node producing `value`. */
+  annotate(value: string, meta: Record<string, unknown>): void {
+    const node = this.producer(value);
+    if (!node) throw new Error(`no node produces "${value}"`);
+    node.meta = { ...node.meta, ...meta };
+  }
+
+  /** Makes every reader of `from` read `to` instead (graph outputs keep their names). */
+  replaceUses(from: string, to: string): void {
+    const a = this.value(from);
+    const b = this.value(to);
+    if (a.dtype !== b.dtype || a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
+      throw new Error(`cannot replace [${a.shape}] ${a.dtype} "${from}" with [${b.shape}] ${b.dtype} "${to}"`);
+    }
+    this.nodes.forEach((n, k) => {
+      if (n.inputs.includes(from)) this.nodes[k] = { ...n, inputs: n.inputs.map((i) => (i === from ? to : i)) };
+    });
+  }
+
+  /** Restores topological order after a pass appended nodes that earlier nodes now read. */
+  sortTopologically(): void {
+    const ready = new Set<string>([...this.inputs.map((v) => v.name), ...this.initializers.keys()]);
+    const pending = [...this.nodes];
+    const sorted: Node[] = [];
+    while (pending.length) {
+      const before = pending.length;
+      for (let k = 0; k < pending.length; ) {
+        const n = pending[k];
+        if (n.inputs.every((i) => i === "" || ready.has(i))) {
+          sorted.push(n);
+          n.outputs.forEach((o) => ready.add(o));
+          pending.splice(k, 1);
+        } else k++;
+      }
+      if (pending.length === before) throw new Error(`graph has a cycle or a missing value at ${pending[0].op}`);
+    }
+    this.nodes.splice(0, this.nodes.length, ...sorted);
   }
 
   /** Gives a value a stable public name by routing it through Identity (for graph outputs). */

@@ -1,8 +1,9 @@
 /**
- * Rewrite passes over a built graph. Each pass keeps the graph's outputs numerically equal (checked in
+ * Rewrite passes over a built graph. Each keeps the graph's outputs numerically equal (checked in
  * test/engine/passes.test.ts) and exists only because it makes ONNX Runtime faster or the graph smaller.
+ * Forward passes run before differentiation (autodiff then sees the cheaper forward); backward passes after.
  */
-import type { Graph } from "./graph.js";
+import type { Graph, Node } from "./graph.js";
 
 export type Pass = (g: Graph) => void;
 
@@ -22,8 +23,115 @@ export const eliminateDeadNodes: Pass = (g) => {
   for (const name of [...g.initializers.keys()]) if (!live.has(name)) g.initializers.delete(name);
 };
 
-export const PASSES: readonly Pass[] = [eliminateDeadNodes];
+function readers(g: Graph, value: string): Node[] {
+  return g.nodes.filter((n) => n.inputs.includes(value));
+}
 
-export function runPasses(g: Graph, passes: readonly Pass[] = PASSES): void {
+/** Whether any trainable weight ("w:…" input) flows into `value`. */
+function dependsOnWeights(g: Graph, value: string): boolean {
+  const seen = new Set<string>();
+  const stack = [value];
+  while (stack.length) {
+    const v = stack.pop() as string;
+    if (seen.has(v)) continue;
+    seen.add(v);
+    if (v.startsWith("w:")) return true;
+    const p = g.producer(v);
+    if (p) stack.push(...p.inputs.filter((i) => i !== ""));
+  }
+  return false;
+}
+
+const attrs = (n: Node, key: string, fallback: readonly number[]) =>
+  (n.attrs[key] as readonly number[] | undefined) ?? fallback;
+
+/**
+ * Forward pass: a stride-1 convolution on the model input, followed by (ReLU and) 2×2 max-pooling, becomes four
+ * stride-2 "phase" convolutions — one per position in the pooling window — and an element-wise Max. This
+ * skips the full-resolution conv output, its window reshuffling and ReLU, and makes the pooling backward an
+ * exact, cheap first-wins mask. The input needs no gradient, so the four backward-data convolutions that
+ * would make this a loss deeper in the network never happen.
+ */
+export const phaseConvolutionPooling: Pass = (g) => {
+  for (const pool of g.nodes.filter((n) => n.meta?.kind === "max-pool" && n.meta.pool === 2)) {
+    const pooledInput = pool.meta?.input as string;
+    let conv = g.producer(pooledInput);
+    let relu: Node | undefined;
+    if (conv?.op === "Relu") {
+      relu = conv;
+      conv = g.producer(conv.inputs[0]);
+    }
+    if (!conv || conv.meta?.kind !== "conv") continue;
+    if (attrs(conv, "strides", [1, 1]).some((s) => s !== 1)) continue;
+    if (readers(g, conv.outputs[0]).length !== 1 || (relu && readers(g, relu.outputs[0]).length !== 1)) continue;
+    const [x, w, b] = conv.inputs;
+    if (dependsOnWeights(g, x)) continue;
+
+    const [kh, kw] = attrs(conv, "kernel_shape", []);
+    const pads = attrs(conv, "pads", [0, 0, 0, 0]);
+    const [, , ch, cw] = g.shape(conv.outputs[0]);
+    const [oh, ow] = [Math.floor(ch / 2), Math.floor(cw / 2)];
+    const padded = pads.some((p) => p !== 0)
+      ? g.op("Pad", [x, g.ints([0, 0, pads[0], pads[1], 0, 0, pads[2], pads[3]], "pads")])
+      : x;
+    const phases = [
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [1, 1],
+    ].map(([i, j]) => {
+      const window = g.op("Slice", [
+        padded,
+        g.ints([i, j]),
+        g.ints([i + 2 * (oh - 1) + kh, j + 2 * (ow - 1) + kw]),
+        g.ints([2, 3]),
+      ]);
+      return g.op("Conv", b ? [window, w, b] : [window, w], { kernel_shape: [kh, kw], strides: [2, 2] });
+    });
+    const max = g.op("Max", phases);
+    // ReLU is monotone, so it commutes with max: apply it to a quarter of the values.
+    const out = relu ? g.op("Relu", [max]) : max;
+    g.replaceUses(pool.outputs[0], out);
+  }
+  g.sortTopologically();
+};
+
+/**
+ * Backward pass: the weight gradient of a stride-1 convolution as one explicit im2col GEMM (kernel-sized
+ * slices of the input stacked, then a single matrix product with dY), instead of a convolution over the batch
+ * with batch and channels swapped, which onnxruntime runs on a slow path.
+ */
+export const im2colWeightGradients: Pass = (g) => {
+  for (const node of g.nodes.filter((n) => n.meta?.kind === "conv-weight-grad")) {
+    const meta = node.meta as { x: string; dyTransposed: string; strides: number[]; pads: number[] };
+    if (meta.strides.some((s) => s !== 1)) continue;
+    const dw = node.outputs[0];
+    const [o, c, kh, kw] = g.shape(dw);
+    const [co, n, oh, ow] = g.shape(meta.dyTransposed);
+    if (c === 1 || co !== o) continue; // one input channel: the swapped convolution is already a thin GEMM
+    const p = meta.pads;
+    const padded = p.some((v) => v !== 0)
+      ? g.op("Pad", [meta.x, g.ints([0, 0, p[0], p[1], 0, 0, p[2], p[3]], "pads")])
+      : meta.x;
+    const xt = g.op("Transpose", [padded], { perm: [1, 0, 2, 3] });
+    const slices: string[] = [];
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        slices.push(g.op("Slice", [xt, g.ints([i, j]), g.ints([i + oh, j + ow]), g.ints([2, 3])]));
+      }
+    }
+    const patches = g.op("Reshape", [g.op("Concat", slices, { axis: 0 }), g.ints([kh * kw * c, n * oh * ow], "shape")]);
+    const dy = g.op("Reshape", [meta.dyTransposed, g.ints([o, n * oh * ow], "shape")]);
+    const product = g.op("Gemm", [dy, patches], { transB: 1 });
+    const kernel = g.op("Reshape", [product, g.ints([o, kh, kw, c], "shape")]);
+    g.replaceUses(dw, g.op("Transpose", [kernel], { perm: [0, 3, 1, 2] }));
+  }
+  g.sortTopologically();
+};
+
+export const FORWARD_PASSES: readonly Pass[] = [phaseConvolutionPooling];
+export const BACKWARD_PASSES: readonly Pass[] = [im2colWeightGradients];
+
+export function runPasses(g: Graph, passes: readonly Pass[]): void {
   for (const pass of passes) pass(g);
 }

@@ -72,6 +72,16 @@ function reshapeTarget(input: Shape, target: readonly number[]): Shape {
   return out;
 }
 
+/** Elements a Slice keeps along one axis of size d (ONNX's clamping rules, either step sign). */
+export function sliceLength(d: number, start: number, end: number, step: number): number {
+  if (step === 0) throw new Error("Slice: step 0");
+  const norm = (v: number) => (v < 0 ? v + d : v);
+  const [lo, hi] = step > 0 ? [0, d] : [-1, d - 1];
+  const s = Math.min(Math.max(norm(start), lo), hi);
+  const e = Math.min(Math.max(norm(end), lo), hi);
+  return Math.max(0, Math.ceil((e - s) / step));
+}
+
 export function inferShapes(node: Node, lookup: Lookup, known: Map<string, readonly number[]>): Inferred {
   const { op, attrs } = node;
   const ins = node.inputs.map((n) => lookup(n));
@@ -244,10 +254,7 @@ export function inferShapes(node: Node, lookup: Lookup, known: Map<string, reado
       const out = [...x.shape];
       axes.forEach((ax, i) => {
         const a = normAxis(ax, out.length);
-        const d = x.shape[a];
-        const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + d : v, 0), d);
-        if (steps[i] !== 1) throw new Error("Slice: only step 1 is used here");
-        out[a] = Math.max(0, clamp(ends[i]) - clamp(starts[i]));
+        out[a] = sliceLength(x.shape[a], starts[i], ends[i], steps[i]);
       });
       return [{ shape: out, dtype: x.dtype }];
     }

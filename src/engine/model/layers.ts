@@ -148,6 +148,7 @@ export function conv2d(options: Conv2DOptions): Layer {
       const inputs = [x, ctx.weight("kernel")];
       if (o.useBias) inputs.push(ctx.weight("bias"));
       const y = ctx.g.op("Conv", inputs, { kernel_shape: [kh, kw], strides: [sh, sw], pads: pads(input) });
+      ctx.g.annotate(y, { kind: "conv" });
       return activate(ctx, y, o.activation);
     },
   };
@@ -194,7 +195,9 @@ export function maxPooling2d(options: MaxPooling2DOptions = {}): Layer {
       const batch = g.shape(x)[0];
       const windows = g.op("SpaceToDepth", [v], { blocksize: ph });
       const split = g.op("Reshape", [windows, g.ints([batch, ph * pw, c, oh, ow], "shape")]);
-      return g.op("ReduceMax", [split], { axes: [1], keepdims: 0 });
+      const pooled = g.op("ReduceMax", [split], { axes: [1], keepdims: 0 });
+      g.annotate(pooled, { kind: "max-pool", input: x, pool: ph });
+      return pooled;
     },
   };
 }

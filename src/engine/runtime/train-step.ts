@@ -3,7 +3,7 @@
  * onnxruntime tensors between steps: each step's `next/*` outputs become the next step's inputs, so nothing is
  * copied on the JavaScript side.
  */
-import { buildTrainGraph, TRAIN } from "../compiler/compile.js";
+import { buildTrainGraph, TRAIN, type TrainGraphOptions } from "../compiler/compile.js";
 import type { Optimizer } from "../compiler/optimizers.js";
 import { toOnnx } from "../compiler/serialize.js";
 import type { Sequential } from "../model/sequential.js";
@@ -56,9 +56,9 @@ export class TrainStep {
     model: Sequential,
     optimizer: Optimizer,
     batch: number,
-    options: SessionOptions & { optimize?: boolean } = {},
+    options: SessionOptions & TrainGraphOptions = {},
   ): Promise<TrainStep> {
-    const { graph, carried } = buildTrainGraph(model, optimizer, batch, { optimize: options.optimize });
+    const { graph, carried } = buildTrainGraph(model, optimizer, batch, options);
     const session = await createSession(toOnnx(graph), options);
     return new TrainStep(batch, session, carried, optimizer);
   }

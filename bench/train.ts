@@ -1,0 +1,84 @@
+/**
+ * Training and inference throughput of the reference CNN on onnxruntime-node.
+ * Usage: npm run bench:train [-- --rounds 5 --steps 20 --batches 32,128,256 --variants all,plain,-passName]
+ * Prints a table, then one JSON line (last line). Variants are interleaved round by round, because this VM's
+ * speed drifts by ±30% from minute to minute and only side-by-side numbers compare.
+ */
+import { parseArgs } from "node:util";
+import { buildInferenceGraph } from "../src/engine/compiler/compile.js";
+import { adam } from "../src/engine/compiler/optimizers.js";
+import { toOnnx } from "../src/engine/compiler/serialize.js";
+import { createSession, defaultThreads, floatTensor } from "../src/engine/runtime/ort.js";
+import { TrainingState, TrainStep } from "../src/engine/runtime/train-step.js";
+import { referenceCnn } from "./reference-model.js";
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: "string", default: "5" },
+    steps: { type: "string", default: "20" },
+    batches: { type: "string", default: "32,128,256" },
+    // Comma-separated: "all" (every pass), "plain" (none), or "-passName" (all but one).
+    variants: { type: "string", default: "all" },
+  },
+});
+const rounds = Number(values.rounds);
+const steps = Number(values.steps);
+const batches = values.batches.split(",").map(Number);
+const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
+
+const model = referenceCnn();
+const optimizer = adam();
+const variants = values.variants.split(",").map((v) => ({
+  label: v === "all" ? "" : ` (${v})`,
+  options: v === "plain" ? { optimize: false } : v.startsWith("-") ? { skipPasses: [v.slice(1)] } : {},
+}));
+
+interface Runner {
+  label: string;
+  batch: number;
+  run(): Promise<number>; // images/s for one round
+}
+
+const runners: Runner[] = [];
+for (const batch of batches) {
+  for (const variant of variants) {
+    const step = await TrainStep.create(model, optimizer, batch, variant.options);
+    const state = new TrainingState(model, optimizer);
+    const x = floatTensor(Float32Array.from({ length: batch * 784 }, () => Math.random()), [batch, 28, 28, 1]);
+    const y = floatTensor(Float32Array.from({ length: batch * 10 }, (_, i) => (i % 10 === 0 ? 1 : 0)), [batch, 10]);
+    for (let i = 0; i < 5; i++) await step.run(state, x, y); // warm-up
+    runners.push({
+      label: `train bs=${batch}${variant.label}`,
+      batch,
+      async run() {
+        const t0 = performance.now();
+        for (let i = 0; i < steps; i++) await step.run(state, x, y);
+        return (steps * batch) / ((performance.now() - t0) / 1000);
+      },
+    });
+  }
+}
+const inference = await createSession(toOnnx(buildInferenceGraph(model)));
+const xi = floatTensor(Float32Array.from({ length: 256 * 784 }, () => Math.random()), [256, 28, 28, 1]);
+await inference.run({ input: xi });
+runners.push({
+  label: "infer bs=256",
+  batch: 256,
+  async run() {
+    const t0 = performance.now();
+    for (let i = 0; i < steps; i++) await inference.run({ input: xi });
+    return (steps * 256) / ((performance.now() - t0) / 1000);
+  },
+});
+
+const samples = new Map<string, number[]>(runners.map((r) => [r.label, []]));
+for (let r = 0; r < rounds; r++) {
+  for (const runner of runners) samples.get(runner.label)?.push(await runner.run());
+}
+const result: Record<string, number> = {};
+for (const [label, s] of samples) {
+  const m = median(s);
+  result[label] = Math.round(m);
+  console.log(`${label.padEnd(30)} ${m.toFixed(0).padStart(7)} images/s  (rounds: ${s.map((v) => v.toFixed(0)).join(", ")})`);
+}
+console.log(JSON.stringify({ benchmark: "train", threads: defaultThreads(), rounds, steps, imagesPerSecond: result }));
