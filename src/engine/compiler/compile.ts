@@ -93,28 +93,24 @@ export interface TrainGraphOptions {
   skipPasses?: readonly string[];
 }
 
-export function buildTrainGraph(
-  model: Sequential,
-  optimizer: Optimizer,
-  batch: number,
-  options: TrainGraphOptions = {},
-): TrainGraph {
+interface LossGraph {
+  g: Graph;
+  loss: string;
+  stateUpdates: Map<string, string>;
+  nameOf: (key: string) => string;
+}
+
+/** Inputs, forward (training mode), softmax cross-entropy and the accuracy count: what every step computes. */
+function buildLoss(model: Sequential, batch: number, forwardPasses: readonly Pass[]): LossGraph {
   const g = new Graph();
   const x = g.input(TRAIN.x, batchedInputShape(model, batch));
   const classes = model.outputShape[0];
   const y = g.input(TRAIN.y, [batch, classes]);
   const trainable = new Set(model.trainableKeys);
-  const carried: string[] = [];
   const nameOf = (key: string) => (trainable.has(key) ? TRAIN.weight(key) : TRAIN.state(key));
-  for (const w of model.weightSpecs) carried.push(g.input(nameOf(w.key), w.shape));
-  const scalars: Record<string, string> = {};
-  for (const s of optimizer.scalarInputs) scalars[s] = g.input(s, []);
+  for (const w of model.weightSpecs) g.input(nameOf(w.key), w.shape);
 
-  const optimize = options.optimize ?? true;
   const { output, logits, stateUpdates } = buildForward(g, model, x, true, nameOf);
-  const chosen = (passes: readonly Pass[]) =>
-    optimize ? passes.filter((p) => !(options.skipPasses ?? []).includes(p.name)) : [];
-  runPasses(g, chosen(FORWARD_PASSES));
   if (!logits || model.outputShape.length !== 1) {
     throw new Error("training needs a final softmax layer (categorical cross-entropy on its logits)");
   }
@@ -126,6 +122,38 @@ export function buildTrainGraph(
   g.rename(g.op("ReduceSum", [g.op("Cast", [hits], { to: 1 })], { keepdims: 0 }), TRAIN.correct);
   g.output(TRAIN.loss);
   g.output(TRAIN.correct);
+  runPasses(g, forwardPasses);
+  return { g, loss, stateUpdates, nameOf };
+}
+
+function choosePasses(options: TrainGraphOptions) {
+  const chosen = (passes: readonly Pass[]) =>
+    (options.optimize ?? true) ? passes.filter((p) => !(options.skipPasses ?? []).includes(p.name)) : [];
+  return { forward: chosen(FORWARD_PASSES), backward: [...chosen(BACKWARD_PASSES), eliminateDeadNodes] };
+}
+
+/** Loss and the gradient of every trainable weight (outputs "loss", "correct", "grad:<key>"): for checks. */
+export function buildGradientGraph(model: Sequential, batch: number, options: TrainGraphOptions = {}): Graph {
+  const passes = choosePasses(options);
+  const { g, loss } = buildLoss(model, batch, passes.forward);
+  const keys = model.trainableKeys;
+  const { grads } = differentiate(g, loss, keys.map(TRAIN.weight));
+  keys.forEach((key, i) => g.output(g.rename(grads[i], `grad:${key}`)));
+  runPasses(g, passes.backward);
+  return g;
+}
+
+export function buildTrainGraph(
+  model: Sequential,
+  optimizer: Optimizer,
+  batch: number,
+  options: TrainGraphOptions = {},
+): TrainGraph {
+  const passes = choosePasses(options);
+  const { g, loss, stateUpdates, nameOf } = buildLoss(model, batch, passes.forward);
+  const carried = model.weightSpecs.map((w) => nameOf(w.key));
+  const scalars: Record<string, string> = {};
+  for (const s of optimizer.scalarInputs) scalars[s] = g.input(s, []);
 
   const keys = model.trainableKeys;
   const { grads } = differentiate(g, loss, keys.map(TRAIN.weight));
@@ -141,6 +169,6 @@ export function buildTrainGraph(
     // A non-trainable weight the layer does not update in training passes through unchanged.
     g.output(g.rename(next ?? TRAIN.state(key), TRAIN.next(TRAIN.state(key))));
   }
-  runPasses(g, [...chosen(BACKWARD_PASSES), eliminateDeadNodes]);
+  runPasses(g, passes.backward);
   return { graph: g, carried };
 }

@@ -148,9 +148,11 @@ export function inferShapes(node: Node, lookup: Lookup, known: Map<string, reado
     case "MatMul": {
       const a = x.shape;
       const b = need(1).shape;
-      if (a.length !== 2 || b.length !== 2) throw new Error("MatMul: only 2-D operands are used here");
-      if (a[1] !== b[0]) throw new Error(`MatMul inner dimensions differ: ${a[1]} vs ${b[0]}`);
-      return [{ shape: [a[0], b[1]], dtype: "float32" }];
+      if (a.length < 2 || b.length < 2) throw new Error("MatMul: only operands of rank ≥ 2 are used here");
+      const [m, k] = a.slice(-2);
+      const [k2, n] = b.slice(-2);
+      if (k !== k2) throw new Error(`MatMul inner dimensions differ: ${k} vs ${k2}`);
+      return [{ shape: [...broadcast(a.slice(0, -2), b.slice(0, -2)), m, n], dtype: "float32" }];
     }
     case "Conv": {
       const w = need(1).shape;
