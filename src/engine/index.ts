@@ -1,0 +1,16 @@
+/** The engine's public API: build, train and run models. It knows nothing of MNIST. */
+export { conv2d, maxPooling2d, flatten, dense, dropout, batchNormalization, kerasShape } from "./model/layers.js";
+export type { Layer, Activation } from "./model/layers.js";
+export { sequential, input, fromArchitecture, Sequential } from "./model/sequential.js";
+export type { Architecture } from "./model/sequential.js";
+export { Random } from "./model/random.js";
+export { adam, sgd, optimizerFromConfig } from "./compiler/optimizers.js";
+export type { Optimizer } from "./compiler/optimizers.js";
+export { buildInferenceGraph, buildTrainGraph, INPUT, OUTPUT } from "./compiler/compile.js";
+export { toOnnx } from "./compiler/serialize.js";
+export { fit } from "./runtime/fit.js";
+export type { FitOptions, FitHandle } from "./runtime/fit.js";
+export type { EpochLogs, BatchProgress, LoopResult } from "./runtime/train-loop.js";
+export { Predictor, predict, evaluate, score, argmaxRows } from "./runtime/inference.js";
+export type { Evaluation } from "./runtime/inference.js";
+export type { Labels } from "./runtime/validate.js";
