@@ -1,0 +1,52 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import zlib from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { encodeImages, encodeLabels, parseImages, parseLabels, readImages, readLabels } from "../../src/data/idx.js";
+import { MNIST_PACKAGE_DIR } from "../helpers/mnist.js";
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "digits-idx-"));
+
+describe("IDX reader", () => {
+  it("reads the real MNIST test files: counts, sizes, first labels, class counts", async () => {
+    const images = await readImages(path.join(MNIST_PACKAGE_DIR, "t10k-images-idx3-ubyte"));
+    const labels = await readLabels(path.join(MNIST_PACKAGE_DIR, "t10k-labels-idx1-ubyte"));
+    expect([images.count, images.rows, images.cols]).toEqual([10000, 28, 28]);
+    expect(Array.from(labels.labels.slice(0, 10))).toEqual([7, 2, 1, 0, 4, 1, 4, 9, 5, 9]);
+    const counts = new Array(10).fill(0);
+    labels.labels.forEach((l) => counts[l]++);
+    expect(counts).toEqual([980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
+  });
+
+  it("reads gzip by content, whatever the file is called", async () => {
+    const dir = tmp();
+    const raw = fs.readFileSync(path.join(MNIST_PACKAGE_DIR, "t10k-labels-idx1-ubyte"));
+    fs.writeFileSync(path.join(dir, "labels.idx"), zlib.gzipSync(raw));
+    expect((await readLabels(path.join(dir, "labels.idx"))).count).toBe(10000);
+  });
+
+  it("round-trips what it encodes", () => {
+    const pixels = Uint8Array.from({ length: 2 * 3 * 4 }, (_, i) => i * 10);
+    const back = parseImages(encodeImages({ count: 2, rows: 3, cols: 4, pixels }));
+    expect([back.count, back.rows, back.cols]).toEqual([2, 3, 4]);
+    expect(Array.from(back.pixels)).toEqual(Array.from(pixels));
+    expect(Array.from(parseLabels(encodeLabels(Uint8Array.of(3, 1, 4))).labels)).toEqual([3, 1, 4]);
+  });
+
+  it("names the file and the problem for corrupt input", async () => {
+    const good = encodeImages({ count: 2, rows: 28, cols: 28, pixels: new Uint8Array(2 * 784) });
+    expect(() => parseImages(good.subarray(0, 100), "a.idx")).toThrow("a.idx: truncated: header says 2 images of 28×28 (1584 bytes), file has 100");
+    expect(() => parseImages(good.subarray(0, 10), "a.idx")).toThrow(/a.idx: truncated: 10 bytes is shorter than the 16-byte IDX header/);
+    expect(() => parseImages(encodeLabels(Uint8Array.of(1)), "l.idx")).toThrow(/bad magic number 2049.*\(this is a label file\)/);
+    expect(() => parseLabels(good, "i.idx")).toThrow(/bad magic number 2051.*\(this is an image file\)/);
+    expect(() => parseLabels(encodeLabels(Uint8Array.of(1, 12)), "l.idx")).toThrow("l.idx: label 12 at index 1 is not a class 0–9");
+    const extra = new Uint8Array(good.length + 5);
+    extra.set(good);
+    expect(() => parseImages(extra, "x")).toThrow(/too long/);
+    const dir = tmp();
+    fs.writeFileSync(path.join(dir, "bad.gz"), Uint8Array.of(0x1f, 0x8b, 8, 0, 1, 2, 3));
+    await expect(readImages(path.join(dir, "bad.gz"))).rejects.toThrow(/bad.gz: corrupt gzip data/);
+    await expect(readImages(path.join(dir, "missing"))).rejects.toThrow(/missing: file not found/);
+  });
+});
