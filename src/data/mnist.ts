@@ -3,12 +3,12 @@
  * install brings MNIST with no network), the user's cache, or a download from the usual mirrors into that
  * cache. Every file is checked by the SHA-256 of its decompressed IDX content, whatever its source.
  */
-import crypto from "node:crypto";
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
+import { sha256 } from "../util/hash.js";
 import { parseImages, parseLabels, readIdxBytes, type IdxImages } from "./idx.js";
 
 export const MNIST_FILES = {
@@ -60,10 +60,6 @@ export class DataError extends Error {
 export function defaultCacheDir(): string {
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
   return path.join(base, "digits", "mnist");
-}
-
-export function sha256(bytes: Uint8Array): string {
-  return crypto.createHash("sha256").update(bytes).digest("hex");
 }
 
 export function toSplit(images: IdxImages, labels: Uint8Array): Split {

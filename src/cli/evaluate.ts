@@ -1,0 +1,41 @@
+import { Command } from "commander";
+import { loadIdxPair, loadMnist } from "../data/mnist.js";
+import { evaluate } from "../engine/index.js";
+import { classificationReport, formatReport } from "../eval/metrics.js";
+import { openModel, pct, printJson } from "./common.js";
+
+export function evaluateCommand(): Command {
+  return new Command("evaluate")
+    .description("test loss and accuracy, per-class precision/recall/F1 and the confusion matrix")
+    .option("--model <dir>", "model or run directory (default: the shipped model)")
+    .option("--images <file>", "IDX image file to evaluate on instead of the MNIST test set")
+    .option("--labels <file>", "IDX label file that goes with --images")
+    .option("--data-dir <dir>", "directory with the four MNIST files")
+    .option("--json", "print one JSON object on stdout")
+    .action(async (o) => {
+      if (Boolean(o.images) !== Boolean(o.labels)) throw new Error("--images and --labels go together");
+      const { model, dir } = openModel(o.model);
+      const data = o.images ? await loadIdxPair(o.images, o.labels) : (await loadMnist({ dataDir: o.dataDir })).test;
+      const t0 = performance.now();
+      const result = await evaluate(model, data.x, data.labels);
+      const seconds = (performance.now() - t0) / 1000;
+      const report = classificationReport(data.labels, result.predicted, model.outputShape[0]);
+      if (o.json) {
+        printJson({
+          model: dir,
+          accuracy: result.accuracy,
+          loss: result.loss,
+          count: result.count,
+          macroF1: report.macroF1,
+          perClass: report.perClass,
+          confusion: report.confusion,
+          seconds,
+        });
+        return;
+      }
+      process.stdout.write(
+        `${formatReport(report)}\n\n${result.count} images: accuracy ${pct(result.accuracy)}, loss ${result.loss.toFixed(4)} ` +
+          `(${seconds.toFixed(2)}s, ${Math.round(result.count / seconds).toLocaleString("en-US")} img/s)\n`,
+      );
+    });
+}

