@@ -1,0 +1,120 @@
+/** The CLI as a user runs it: spawned as a process (from the TypeScript sources, via tsx), on small real data. */
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import sharp from "sharp";
+import { beforeAll, describe, expect, it } from "vitest";
+import { encodeImages, encodeLabels } from "../../src/data/idx.js";
+import { mnistSlice } from "../helpers/mnist.js";
+
+const run = promisify(execFile);
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const CLI = path.join(ROOT, "src/cli/run.ts");
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "digits-cli-"));
+
+async function digits(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", CLI, ...args], { cwd: ROOT, maxBuffer: 1 << 24 });
+    return { stdout, stderr, code: 0 };
+  } catch (e) {
+    const err = e as { stdout: string; stderr: string; code: number };
+    return { stdout: err.stdout, stderr: err.stderr, code: err.code };
+  }
+}
+
+let runDir: string;
+
+beforeAll(async () => {
+  runDir = path.join(tmp, "run");
+  const r = await digits("train", "--limit", "3000", "--epochs", "2", "--batch-size", "64", "--out", runDir, "--json");
+  expect(r.code, r.stderr).toBe(0);
+}, 300_000);
+
+describe("digits train", () => {
+  it("writes a run directory with config, history (JSON + CSV), metrics and a loadable model", async () => {
+    for (const f of ["config.json", "history.json", "history.csv", "metrics.json", "model/model.onnx", "model/metadata.json"]) {
+      expect(fs.existsSync(path.join(runDir, f)), f).toBe(true);
+    }
+    const csv = fs.readFileSync(path.join(runDir, "history.csv"), "utf8").trim().split("\n");
+    expect(csv[0]).toBe("epoch,loss,accuracy,val_loss,val_accuracy,seconds,imagesPerSecond");
+    expect(csv).toHaveLength(3);
+    const metrics = JSON.parse(fs.readFileSync(path.join(runDir, "metrics.json"), "utf8"));
+    expect(metrics.test.count).toBe(10000);
+    expect(metrics.test.accuracy).toBeGreaterThan(0.85);
+  });
+
+  it("rejects bad options with a clear message", async () => {
+    const r = await digits("train", "--epochs", "0");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--epochs must be a positive integer/);
+    const v = await digits("train", "--validation", "split:2", "--limit", "10", "--out", path.join(tmp, "bad"));
+    expect(v.stderr).toMatch(/--validation must be/);
+  });
+});
+
+describe("digits evaluate", () => {
+  it("--json gives accuracy, loss and count, matching the run's own metrics", async () => {
+    const r = await digits("evaluate", "--model", runDir, "--json");
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    const metrics = JSON.parse(fs.readFileSync(path.join(runDir, "metrics.json"), "utf8"));
+    expect(out.count).toBe(10000);
+    expect(out.accuracy).toBeCloseTo(metrics.test.accuracy, 6);
+    expect(out.confusion).toHaveLength(10);
+  });
+
+  it("evaluates any IDX pair and prints the confusion matrix", async () => {
+    const { pixels, labels } = await mnistSlice("t10k", 100, 50);
+    fs.writeFileSync(path.join(tmp, "img.idx"), encodeImages({ count: 50, rows: 28, cols: 28, pixels }));
+    fs.writeFileSync(path.join(tmp, "lab.idx"), encodeLabels(labels));
+    const r = await digits("evaluate", "--model", runDir, "--images", path.join(tmp, "img.idx"), "--labels", path.join(tmp, "lab.idx"));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/confusion matrix/);
+    expect(r.stdout).toMatch(/50 images: accuracy/);
+  });
+
+  it("fails clearly on a missing model", async () => {
+    const r = await digits("evaluate", "--model", path.join(tmp, "none"));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/digits: error: .*none: model directory not found/);
+  });
+});
+
+describe("digits predict", () => {
+  it("reads PNG digits (dark on light too) and IDX files, --json with digit and probabilities", async () => {
+    const { pixels, labels } = await mnistSlice("t10k", 0, 3);
+    const files: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const file = path.join(tmp, `d${i}.png`);
+      const img = pixels.subarray(i * 784, (i + 1) * 784);
+      const data = i === 2 ? Buffer.from(img.map((v) => 255 - v)) : Buffer.from(img); // the third as black on white
+      await sharp(data, { raw: { width: 28, height: 28, channels: 1 } }).png().toFile(file);
+      files.push(file);
+    }
+    fs.writeFileSync(path.join(tmp, "three.idx"), encodeImages({ count: 3, rows: 28, cols: 28, pixels }));
+    const r = await digits("predict", "--model", runDir, "--json", ...files, path.join(tmp, "three.idx"));
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { digit: number; probabilities: number[] }[];
+    expect(out).toHaveLength(6);
+    expect(out.map((o) => o.digit)).toEqual([...labels, ...labels]);
+    for (const o of out) expect(o.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+  });
+
+  it("says which file is not an image", async () => {
+    fs.writeFileSync(path.join(tmp, "junk.png"), "this is not a png");
+    const r = await digits("predict", "--model", runDir, path.join(tmp, "junk.png"));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/junk.png: not a readable image/);
+  });
+});
+
+describe("digits summary", () => {
+  it("prints the Keras-style layer table", async () => {
+    const r = await digits("summary", "--model", runDir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/conv2d \(Conv2D\)\s+\(None, 26, 26, 32\)\s+320/);
+    expect(r.stdout).toMatch(/Total params: 225,034/);
+  });
+});
