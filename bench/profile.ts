@@ -17,15 +17,31 @@ const plain = process.argv.includes("--plain");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "digits-profile-"));
 const model = referenceCnn();
 const optimizer = adam();
-const step = await TrainStep.create(model, optimizer, batch, { profilePrefix: path.join(dir, "train"), optimize: !plain });
+const step = await TrainStep.create(model, optimizer, batch, {
+  profilePrefix: path.join(dir, "train"),
+  optimize: !plain,
+});
 const state = new TrainingState(model, optimizer);
-const x = floatTensor(Float32Array.from({ length: batch * 784 }, () => Math.random()), [batch, 28, 28, 1]);
-const y = floatTensor(Float32Array.from({ length: batch * 10 }, (_, i) => (i % 10 === 0 ? 1 : 0)), [batch, 10]);
+const x = floatTensor(
+  Float32Array.from({ length: batch * 784 }, () => Math.random()),
+  [batch, 28, 28, 1],
+);
+const y = floatTensor(
+  Float32Array.from({ length: batch * 10 }, (_, i) => (i % 10 === 0 ? 1 : 0)),
+  [batch, 10],
+);
 for (let i = 0; i < steps; i++) await step.run(state, x, y);
 await step.release();
 const file = fs.readdirSync(dir).map((f) => path.join(dir, f))[0];
-interface Event { cat: string; name: string; dur: number; args?: { op_name?: string } }
-const events = (JSON.parse(fs.readFileSync(file, "utf8")) as Event[]).filter((e) => e.cat === "Node" && e.name.endsWith("_kernel_time"));
+interface Event {
+  cat: string;
+  name: string;
+  dur: number;
+  args?: { op_name?: string };
+}
+const events = (JSON.parse(fs.readFileSync(file, "utf8")) as Event[]).filter(
+  (e) => e.cat === "Node" && e.name.endsWith("_kernel_time"),
+);
 const byOp = new Map<string, number>();
 const byNode = new Map<string, number>();
 for (const e of events) {
@@ -36,8 +52,11 @@ for (const e of events) {
 }
 const total = [...byOp.values()].reduce((a, b) => a + b, 0);
 const per = (us: number) => `${(us / steps / 1000).toFixed(2)} ms  ${((100 * us) / total).toFixed(1)}%`;
-console.log(`batch ${batch}: ${(total / steps / 1000).toFixed(2)} ms of kernels per step, ${events.length / steps} kernels`);
+console.log(
+  `batch ${batch}: ${(total / steps / 1000).toFixed(2)} ms of kernels per step, ${events.length / steps} kernels`,
+);
 for (const [op, us] of [...byOp].sort((a, b) => b[1] - a[1])) console.log(`  ${op.padEnd(22)} ${per(us)}`);
 console.log("top nodes:");
-for (const [n, us] of [...byNode].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`  ${n.padEnd(40)} ${per(us)}`);
+for (const [n, us] of [...byNode].sort((a, b) => b[1] - a[1]).slice(0, 25))
+  console.log(`  ${n.padEnd(40)} ${per(us)}`);
 console.log(JSON.stringify({ batch, msPerStep: total / steps / 1000, profile: file }));

@@ -44,8 +44,14 @@ for (const batch of batches) {
   for (const variant of variants) {
     const step = await TrainStep.create(model, optimizer, batch, variant.options);
     const state = new TrainingState(model, optimizer);
-    const x = floatTensor(Float32Array.from({ length: batch * 784 }, () => Math.random()), [batch, 28, 28, 1]);
-    const y = floatTensor(Float32Array.from({ length: batch * 10 }, (_, i) => (i % 10 === 0 ? 1 : 0)), [batch, 10]);
+    const x = floatTensor(
+      Float32Array.from({ length: batch * 784 }, () => Math.random()),
+      [batch, 28, 28, 1],
+    );
+    const y = floatTensor(
+      Float32Array.from({ length: batch * 10 }, (_, i) => (i % 10 === 0 ? 1 : 0)),
+      [batch, 10],
+    );
     for (let i = 0; i < 5; i++) await step.run(state, x, y); // warm-up
     runners.push({
       label: `train bs=${batch}${variant.label}`,
@@ -59,7 +65,10 @@ for (const batch of batches) {
   }
 }
 const inference = await createSession(toOnnx(buildInferenceGraph(model)));
-const xi = floatTensor(Float32Array.from({ length: 256 * 784 }, () => Math.random()), [256, 28, 28, 1]);
+const xi = floatTensor(
+  Float32Array.from({ length: 256 * 784 }, () => Math.random()),
+  [256, 28, 28, 1],
+);
 await inference.run({ input: xi });
 runners.push({
   label: "infer bs=256",
@@ -79,6 +88,10 @@ const result: Record<string, number> = {};
 for (const [label, s] of samples) {
   const m = median(s);
   result[label] = Math.round(m);
-  console.log(`${label.padEnd(30)} ${m.toFixed(0).padStart(7)} images/s  (rounds: ${s.map((v) => v.toFixed(0)).join(", ")})`);
+  console.log(
+    `${label.padEnd(30)} ${m.toFixed(0).padStart(7)} images/s  (rounds: ${s.map((v) => v.toFixed(0)).join(", ")})`,
+  );
 }
-console.log(JSON.stringify({ benchmark: "train", threads: defaultThreads(), rounds, steps, imagesPerSecond: result }));
+console.log(
+  JSON.stringify({ benchmark: "train", threads: defaultThreads(), rounds, steps, imagesPerSecond: result }),
+);

@@ -14,5 +14,9 @@ function packageVersion(name: string): string {
 export const DIGITS_VERSION: string = (require("../package.json") as { version: string }).version;
 
 export function versions(): Record<string, string> {
-  return { digits: DIGITS_VERSION, onnxruntime: packageVersion("onnxruntime-node"), node: process.versions.node };
+  return {
+    digits: DIGITS_VERSION,
+    onnxruntime: packageVersion("onnxruntime-node"),
+    node: process.versions.node,
+  };
 }

@@ -15,7 +15,9 @@ export function evaluateCommand(): Command {
     .action(async (o) => {
       if (Boolean(o.images) !== Boolean(o.labels)) throw new Error("--images and --labels go together");
       const { model, dir } = openModel(o.model);
-      const data = o.images ? await loadIdxPair(o.images, o.labels) : (await loadMnist({ dataDir: o.dataDir })).test;
+      const data = o.images
+        ? await loadIdxPair(o.images, o.labels)
+        : (await loadMnist({ dataDir: o.dataDir })).test;
       const t0 = performance.now();
       const result = await evaluate(model, data.x, data.labels);
       const seconds = (performance.now() - t0) / 1000;

@@ -16,7 +16,8 @@ async function readInputs(file: string): Promise<Input[]> {
   const magic = bytes.length >= 4 ? new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, false) : 0;
   if (magic === IMAGES_MAGIC) {
     const images = parseImages(bytes, file);
-    if (images.rows !== 28 || images.cols !== 28) throw new Error(`${file}: images are ${images.rows}×${images.cols}, not 28×28`);
+    if (images.rows !== 28 || images.cols !== 28)
+      throw new Error(`${file}: images are ${images.rows}×${images.cols}, not 28×28`);
     return Array.from({ length: images.count }, (_, i) => ({
       source: `${file}#${i}`,
       x: Float32Array.from(images.pixels.subarray(i * 784, (i + 1) * 784), (p) => p / 255),
@@ -41,8 +42,16 @@ export function predictCommand(): Command {
       await predictor.release();
       const results = inputs.map((inp, i) => {
         const p = Array.from(probabilities.subarray(i * 10, (i + 1) * 10));
-        const ranked = p.map((v, d) => ({ digit: d, probability: v })).sort((a, b) => b.probability - a.probability);
-        return { input: inp.source, digit: ranked[0].digit, confidence: ranked[0].probability, probabilities: p, top3: ranked.slice(0, 3) };
+        const ranked = p
+          .map((v, d) => ({ digit: d, probability: v }))
+          .sort((a, b) => b.probability - a.probability);
+        return {
+          input: inp.source,
+          digit: ranked[0].digit,
+          confidence: ranked[0].probability,
+          probabilities: p,
+          top3: ranked.slice(0, 3),
+        };
       });
       if (o.json) return printJson(results);
       for (const r of results) {

@@ -8,7 +8,10 @@ import type { BatchProgress, EpochLogs } from "../engine/index.js";
 const f4 = (v: number | undefined) => (v === undefined ? "-" : v.toFixed(4));
 
 export function epochSummary(epoch: number, epochs: number, logs: EpochLogs): string {
-  const val = logs.val_loss === undefined ? "" : ` - val_loss: ${f4(logs.val_loss)} - val_accuracy: ${f4(logs.val_accuracy)}`;
+  const val =
+    logs.val_loss === undefined
+      ? ""
+      : ` - val_loss: ${f4(logs.val_loss)} - val_accuracy: ${f4(logs.val_accuracy)}`;
   return `Epoch ${epoch + 1}/${epochs} - ${logs.seconds.toFixed(1)}s - ${Math.round(logs.imagesPerSecond).toLocaleString("en-US")} img/s - loss: ${f4(logs.loss)} - accuracy: ${f4(logs.accuracy)}${val}`;
 }
 
@@ -41,7 +44,11 @@ export class TrainingProgress {
   }
 
   batch(p: BatchProgress): void {
-    this.bar?.update(p.batch, { loss: f4(p.loss), accuracy: f4(p.accuracy), rate: Math.round(p.imagesPerSecond).toLocaleString("en-US") });
+    this.bar?.update(p.batch, {
+      loss: f4(p.loss),
+      accuracy: f4(p.accuracy),
+      rate: Math.round(p.imagesPerSecond).toLocaleString("en-US"),
+    });
   }
 
   epochEnd(epoch: number, epochs: number, logs: EpochLogs): void {

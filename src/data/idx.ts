@@ -55,7 +55,10 @@ export async function readIdxBytes(file: string): Promise<Uint8Array> {
 
 function header(bytes: Uint8Array, file: string, words: number): number[] {
   if (bytes.length < 4 * words) {
-    throw new IdxError(file, `truncated: ${bytes.length} bytes is shorter than the ${4 * words}-byte IDX header`);
+    throw new IdxError(
+      file,
+      `truncated: ${bytes.length} bytes is shorter than the ${4 * words}-byte IDX header`,
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return Array.from({ length: words }, (_, i) => view.getUint32(4 * i, false));
@@ -72,7 +75,10 @@ export function parseImages(bytes: Uint8Array, file = "<images>"): IdxImages {
   const expected = 16 + count * rows * cols;
   if (bytes.length !== expected) {
     const what = bytes.length < expected ? "truncated" : "too long";
-    throw new IdxError(file, `${what}: header says ${count} images of ${rows}×${cols} (${expected} bytes), file has ${bytes.length}`);
+    throw new IdxError(
+      file,
+      `${what}: header says ${count} images of ${rows}×${cols} (${expected} bytes), file has ${bytes.length}`,
+    );
   }
   return { count, rows, cols, pixels: bytes.subarray(16) };
 }
@@ -86,11 +92,15 @@ export function parseLabels(bytes: Uint8Array, file = "<labels>", classes = 10):
   const [, count] = header(bytes, file, 2);
   if (bytes.length !== 8 + count) {
     const what = bytes.length < 8 + count ? "truncated" : "too long";
-    throw new IdxError(file, `${what}: header says ${count} labels (${8 + count} bytes), file has ${bytes.length}`);
+    throw new IdxError(
+      file,
+      `${what}: header says ${count} labels (${8 + count} bytes), file has ${bytes.length}`,
+    );
   }
   const labels = bytes.subarray(8);
   const bad = labels.findIndex((l) => l >= classes);
-  if (bad >= 0) throw new IdxError(file, `label ${labels[bad]} at index ${bad} is not a class 0–${classes - 1}`);
+  if (bad >= 0)
+    throw new IdxError(file, `label ${labels[bad]} at index ${bad} is not a class 0–${classes - 1}`);
   return { count, labels };
 }
 
@@ -103,7 +113,12 @@ export async function readLabels(file: string): Promise<IdxLabels> {
 }
 
 /** Encodes images or labels as IDX (for `digits` exports and test fixtures). */
-export function encodeImages(images: { count: number; rows: number; cols: number; pixels: Uint8Array }): Uint8Array {
+export function encodeImages(images: {
+  count: number;
+  rows: number;
+  cols: number;
+  pixels: Uint8Array;
+}): Uint8Array {
   const out = new Uint8Array(16 + images.pixels.length);
   const view = new DataView(out.buffer);
   [IMAGES_MAGIC, images.count, images.rows, images.cols].forEach((v, i) => view.setUint32(4 * i, v, false));

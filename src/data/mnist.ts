@@ -12,10 +12,22 @@ import { sha256 } from "../util/hash.js";
 import { parseImages, parseLabels, readIdxBytes, type IdxImages } from "./idx.js";
 
 export const MNIST_FILES = {
-  trainImages: { name: "train-images-idx3-ubyte", sha256: "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db" },
-  trainLabels: { name: "train-labels-idx1-ubyte", sha256: "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5" },
-  testImages: { name: "t10k-images-idx3-ubyte", sha256: "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7" },
-  testLabels: { name: "t10k-labels-idx1-ubyte", sha256: "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2" },
+  trainImages: {
+    name: "train-images-idx3-ubyte",
+    sha256: "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+  },
+  trainLabels: {
+    name: "train-labels-idx1-ubyte",
+    sha256: "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+  },
+  testImages: {
+    name: "t10k-images-idx3-ubyte",
+    sha256: "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+  },
+  testLabels: {
+    name: "t10k-labels-idx1-ubyte",
+    sha256: "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+  },
 } as const;
 export type MnistFile = keyof typeof MNIST_FILES;
 
@@ -64,7 +76,9 @@ export function defaultCacheDir(): string {
 
 export function toSplit(images: IdxImages, labels: Uint8Array): Split {
   if (images.count !== labels.length) {
-    throw new DataError(`${images.count} images but ${labels.length} labels: the files do not belong together`);
+    throw new DataError(
+      `${images.count} images but ${labels.length} labels: the files do not belong together`,
+    );
   }
   const x = new Float32Array(images.pixels.length);
   for (let i = 0; i < x.length; i++) x[i] = images.pixels[i] / 255;
@@ -91,7 +105,9 @@ async function readVerified(dir: string, key: MnistFile): Promise<Uint8Array> {
   const bytes = await readIdxBytes(file);
   const got = sha256(bytes);
   if (got !== want) {
-    throw new DataError(`${file}: checksum mismatch (SHA-256 of its content is ${got}, MNIST's is ${want}); the file is corrupt or not MNIST`);
+    throw new DataError(
+      `${file}: checksum mismatch (SHA-256 of its content is ${got}, MNIST's is ${want}); the file is corrupt or not MNIST`,
+    );
   }
   return bytes;
 }
@@ -105,7 +121,10 @@ async function loadFrom(dir: string, source: Mnist["source"]): Promise<Mnist> {
     train: toSplit(parseImages(ti, f("trainImages")), parseLabels(tl, f("trainLabels")).labels),
     test: toSplit(parseImages(vi, f("testImages")), parseLabels(vl, f("testLabels")).labels),
     source,
-    sha256: Object.fromEntries(Object.entries(MNIST_FILES).map(([k, v]) => [k, v.sha256])) as Record<MnistFile, string>,
+    sha256: Object.fromEntries(Object.entries(MNIST_FILES).map(([k, v]) => [k, v.sha256])) as Record<
+      MnistFile,
+      string
+    >,
   };
 }
 
@@ -141,7 +160,8 @@ export async function downloadFile(
         throw new Error("not valid gzip data");
       }
       const got = sha256(content);
-      if (got !== want) throw new Error(`checksum mismatch (got ${got.slice(0, 12)}…, want ${want.slice(0, 12)}…)`);
+      if (got !== want)
+        throw new Error(`checksum mismatch (got ${got.slice(0, 12)}…, want ${want.slice(0, 12)}…)`);
       fs.mkdirSync(dir, { recursive: true });
       const target = path.join(dir, `${name}.gz`);
       const tmp = `${target}.${process.pid}.${Date.now()}.part`;

@@ -1,5 +1,13 @@
 /** The engine's public API: build, train and run models. It knows nothing of MNIST. */
-export { conv2d, maxPooling2d, flatten, dense, dropout, batchNormalization, kerasShape } from "./model/layers.js";
+export {
+  conv2d,
+  maxPooling2d,
+  flatten,
+  dense,
+  dropout,
+  batchNormalization,
+  kerasShape,
+} from "./model/layers.js";
 export type { Layer, Activation } from "./model/layers.js";
 export { sequential, input, fromArchitecture, Sequential } from "./model/sequential.js";
 export type { Architecture } from "./model/sequential.js";

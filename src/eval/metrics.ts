@@ -17,8 +17,13 @@ export interface Report {
   macroF1: number;
 }
 
-export function classificationReport(truth: ArrayLike<number>, predicted: ArrayLike<number>, classes: number): Report {
-  if (truth.length !== predicted.length) throw new Error(`${truth.length} labels but ${predicted.length} predictions`);
+export function classificationReport(
+  truth: ArrayLike<number>,
+  predicted: ArrayLike<number>,
+  classes: number,
+): Report {
+  if (truth.length !== predicted.length)
+    throw new Error(`${truth.length} labels but ${predicted.length} predictions`);
   const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
   let correct = 0;
   for (let i = 0; i < truth.length; i++) {
@@ -48,11 +53,15 @@ export function formatReport(r: Report): string {
   const pct = (v: number) => (100 * v).toFixed(2).padStart(7);
   const lines = ["class  precision   recall       f1  support"];
   for (const p of r.perClass) {
-    lines.push(`${String(p.label).padStart(5)}  ${pct(p.precision)}% ${pct(p.recall)}% ${pct(p.f1)}% ${String(p.support).padStart(8)}`);
+    lines.push(
+      `${String(p.label).padStart(5)}  ${pct(p.precision)}% ${pct(p.recall)}% ${pct(p.f1)}% ${String(p.support).padStart(8)}`,
+    );
   }
   lines.push(`macro F1 ${pct(r.macroF1)}%`, "", "confusion matrix (rows: true digit, columns: predicted)");
   const width = Math.max(4, ...r.confusion.flat().map((v) => String(v).length + 1));
   lines.push(`     ${r.confusion.map((_, c) => String(c).padStart(width)).join("")}`);
-  r.confusion.forEach((row, t) => lines.push(`${String(t).padStart(4)} ${row.map((v) => String(v).padStart(width)).join("")}`));
+  r.confusion.forEach((row, t) =>
+    lines.push(`${String(t).padStart(4)} ${row.map((v) => String(v).padStart(width)).join("")}`),
+  );
   return lines.join("\n");
 }

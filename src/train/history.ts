@@ -3,11 +3,21 @@ import fs from "node:fs";
 import path from "node:path";
 import type { EpochLogs } from "../engine/index.js";
 
-export const HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds", "imagesPerSecond"] as const;
+export const HISTORY_COLUMNS = [
+  "epoch",
+  "loss",
+  "accuracy",
+  "val_loss",
+  "val_accuracy",
+  "seconds",
+  "imagesPerSecond",
+] as const;
 
 export function historyCsv(history: readonly EpochLogs[]): string {
   const rows = history.map((h, i) =>
-    HISTORY_COLUMNS.map((c) => (c === "epoch" ? String(i) : String((h as unknown as Record<string, number | undefined>)[c] ?? ""))).join(","),
+    HISTORY_COLUMNS.map((c) =>
+      c === "epoch" ? String(i) : String((h as unknown as Record<string, number | undefined>)[c] ?? ""),
+    ).join(","),
   );
   return `${[HISTORY_COLUMNS.join(","), ...rows].join("\n")}\n`;
 }

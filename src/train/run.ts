@@ -6,7 +6,15 @@
 import fs from "node:fs";
 import path from "node:path";
 import { loadMnist, type Mnist, type Split } from "../data/mnist.js";
-import { adam, evaluate, fit, sgd, type BatchProgress, type EpochLogs, type FitHandle } from "../engine/index.js";
+import {
+  adam,
+  evaluate,
+  fit,
+  sgd,
+  type BatchProgress,
+  type EpochLogs,
+  type FitHandle,
+} from "../engine/index.js";
 import { classificationReport, type Report } from "../eval/metrics.js";
 import { buildArchitecture, type ArchitectureName } from "../models/architectures.js";
 import { saveModel } from "../models/saved-model.js";
@@ -48,7 +56,9 @@ export interface RunResult {
   dataSource: Mnist["source"];
 }
 
-export function parseValidation(spec: string): { kind: "test" } | { kind: "none" } | { kind: "split"; fraction: number } {
+export function parseValidation(
+  spec: string,
+): { kind: "test" } | { kind: "none" } | { kind: "split"; fraction: number } {
   if (spec === "test" || spec === "none") return { kind: spec };
   const m = /^split:(0?\.\d+)$/.exec(spec);
   if (m && Number(m[1]) > 0 && Number(m[1]) < 1) return { kind: "split", fraction: Number(m[1]) };
@@ -70,7 +80,9 @@ export async function trainRun(config: TrainConfig, events: RunEvents = {}): Pro
   const t0 = performance.now();
   const data = await loadMnist({ dataDir: config.dataDir, onProgress: say });
   const loadSeconds = (performance.now() - t0) / 1000;
-  say(`MNIST from ${data.source.kind} (${data.source.location}): ${data.train.count} train, ${data.test.count} test, loaded in ${loadSeconds.toFixed(2)}s`);
+  say(
+    `MNIST from ${data.source.kind} (${data.source.location}): ${data.train.count} train, ${data.test.count} test, loaded in ${loadSeconds.toFixed(2)}s`,
+  );
 
   let train = config.limit ? take(data.train, 0, Math.min(config.limit, data.train.count)) : data.train;
   let valid: Split | undefined = validation.kind === "test" ? data.test : undefined;
@@ -81,13 +93,31 @@ export async function trainRun(config: TrainConfig, events: RunEvents = {}): Pro
   }
 
   const model = buildArchitecture(config.architecture, config.seed);
-  const optimizer = config.optimizer === "adam" ? adam({ learningRate: config.learningRate }) : sgd({ learningRate: config.learningRate, momentum: 0.9 });
+  const optimizer =
+    config.optimizer === "adam"
+      ? adam({ learningRate: config.learningRate })
+      : sgd({ learningRate: config.learningRate, momentum: 0.9 });
   const out = path.resolve(config.out);
   const modelDir = path.join(out, "model");
   fs.mkdirSync(out, { recursive: true });
-  const runConfig = { ...config, out, dataSource: data.source, dataset: { name: "mnist", sha256: data.sha256 }, versions: versions(), startedAt: new Date().toISOString() };
+  const runConfig = {
+    ...config,
+    out,
+    dataSource: data.source,
+    dataset: { name: "mnist", sha256: data.sha256 },
+    versions: versions(),
+    startedAt: new Date().toISOString(),
+  };
   writeAtomic(path.join(out, "config.json"), `${JSON.stringify(runConfig, null, 2)}\n`);
-  const training = { optimizer: { name: optimizer.name, config: optimizer.config }, epochs: config.epochs, batchSize: config.batchSize, seed: config.seed, validation: config.validation, dataset: runConfig.dataset, trainCount: train.count };
+  const training = {
+    optimizer: { name: optimizer.name, config: optimizer.config },
+    epochs: config.epochs,
+    batchSize: config.batchSize,
+    seed: config.seed,
+    validation: config.validation,
+    dataset: runConfig.dataset,
+    trainCount: train.count,
+  };
 
   const history: EpochLogs[] = [];
   const batches = Math.ceil(train.count / config.batchSize);
@@ -126,7 +156,10 @@ export async function trainRun(config: TrainConfig, events: RunEvents = {}): Pro
   };
   saveModel(modelDir, model, { architectureName: config.architecture, training, history, metrics });
   writeHistory(out, history);
-  writeAtomic(path.join(out, "metrics.json"), `${JSON.stringify({ ...metrics, perClass: report.perClass, confusion: report.confusion }, null, 2)}\n`);
+  writeAtomic(
+    path.join(out, "metrics.json"),
+    `${JSON.stringify({ ...metrics, perClass: report.perClass, confusion: report.confusion }, null, 2)}\n`,
+  );
   return {
     out,
     modelDir,

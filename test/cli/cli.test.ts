@@ -16,7 +16,10 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "digits-cli-"));
 
 async function digits(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", CLI, ...args], { cwd: ROOT, maxBuffer: 1 << 24 });
+    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", CLI, ...args], {
+      cwd: ROOT,
+      maxBuffer: 1 << 24,
+    });
     return { stdout, stderr, code: 0 };
   } catch (e) {
     const err = e as { stdout: string; stderr: string; code: number };
@@ -28,13 +31,31 @@ let runDir: string;
 
 beforeAll(async () => {
   runDir = path.join(tmp, "run");
-  const r = await digits("train", "--limit", "3000", "--epochs", "2", "--batch-size", "64", "--out", runDir, "--json");
+  const r = await digits(
+    "train",
+    "--limit",
+    "3000",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "64",
+    "--out",
+    runDir,
+    "--json",
+  );
   expect(r.code, r.stderr).toBe(0);
 }, 300_000);
 
 describe("digits train", () => {
   it("writes a run directory with config, history (JSON + CSV), metrics and a loadable model", async () => {
-    for (const f of ["config.json", "history.json", "history.csv", "metrics.json", "model/model.onnx", "model/metadata.json"]) {
+    for (const f of [
+      "config.json",
+      "history.json",
+      "history.csv",
+      "metrics.json",
+      "model/model.onnx",
+      "model/metadata.json",
+    ]) {
       expect(fs.existsSync(path.join(runDir, f)), f).toBe(true);
     }
     const csv = fs.readFileSync(path.join(runDir, "history.csv"), "utf8").trim().split("\n");
@@ -49,7 +70,15 @@ describe("digits train", () => {
     const r = await digits("train", "--epochs", "0");
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/--epochs must be a positive integer/);
-    const v = await digits("train", "--validation", "split:2", "--limit", "10", "--out", path.join(tmp, "bad"));
+    const v = await digits(
+      "train",
+      "--validation",
+      "split:2",
+      "--limit",
+      "10",
+      "--out",
+      path.join(tmp, "bad"),
+    );
     expect(v.stderr).toMatch(/--validation must be/);
   });
 });
@@ -69,7 +98,15 @@ describe("digits evaluate", () => {
     const { pixels, labels } = await mnistSlice("t10k", 100, 50);
     fs.writeFileSync(path.join(tmp, "img.idx"), encodeImages({ count: 50, rows: 28, cols: 28, pixels }));
     fs.writeFileSync(path.join(tmp, "lab.idx"), encodeLabels(labels));
-    const r = await digits("evaluate", "--model", runDir, "--images", path.join(tmp, "img.idx"), "--labels", path.join(tmp, "lab.idx"));
+    const r = await digits(
+      "evaluate",
+      "--model",
+      runDir,
+      "--images",
+      path.join(tmp, "img.idx"),
+      "--labels",
+      path.join(tmp, "lab.idx"),
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/confusion matrix/);
     expect(r.stdout).toMatch(/50 images: accuracy/);
@@ -90,7 +127,9 @@ describe("digits predict", () => {
       const file = path.join(tmp, `d${i}.png`);
       const img = pixels.subarray(i * 784, (i + 1) * 784);
       const data = i === 2 ? Buffer.from(img.map((v) => 255 - v)) : Buffer.from(img); // the third as black on white
-      await sharp(data, { raw: { width: 28, height: 28, channels: 1 } }).png().toFile(file);
+      await sharp(data, { raw: { width: 28, height: 28, channels: 1 } })
+        .png()
+        .toFile(file);
       files.push(file);
     }
     fs.writeFileSync(path.join(tmp, "three.idx"), encodeImages({ count: 3, rows: 28, cols: 28, pixels }));

@@ -3,7 +3,14 @@ import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { encodeImages, encodeLabels, parseImages, parseLabels, readImages, readLabels } from "../../src/data/idx.js";
+import {
+  encodeImages,
+  encodeLabels,
+  parseImages,
+  parseLabels,
+  readImages,
+  readLabels,
+} from "../../src/data/idx.js";
 import { MNIST_PACKAGE_DIR } from "../helpers/mnist.js";
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "digits-idx-"));
@@ -36,11 +43,19 @@ describe("IDX reader", () => {
 
   it("names the file and the problem for corrupt input", async () => {
     const good = encodeImages({ count: 2, rows: 28, cols: 28, pixels: new Uint8Array(2 * 784) });
-    expect(() => parseImages(good.subarray(0, 100), "a.idx")).toThrow("a.idx: truncated: header says 2 images of 28×28 (1584 bytes), file has 100");
-    expect(() => parseImages(good.subarray(0, 10), "a.idx")).toThrow(/a.idx: truncated: 10 bytes is shorter than the 16-byte IDX header/);
-    expect(() => parseImages(encodeLabels(Uint8Array.of(1)), "l.idx")).toThrow(/bad magic number 2049.*\(this is a label file\)/);
+    expect(() => parseImages(good.subarray(0, 100), "a.idx")).toThrow(
+      "a.idx: truncated: header says 2 images of 28×28 (1584 bytes), file has 100",
+    );
+    expect(() => parseImages(good.subarray(0, 10), "a.idx")).toThrow(
+      /a.idx: truncated: 10 bytes is shorter than the 16-byte IDX header/,
+    );
+    expect(() => parseImages(encodeLabels(Uint8Array.of(1)), "l.idx")).toThrow(
+      /bad magic number 2049.*\(this is a label file\)/,
+    );
     expect(() => parseLabels(good, "i.idx")).toThrow(/bad magic number 2051.*\(this is an image file\)/);
-    expect(() => parseLabels(encodeLabels(Uint8Array.of(1, 12)), "l.idx")).toThrow("l.idx: label 12 at index 1 is not a class 0–9");
+    expect(() => parseLabels(encodeLabels(Uint8Array.of(1, 12)), "l.idx")).toThrow(
+      "l.idx: label 12 at index 1 is not a class 0–9",
+    );
     const extra = new Uint8Array(good.length + 5);
     extra.set(good);
     expect(() => parseImages(extra, "x")).toThrow(/too long/);

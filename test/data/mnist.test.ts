@@ -60,7 +60,8 @@ describe("MNIST sources", () => {
 
   it("loads a named directory of the original .gz files", async () => {
     const dir = tmp();
-    for (const f of Object.values(MNIST_FILES)) fs.writeFileSync(path.join(dir, `${f.name}.gz`), gzFile(f.name));
+    for (const f of Object.values(MNIST_FILES))
+      fs.writeFileSync(path.join(dir, `${f.name}.gz`), gzFile(f.name));
     const m = await loadMnist({ dataDir: dir });
     expect(m.source).toEqual({ kind: "dir", location: dir });
     expect(m.test.count).toBe(10000);
@@ -69,11 +70,19 @@ describe("MNIST sources", () => {
   it("downloads into the cache from the first mirror that works, then reads the cache", async () => {
     const cache = tmp();
     requests.length = 0;
-    const m = await loadMnist({ skipPackage: true, cacheDir: cache, mirrors: [`${base}/missing/`, `${base}/good/`] });
+    const m = await loadMnist({
+      skipPackage: true,
+      cacheDir: cache,
+      mirrors: [`${base}/missing/`, `${base}/good/`],
+    });
     expect(m.source.kind).toBe("download");
     expect(m.train.count).toBe(60000);
     expect(requests.filter((r) => r.startsWith("/good/"))).toHaveLength(4);
-    expect(fs.readdirSync(cache).sort()).toEqual(Object.values(MNIST_FILES).map((f) => `${f.name}.gz`).sort());
+    expect(fs.readdirSync(cache).sort()).toEqual(
+      Object.values(MNIST_FILES)
+        .map((f) => `${f.name}.gz`)
+        .sort(),
+    );
     requests.length = 0;
     const again = await loadMnist({ skipPackage: true, cacheDir: cache, mirrors: [`${base}/good/`] });
     expect(again.source.kind).toBe("cache");
@@ -82,16 +91,21 @@ describe("MNIST sources", () => {
 
   it("rejects a corrupted download and leaves no file behind", async () => {
     const cache = tmp();
-    await expect(loadMnist({ skipPackage: true, cacheDir: cache, mirrors: [`${base}/corrupt/`] })).rejects.toThrow(
+    await expect(
+      loadMnist({ skipPackage: true, cacheDir: cache, mirrors: [`${base}/corrupt/`] }),
+    ).rejects.toThrow(
       /could not download train-images-idx3-ubyte.gz:\n.*corrupt\/train-images-idx3-ubyte.gz: (checksum mismatch|not valid gzip)/,
     );
     expect(fs.readdirSync(cache)).toEqual([]);
-    await expect(loadMnist({ skipPackage: true, cacheDir: cache, mirrors: [] })).rejects.toThrow(/MNIST not found/);
+    await expect(loadMnist({ skipPackage: true, cacheDir: cache, mirrors: [] })).rejects.toThrow(
+      /MNIST not found/,
+    );
   });
 
   it("names the file whose checksum is wrong", async () => {
     const dir = tmp();
-    for (const f of Object.values(MNIST_FILES)) fs.copyFileSync(path.join(MNIST_PACKAGE_DIR, f.name), path.join(dir, f.name));
+    for (const f of Object.values(MNIST_FILES))
+      fs.copyFileSync(path.join(MNIST_PACKAGE_DIR, f.name), path.join(dir, f.name));
     const labels = path.join(dir, "t10k-labels-idx1-ubyte");
     const bytes = fs.readFileSync(labels);
     bytes[20] = (bytes[20] + 1) % 10;
@@ -101,10 +115,16 @@ describe("MNIST sources", () => {
   });
 
   it("loads any IDX pair and refuses mismatched ones", async () => {
-    const split = await loadIdxPair(path.join(MNIST_PACKAGE_DIR, "t10k-images-idx3-ubyte"), path.join(MNIST_PACKAGE_DIR, "t10k-labels-idx1-ubyte"));
+    const split = await loadIdxPair(
+      path.join(MNIST_PACKAGE_DIR, "t10k-images-idx3-ubyte"),
+      path.join(MNIST_PACKAGE_DIR, "t10k-labels-idx1-ubyte"),
+    );
     expect(split.count).toBe(10000);
     await expect(
-      loadIdxPair(path.join(MNIST_PACKAGE_DIR, "t10k-images-idx3-ubyte"), path.join(MNIST_PACKAGE_DIR, "train-labels-idx1-ubyte")),
+      loadIdxPair(
+        path.join(MNIST_PACKAGE_DIR, "t10k-images-idx3-ubyte"),
+        path.join(MNIST_PACKAGE_DIR, "train-labels-idx1-ubyte"),
+      ),
     ).rejects.toThrow(/10000 images but 60000 labels/);
   });
 });

@@ -1,6 +1,20 @@
 /** fit / evaluate / predict on real MNIST: learning, reproducibility, the worker, stopping, bad input. */
 import { describe, expect, it } from "vitest";
-import { adam, dense, evaluate, fit, flatten, input, predict, sequential, sgd, conv2d, maxPooling2d, dropout, batchNormalization } from "../../src/engine/index.js";
+import {
+  adam,
+  dense,
+  evaluate,
+  fit,
+  flatten,
+  input,
+  predict,
+  sequential,
+  sgd,
+  conv2d,
+  maxPooling2d,
+  dropout,
+  batchNormalization,
+} from "../../src/engine/index.js";
 import { mnistSlice } from "../helpers/mnist.js";
 
 const small = (seed = 1) =>
@@ -45,7 +59,13 @@ describe("fit", () => {
     const train = await mnistSlice("train", 0, 500);
     const run = async (inProcess: boolean) => {
       const model = small(7);
-      await fit(model, train.x, train.labels, { optimizer: adam(), epochs: 1, batchSize: 50, seed: 3, inProcess }).done;
+      await fit(model, train.x, train.labels, {
+        optimizer: adam(),
+        epochs: 1,
+        batchSize: 50,
+        seed: 3,
+        inProcess,
+      }).done;
       return model.weights.get("dense_1/kernel") as Float32Array;
     };
     const [a, b] = [await run(true), await run(false)];
@@ -64,10 +84,17 @@ describe("fit", () => {
       dense({ units: 10, activation: "softmax" }),
     ]);
     const mean0 = Array.from(model.weights.get("batch_normalization/moving_mean") as Float32Array);
-    const r = await fit(model, train.x, train.labels, { optimizer: sgd({ learningRate: 0.05, momentum: 0.9 }), epochs: 2, batchSize: 32, inProcess: true }).done;
+    const r = await fit(model, train.x, train.labels, {
+      optimizer: sgd({ learningRate: 0.05, momentum: 0.9 }),
+      epochs: 2,
+      batchSize: 32,
+      inProcess: true,
+    }).done;
     expect(r.history).toHaveLength(2);
     expect(Number.isFinite(r.history[1].loss)).toBe(true);
-    expect(Array.from(model.weights.get("batch_normalization/moving_mean") as Float32Array)).not.toEqual(mean0);
+    expect(Array.from(model.weights.get("batch_normalization/moving_mean") as Float32Array)).not.toEqual(
+      mean0,
+    );
     const p = await predict(model, train.x.subarray(0, 784 * 3));
     expect(p).toHaveLength(30);
   });
@@ -75,13 +102,23 @@ describe("fit", () => {
   it("stops early when onEpochEnd says so, and stop() ends a run with its weights", async () => {
     const train = await mnistSlice("train", 0, 640);
     const model = small();
-    const r = await fit(model, train.x, train.labels, { optimizer: adam(), epochs: 5, batchSize: 64, onEpochEnd: (e) => e === 1 }).done;
+    const r = await fit(model, train.x, train.labels, {
+      optimizer: adam(),
+      epochs: 5,
+      batchSize: 64,
+      onEpochEnd: (e) => e === 1,
+    }).done;
     expect(r.history).toHaveLength(2);
     expect(r.stopped).toBe(true);
 
     const model2 = small();
     const initial = Float32Array.from(model2.weights.get("dense/kernel") as Float32Array);
-    const handle = fit(model2, train.x, train.labels, { optimizer: adam(), epochs: 50, batchSize: 16, onBatch: () => handle.stop() });
+    const handle = fit(model2, train.x, train.labels, {
+      optimizer: adam(),
+      epochs: 50,
+      batchSize: 16,
+      onBatch: () => handle.stop(),
+    });
     const r2 = await handle.done;
     expect(r2.stopped).toBe(true);
     expect(r2.epochsDone).toBeLessThan(50);
@@ -91,7 +128,9 @@ describe("fit", () => {
   it("rejects bad input with clear errors", async () => {
     const model = small();
     const x = new Float32Array(784 * 2);
-    expect(() => fit(model, new Float32Array(700), [1], { optimizer: adam() })).toThrow(/not a whole number of examples of 784/);
+    expect(() => fit(model, new Float32Array(700), [1], { optimizer: adam() })).toThrow(
+      /not a whole number of examples of 784/,
+    );
     expect(() => fit(model, x, [1, 10], { optimizer: adam() })).toThrow(/label 1 is 10, not a class 0–9/);
     expect(() => fit(model, x, [1], { optimizer: adam() })).toThrow(/1 labels for 2 examples/);
     const nan = x.slice();

@@ -7,7 +7,14 @@ import { differentiate } from "../../src/engine/compiler/autodiff.js";
 import { buildGradientGraph, TRAIN } from "../../src/engine/compiler/compile.js";
 import { Graph } from "../../src/engine/compiler/graph.js";
 import { toOnnx } from "../../src/engine/compiler/serialize.js";
-import { batchNormalization, conv2d, dense, dropout, flatten, maxPooling2d } from "../../src/engine/model/layers.js";
+import {
+  batchNormalization,
+  conv2d,
+  dense,
+  dropout,
+  flatten,
+  maxPooling2d,
+} from "../../src/engine/model/layers.js";
 import { Random } from "../../src/engine/model/random.js";
 import { input, sequential, type Sequential } from "../../src/engine/model/sequential.js";
 import { createSession, floatTensor } from "../../src/engine/runtime/ort.js";
@@ -23,12 +30,20 @@ interface Param {
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
 /** Builds `loss = Σ out ⊙ R` over a graph made by `body`; returns the graph and the loss name. */
-function lossGraph(params: Param[], body: (g: Graph, p: string[]) => string, seed: number): { g: Graph; loss: string } {
+function lossGraph(
+  params: Param[],
+  body: (g: Graph, p: string[]) => string,
+  seed: number,
+): { g: Graph; loss: string } {
   const g = new Graph();
   const names = params.map((p) => g.input(p.name, p.shape));
   const out = body(g, names);
   const rng = new Random(seed);
-  const r = g.initializer("R", g.shape(out), Float32Array.from({ length: size([...g.shape(out)]) }, () => rng.uniform(-1, 1)));
+  const r = g.initializer(
+    "R",
+    g.shape(out),
+    Float32Array.from({ length: size([...g.shape(out)]) }, () => rng.uniform(-1, 1)),
+  );
   const loss = g.op("ReduceSum", [g.op("Mul", [out, r])], { keepdims: 0 });
   return { g, loss };
 }
@@ -36,7 +51,10 @@ function lossGraph(params: Param[], body: (g: Graph, p: string[]) => string, see
 function paramValues(params: Param[], seed: number): Record<string, T> {
   const rng = new Random(seed);
   return Object.fromEntries(
-    params.map((p) => [p.name, tensor(p.shape, p.values ?? Array.from({ length: size(p.shape) }, () => rng.uniform(-1, 1)))]),
+    params.map((p) => [
+      p.name,
+      tensor(p.shape, p.values ?? Array.from({ length: size(p.shape) }, () => rng.uniform(-1, 1))),
+    ]),
   );
 }
 
@@ -45,11 +63,17 @@ async function checkGradients(params: Param[], body: (g: Graph, p: string[]) => 
   const feeds = paramValues(params, seed);
   const ref = lossGraph(params, body, seed);
   const diff = lossGraph(params, body, seed);
-  const { grads } = differentiate(diff.g, diff.loss, params.map((p) => p.name));
+  const { grads } = differentiate(
+    diff.g,
+    diff.loss,
+    params.map((p) => p.name),
+  );
   grads.forEach((gname, i) => diff.g.output(diff.g.rename(gname, `grad_${i}`)));
   const session = await createSession(toOnnx(diff.g));
   const out = await session.run(
-    Object.fromEntries(params.map((p) => [p.name, floatTensor(Float32Array.from(feeds[p.name].data), p.shape)])),
+    Object.fromEntries(
+      params.map((p) => [p.name, floatTensor(Float32Array.from(feeds[p.name].data), p.shape)]),
+    ),
   );
   const lossAt = (f: Record<string, T>) => evaluate(ref.g, f, [ref.loss])[0].data[0];
   params.forEach((p, i) => {
@@ -117,15 +141,18 @@ describe("gradient rules match float64 finite differences", () => {
       (g, [a, b, c, d]) => g.op("Div", [g.op("Mul", [g.op("Sub", [g.op("Add", [a, b]), c]), b]), d]),
     ));
   it("Relu, Neg, Exp, Log, Sqrt, Reciprocal, Sigmoid, Tanh", () =>
-    checkGradients([{ name: "x", shape: [3, 5], values: Array.from({ length: 15 }, (_, i) => 0.3 + 0.17 * i) }], (g, [x]) => {
-      const r = g.op("Relu", [g.op("Sub", [x, g.scalar(1)])]);
-      const e = g.op("Exp", [g.op("Neg", [x])]);
-      const l = g.op("Log", [g.op("Sqrt", [x])]);
-      const q = g.op("Reciprocal", [x]);
-      const s = g.op("Sigmoid", [x]);
-      const t = g.op("Tanh", [x]);
-      return g.op("Sum", [r, e, l, q, s, t]);
-    }));
+    checkGradients(
+      [{ name: "x", shape: [3, 5], values: Array.from({ length: 15 }, (_, i) => 0.3 + 0.17 * i) }],
+      (g, [x]) => {
+        const r = g.op("Relu", [g.op("Sub", [x, g.scalar(1)])]);
+        const e = g.op("Exp", [g.op("Neg", [x])]);
+        const l = g.op("Log", [g.op("Sqrt", [x])]);
+        const q = g.op("Reciprocal", [x]);
+        const s = g.op("Sigmoid", [x]);
+        const t = g.op("Tanh", [x]);
+        return g.op("Sum", [r, e, l, q, s, t]);
+      },
+    ));
   it("Softmax and LogSoftmax", () =>
     checkGradients([{ name: "x", shape: [3, 6] }], (g, [x]) =>
       g.op("Add", [g.op("Softmax", [x], { axis: 1 }), g.op("LogSoftmax", [x], { axis: 1 })]),
@@ -135,7 +162,9 @@ describe("gradient rules match float64 finite differences", () => {
       g.op("Slice", [x, g.ints([1, 0]), g.ints([3, 2]), g.ints([2, 3])]),
     ));
   it("Pad", () =>
-    checkGradients([{ name: "x", shape: [2, 3, 2, 2] }], (g, [x]) => g.op("Pad", [x, g.ints([0, 0, 1, 0, 0, 0, 0, 2])])));
+    checkGradients([{ name: "x", shape: [2, 3, 2, 2] }], (g, [x]) =>
+      g.op("Pad", [x, g.ints([0, 0, 1, 0, 0, 0, 0, 2])]),
+    ));
   it("Concat", () =>
     checkGradients(
       [
@@ -145,7 +174,9 @@ describe("gradient rules match float64 finite differences", () => {
       (g, [x, y]) => g.op("Concat", [x, y], { axis: 1 }),
     ));
   it("Transpose", () =>
-    checkGradients([{ name: "x", shape: [2, 3, 4, 5] }], (g, [x]) => g.op("Transpose", [x], { perm: [0, 2, 3, 1] })));
+    checkGradients([{ name: "x", shape: [2, 3, 4, 5] }], (g, [x]) =>
+      g.op("Transpose", [x], { perm: [0, 2, 3, 1] }),
+    ));
   it("Reshape, Flatten, Transpose, Slice, Pad, Concat", () =>
     checkGradients(
       [
@@ -166,7 +197,10 @@ describe("gradient rules match float64 finite differences", () => {
       const s = g.op("ReduceSum", [x, g.ints([1])], { keepdims: 1 });
       const m = g.op("ReduceMean", [x], { axes: [0, 2], keepdims: 0 });
       const mx = g.op("ReduceMax", [x], { axes: [2], keepdims: 0 });
-      return g.op("Add", [g.op("Add", [g.op("Reshape", [s, g.ints([2, 4, 1])]), g.op("Reshape", [m, g.ints([1, 3])])]), g.op("Reshape", [mx, g.ints([2, 1, 3])])]);
+      return g.op("Add", [
+        g.op("Add", [g.op("Reshape", [s, g.ints([2, 4, 1])]), g.op("Reshape", [m, g.ints([1, 3])])]),
+        g.op("Reshape", [mx, g.ints([2, 1, 3])]),
+      ]);
     }));
   it("SpaceToDepth, DepthToSpace and variadic Max", () =>
     checkGradients(
@@ -189,12 +223,18 @@ describe("max-pooling sends each gradient to exactly one maximum (ties are commo
     const y = g.input("y", [1, 4]);
     const rm = g.op("ReduceMax", [x], { axes: [1], keepdims: 0 });
     const mx = g.op("Max", [x, y]);
-    const loss = g.op("Add", [g.op("ReduceSum", [rm], { keepdims: 0 }), g.op("ReduceSum", [mx], { keepdims: 0 })]);
+    const loss = g.op("Add", [
+      g.op("ReduceSum", [rm], { keepdims: 0 }),
+      g.op("ReduceSum", [mx], { keepdims: 0 }),
+    ]);
     const { grads } = differentiate(g, loss, [x, y]);
     g.output(g.rename(grads[0], "dx"));
     g.output(g.rename(grads[1], "dy"));
     const s = await createSession(toOnnx(g));
-    const out = await s.run({ x: floatTensor(Float32Array.of(3, 5, 5, 1), [1, 4]), y: floatTensor(Float32Array.of(3, 2, 5, 7), [1, 4]) });
+    const out = await s.run({
+      x: floatTensor(Float32Array.of(3, 5, 5, 1), [1, 4]),
+      y: floatTensor(Float32Array.of(3, 2, 5, 7), [1, 4]),
+    });
     // ReduceMax: 5 at positions 1 and 2 → only position 1. Max: ties at 0 and 2 → x (first input) wins.
     expect(Array.from(out.dx.data as Float32Array)).toEqual([1, 1 + 1, 1, 0]);
     expect(Array.from(out.dy.data as Float32Array)).toEqual([0, 0, 0, 1]);
@@ -209,9 +249,16 @@ async function checkModel(model: Sequential, count: number, coordsPerWeight: num
   // Keras initialises biases to zero, which puts every ReLU over a blank patch exactly on its kink, where
   // a finite difference is meaningless. Nonzero biases keep the check away from kinks.
   for (const w of model.weightSpecs) {
-    if (w.name === "bias" || w.name === "beta") model.weights.set(w.key, Float32Array.from({ length: w.shape[0] }, () => rng.uniform(-0.2, 0.2)));
+    if (w.name === "bias" || w.name === "beta")
+      model.weights.set(
+        w.key,
+        Float32Array.from({ length: w.shape[0] }, () => rng.uniform(-0.2, 0.2)),
+      );
   }
-  const feeds: Record<string, T> = { [TRAIN.x]: tensor([count, 28, 28, 1], x), [TRAIN.y]: tensor([count, 10], y) };
+  const feeds: Record<string, T> = {
+    [TRAIN.x]: tensor([count, 28, 28, 1], x),
+    [TRAIN.y]: tensor([count, 10], y),
+  };
   const ref = buildGradientGraph(model, count, { optimize: false });
   const trainable = new Set(model.trainableKeys);
   for (const w of model.weightSpecs) {
@@ -231,7 +278,9 @@ async function checkModel(model: Sequential, count: number, coordsPerWeight: num
     for (const key of model.trainableKeys) {
       const analytic = out[`grad:${key}`].data as Float32Array;
       const name = TRAIN.weight(key);
-      const coords = Array.from({ length: Math.min(coordsPerWeight, analytic.length) }, () => rng.int(analytic.length));
+      const coords = Array.from({ length: Math.min(coordsPerWeight, analytic.length) }, () =>
+        rng.int(analytic.length),
+      );
       const scale = Math.max(...Array.from(analytic, Math.abs), 1e-3);
       for (const k of coords) {
         const eps = 1e-5;
@@ -240,7 +289,10 @@ async function checkModel(model: Sequential, count: number, coordsPerWeight: num
         plus[name].data[k] += eps;
         minus[name].data[k] -= eps;
         const numeric = (lossAt(plus) - lossAt(minus)) / (2 * eps);
-        expect(Math.abs(numeric - analytic[k]) / scale, `${optimize ? "optimised" : "plain"} ${key}[${k}]`).toBeLessThan(2e-3);
+        expect(
+          Math.abs(numeric - analytic[k]) / scale,
+          `${optimize ? "optimised" : "plain"} ${key}[${k}]`,
+        ).toBeLessThan(2e-3);
       }
     }
     await session.release();

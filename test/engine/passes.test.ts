@@ -1,6 +1,13 @@
 /** Rewrite passes must not change results: the reference CNN's loss and gradients with and without them. */
 import { describe, expect, it } from "vitest";
-import { buildGradientGraph, buildInferenceGraph, INPUT, OUTPUT, TRAIN, type TrainGraphOptions } from "../../src/engine/compiler/compile.js";
+import {
+  buildGradientGraph,
+  buildInferenceGraph,
+  INPUT,
+  OUTPUT,
+  TRAIN,
+  type TrainGraphOptions,
+} from "../../src/engine/compiler/compile.js";
 import { BACKWARD_PASSES, FORWARD_PASSES } from "../../src/engine/compiler/passes.js";
 import { toOnnx } from "../../src/engine/compiler/serialize.js";
 import { createSession, floatTensor, ort } from "../../src/engine/runtime/ort.js";
@@ -19,7 +26,8 @@ async function gradients(options: TrainGraphOptions): Promise<Record<string, ort
     [TRAIN.x]: floatTensor(x, [batch, 28, 28, 1]),
     [TRAIN.y]: floatTensor(oneHot(labels), [batch, 10]),
   };
-  for (const w of model.weightSpecs) feeds[TRAIN.weight(w.key)] = floatTensor(model.weights.get(w.key) as Float32Array, [...w.shape]);
+  for (const w of model.weightSpecs)
+    feeds[TRAIN.weight(w.key)] = floatTensor(model.weights.get(w.key) as Float32Array, [...w.shape]);
   const out = await session.run(feeds);
   await session.release();
   return out;
@@ -66,6 +74,7 @@ describe("inference graph", () => {
     const out = (await session.run({ [INPUT]: floatTensor(x, [4, 28, 28, 1]) }))[OUTPUT].data as Float32Array;
     const ref = evaluate(g, { [INPUT]: tensor([4, 28, 28, 1], x) }, [OUTPUT])[0].data;
     for (let i = 0; i < out.length; i++) expect(out[i]).toBeCloseTo(ref[i], 5);
-    for (let r = 0; r < 4; r++) expect(out.slice(r * 10, r * 10 + 10).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+    for (let r = 0; r < 4; r++)
+      expect(out.slice(r * 10, r * 10 + 10).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
   });
 });

@@ -16,7 +16,10 @@ const strides = (s: readonly number[]) => {
   for (let i = s.length - 2; i >= 0; i--) r[i] = r[i + 1] * s[i + 1];
   return r;
 };
-const t = (shape: number[], data?: Float64Array): T => ({ shape, data: data ?? new Float64Array(size(shape)) });
+const t = (shape: number[], data?: Float64Array): T => ({
+  shape,
+  data: data ?? new Float64Array(size(shape)),
+});
 
 function broadcastShape(a: number[], b: number[]): number[] {
   const r = Math.max(a.length, b.length);
@@ -52,9 +55,17 @@ function elementwise(inputs: T[], f: (...v: number[]) => number): T {
   return out;
 }
 
-function reduce(x: T, axes: number[] | undefined, keep: boolean, init: number, f: (acc: number, v: number) => number): T {
+function reduce(
+  x: T,
+  axes: number[] | undefined,
+  keep: boolean,
+  init: number,
+  f: (acc: number, v: number) => number,
+): T {
   const r = x.shape.length;
-  const set = new Set((axes && axes.length ? axes : x.shape.map((_, i) => i)).map((a) => (a < 0 ? a + r : a)));
+  const set = new Set(
+    (axes && axes.length ? axes : x.shape.map((_, i) => i)).map((a) => (a < 0 ? a + r : a)),
+  );
   const outShapeKeep = x.shape.map((d, i) => (set.has(i) ? 1 : d));
   const out = t(outShapeKeep, new Float64Array(size(outShapeKeep)).fill(init));
   const xs = strides(x.shape);
@@ -64,7 +75,12 @@ function reduce(x: T, axes: number[] | undefined, keep: boolean, init: number, f
     for (let d = 0; d < r; d++) if (!set.has(d)) off += (Math.floor(i / xs[d]) % x.shape[d]) * os[d];
     out.data[off] = f(out.data[off], x.data[i]);
   }
-  return keep ? out : t(x.shape.filter((_, i) => !set.has(i)), out.data);
+  return keep
+    ? out
+    : t(
+        x.shape.filter((_, i) => !set.has(i)),
+        out.data,
+      );
 }
 
 function transpose(x: T, perm: number[]): T {
@@ -214,7 +230,12 @@ function run(node: Node, ins: (T | undefined)[], ints: (i: number) => number[]):
     case "Reshape": {
       const target = ints(1).map((d, i) => (d === 0 ? x.shape[i] : d));
       const known = target.filter((d) => d !== -1).reduce((p, q) => p * q, 1);
-      return [t(target.map((d) => (d === -1 ? x.data.length / known : d)), x.data)];
+      return [
+        t(
+          target.map((d) => (d === -1 ? x.data.length / known : d)),
+          x.data,
+        ),
+      ];
     }
     case "Transpose":
       return [transpose(x, arr("perm", [...x.shape.keys()].reverse()))];
@@ -223,14 +244,25 @@ function run(node: Node, ins: (T | undefined)[], ints: (i: number) => number[]):
     case "ReduceMean": {
       const s = reduce(x, arr("axes", []), num("keepdims", 1) === 1, 0, (p, v) => p + v);
       const n = x.data.length / s.data.length;
-      return [t(s.shape, s.data.map((v) => v / n))];
+      return [
+        t(
+          s.shape,
+          s.data.map((v) => v / n),
+        ),
+      ];
     }
     case "ReduceMax":
       return [reduce(x, arr("axes", []), num("keepdims", 1) === 1, -Infinity, Math.max)];
     case "Slice": {
       const starts = ints(1);
       return [
-        slice(x, starts, ints(2), node.inputs[3] ? ints(3) : starts.map((_, i) => i), node.inputs[4] ? ints(4) : starts.map(() => 1)),
+        slice(
+          x,
+          starts,
+          ints(2),
+          node.inputs[3] ? ints(3) : starts.map((_, i) => i),
+          node.inputs[4] ? ints(4) : starts.map(() => 1),
+        ),
       ];
     }
     case "Pad": {
@@ -287,7 +319,8 @@ function run(node: Node, ins: (T | undefined)[], ints: (i: number) => number[]):
         for (let y = 0; y < oh; y++)
           for (let z = 0; z < ow; z++) {
             let m = -Infinity;
-            for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) m = Math.max(m, x.data[(q * h + y * sh + i) * w + z * sw + j]);
+            for (let i = 0; i < kh; i++)
+              for (let j = 0; j < kw; j++) m = Math.max(m, x.data[(q * h + y * sh + i) * w + z * sw + j]);
             out.data[(q * oh + y) * ow + z] = m;
           }
       return [out];
@@ -300,7 +333,8 @@ function run(node: Node, ins: (T | undefined)[], ints: (i: number) => number[]):
       const out = t([...x.shape]);
       for (let i = 0; i < x.data.length; i++) {
         const ch = Math.floor(i / inner) % c;
-        out.data[i] = ((x.data[i] - mean.data[ch]) / Math.sqrt(variance.data[ch] + eps)) * scale.data[ch] + bias.data[ch];
+        out.data[i] =
+          ((x.data[i] - mean.data[ch]) / Math.sqrt(variance.data[ch] + eps)) * scale.data[ch] + bias.data[ch];
       }
       return [out];
     }
@@ -313,7 +347,11 @@ function run(node: Node, ins: (T | undefined)[], ints: (i: number) => number[]):
 export function evaluate(g: Graph, feeds: Record<string, T>, want: string[]): T[] {
   const env = new Map<string, T>(Object.entries(feeds));
   for (const [name, init] of g.initializers) {
-    if (!env.has(name)) env.set(name, t([...init.value.shape], Float64Array.from(init.data as ArrayLike<number | bigint>, Number)));
+    if (!env.has(name))
+      env.set(
+        name,
+        t([...init.value.shape], Float64Array.from(init.data as ArrayLike<number | bigint>, Number)),
+      );
   }
   // Only the nodes the wanted values depend on (a gradient graph also holds its backward).
   const needed = new Set(want);

@@ -16,7 +16,11 @@ export async function mnistSlice(split: "train" | "t10k", start: number, count: 
   const images = await readImages(path.join(MNIST_PACKAGE_DIR, `${split}-images-idx3-ubyte`));
   const labels = await readLabels(path.join(MNIST_PACKAGE_DIR, `${split}-labels-idx1-ubyte`));
   const pixels = images.pixels.slice(start * 784, (start + count) * 784);
-  return { pixels, x: Float32Array.from(pixels, (p) => p / 255), labels: labels.labels.slice(start, start + count) };
+  return {
+    pixels,
+    x: Float32Array.from(pixels, (p) => p / 255),
+    labels: labels.labels.slice(start, start + count),
+  };
 }
 
 export function oneHot(labels: Uint8Array, classes = 10): Float32Array {

@@ -11,7 +11,11 @@ export interface Gradients {
   readonly grads: string[];
 }
 
-function nodesBetween(g: Graph, loss: string, wrt: readonly string[]): { nodes: Node[]; active: Set<string> } {
+function nodesBetween(
+  g: Graph,
+  loss: string,
+  wrt: readonly string[],
+): { nodes: Node[]; active: Set<string> } {
   // Values that depend on a parameter (forward closure) ...
   const active = new Set(wrt);
   for (const n of g.nodes) {

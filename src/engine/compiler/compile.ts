@@ -115,10 +115,15 @@ function buildLoss(model: Sequential, batch: number, forwardPasses: readonly Pas
     throw new Error("training needs a final softmax layer (categorical cross-entropy on its logits)");
   }
   const logp = g.op("LogSoftmax", [logits], { axis: 1 });
-  const perSample = g.op("Neg", [g.op("ReduceSum", [g.op("Mul", [y, logp]), g.ints([1], "axes")], { keepdims: 0 })]);
+  const perSample = g.op("Neg", [
+    g.op("ReduceSum", [g.op("Mul", [y, logp]), g.ints([1], "axes")], { keepdims: 0 }),
+  ]);
   const loss = g.op("ReduceMean", [perSample], { axes: [0], keepdims: 0 });
   g.rename(loss, TRAIN.loss);
-  const hits = g.op("Equal", [g.op("ArgMax", [output], { axis: 1, keepdims: 0 }), g.op("ArgMax", [y], { axis: 1, keepdims: 0 })]);
+  const hits = g.op("Equal", [
+    g.op("ArgMax", [output], { axis: 1, keepdims: 0 }),
+    g.op("ArgMax", [y], { axis: 1, keepdims: 0 }),
+  ]);
   g.rename(g.op("ReduceSum", [g.op("Cast", [hits], { to: 1 })], { keepdims: 0 }), TRAIN.correct);
   g.output(TRAIN.loss);
   g.output(TRAIN.correct);

@@ -40,7 +40,9 @@ export function reduceTo(g: Graph, grad: string, target: Shape): string {
     if (t === undefined || (t === 1 && d !== 1)) axes.push(i);
   });
   const summed = axes.length ? g.op("ReduceSum", [grad, g.ints(axes, "axes")], { keepdims: 1 }) : grad;
-  return sameShape(g.shape(summed), target) ? summed : g.op("Reshape", [summed, g.ints([...target], "shape")]);
+  return sameShape(g.shape(summed), target)
+    ? summed
+    : g.op("Reshape", [summed, g.ints([...target], "shape")]);
 }
 
 function reshapeLike(g: Graph, grad: string, like: string): string {
@@ -81,7 +83,8 @@ const conv: GradRule = ({ g, node, dy, wants }) => {
   const [x, w] = node.inputs;
   const xs = g.shape(x);
   const ws = g.shape(w);
-  if (attrInt(node, "group", 1) !== 1) throw new Error("Conv gradient: grouped convolutions are not supported");
+  if (attrInt(node, "group", 1) !== 1)
+    throw new Error("Conv gradient: grouped convolutions are not supported");
   if (attrInts(node, "dilations", [1, 1]).some((v) => v !== 1)) {
     throw new Error("Conv gradient: dilated convolutions are not supported");
   }
@@ -100,7 +103,8 @@ const conv: GradRule = ({ g, node, dy, wants }) => {
       kernel_shape: [ws[2], ws[3]],
     });
     g.annotate(dx, { kind: "conv-data-grad" });
-    if (extra.some((e) => e > 0)) dx = g.op("Pad", [dx, g.ints([0, 0, 0, 0, 0, 0, extra[0], extra[1]], "pads")]);
+    if (extra.some((e) => e > 0))
+      dx = g.op("Pad", [dx, g.ints([0, 0, 0, 0, 0, 0, extra[0], extra[1]], "pads")]);
   }
 
   let dw: string | undefined;
@@ -118,7 +122,9 @@ const conv: GradRule = ({ g, node, dy, wants }) => {
   }
 
   const db =
-    node.inputs[2] && wants(2) ? g.op("ReduceSum", [d, g.ints([0, 2, 3], "axes")], { keepdims: 0 }) : undefined;
+    node.inputs[2] && wants(2)
+      ? g.op("ReduceSum", [d, g.ints([0, 2, 3], "axes")], { keepdims: 0 })
+      : undefined;
   return [dx, dw, db];
 };
 
@@ -132,7 +138,11 @@ const gemm: GradRule = ({ g, node, dy, wants }) => {
   const [a, b, c] = node.inputs;
   const transB = attrInt(node, "transB", 0) === 1;
   const da = wants(0) ? g.op("Gemm", [d, b], { transB: transB ? 0 : 1 }) : undefined;
-  const db = wants(1) ? (transB ? g.op("Gemm", [d, a], { transA: 1 }) : g.op("Gemm", [a, d], { transA: 1 })) : undefined;
+  const db = wants(1)
+    ? transB
+      ? g.op("Gemm", [d, a], { transA: 1 })
+      : g.op("Gemm", [a, d], { transA: 1 })
+    : undefined;
   const dc = c && wants(2) ? reduceTo(g, d, g.shape(c)) : undefined;
   return [da, db, dc];
 };
@@ -361,6 +371,8 @@ export const GRADIENT_RULES: Record<string, GradRule> = {
   DepthToSpace: ({ g, node, dy }) => {
     const d = dy();
     if ((node.attrs.mode ?? "DCR") !== "DCR") throw new Error("DepthToSpace gradient: only DCR mode");
-    return [d === undefined ? undefined : g.op("SpaceToDepth", [d], { blocksize: attrInt(node, "blocksize", 2) })];
+    return [
+      d === undefined ? undefined : g.op("SpaceToDepth", [d], { blocksize: attrInt(node, "blocksize", 2) }),
+    ];
   },
 };

@@ -10,7 +10,8 @@ import { inferShapes } from "./shapes.js";
 export type DType = "float32" | "int64" | "bool";
 export type Shape = readonly number[];
 /** Integers are INT attributes; floats are spelled { float } so 1.0 cannot pass for an integer. */
-export type AttrValue = number | string | readonly number[] | { float: number } | { floats: readonly number[] };
+export type AttrValue =
+  number | string | readonly number[] | { float: number } | { floats: readonly number[] };
 
 export interface Value {
   readonly name: string;
@@ -138,11 +139,18 @@ export class Graph {
   replaceUses(from: string, to: string): void {
     const a = this.value(from);
     const b = this.value(to);
-    if (a.dtype !== b.dtype || a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
-      throw new Error(`cannot replace [${a.shape}] ${a.dtype} "${from}" with [${b.shape}] ${b.dtype} "${to}"`);
+    if (
+      a.dtype !== b.dtype ||
+      a.shape.length !== b.shape.length ||
+      a.shape.some((d, i) => d !== b.shape[i])
+    ) {
+      throw new Error(
+        `cannot replace [${a.shape}] ${a.dtype} "${from}" with [${b.shape}] ${b.dtype} "${to}"`,
+      );
     }
     this.nodes.forEach((n, k) => {
-      if (n.inputs.includes(from)) this.nodes[k] = { ...n, inputs: n.inputs.map((i) => (i === from ? to : i)) };
+      if (n.inputs.includes(from))
+        this.nodes[k] = { ...n, inputs: n.inputs.map((i) => (i === from ? to : i)) };
     });
   }
 
@@ -153,7 +161,7 @@ export class Graph {
     const sorted: Node[] = [];
     while (pending.length) {
       const before = pending.length;
-      for (let k = 0; k < pending.length; ) {
+      for (let k = 0; k < pending.length;) {
         const n = pending[k];
         if (n.inputs.every((i) => i === "" || ready.has(i))) {
           sorted.push(n);
@@ -161,7 +169,8 @@ export class Graph {
           pending.splice(k, 1);
         } else k++;
       }
-      if (pending.length === before) throw new Error(`graph has a cycle or a missing value at ${pending[0].op}`);
+      if (pending.length === before)
+        throw new Error(`graph has a cycle or a missing value at ${pending[0].op}`);
     }
     this.nodes.splice(0, this.nodes.length, ...sorted);
   }
@@ -170,7 +179,13 @@ export class Graph {
   rename(from: string, to: string): string {
     const v = this.value(from);
     this.declare({ name: to, shape: v.shape, dtype: v.dtype });
-    this.nodes.push({ op: "Identity", inputs: [from], outputs: [to], attrs: {}, name: this.fresh("n_Identity") });
+    this.nodes.push({
+      op: "Identity",
+      inputs: [from],
+      outputs: [to],
+      attrs: {},
+      name: this.fresh("n_Identity"),
+    });
     return to;
   }
 }

@@ -19,12 +19,19 @@ export interface Optimizer {
   readonly scalarInputs: readonly string[];
   /** Values for those scalars at 1-based step t. */
   scalars(step: number): Record<string, number>;
-  update(g: Graph, param: string, grad: string, slots: readonly string[], scalars: Record<string, string>): OptimizerUpdate;
+  update(
+    g: Graph,
+    param: string,
+    grad: string,
+    slots: readonly string[],
+    scalars: Record<string, string>,
+  ): OptimizerUpdate;
 }
 
 function parse<T extends z.ZodTypeAny>(schema: T, what: string, options: unknown): z.infer<T> {
   const r = schema.safeParse(options ?? {});
-  if (!r.success) throw new Error(`${what}: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  if (!r.success)
+    throw new Error(`${what}: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
   return r.data;
 }
 
@@ -50,7 +57,10 @@ export function adam(options: z.input<typeof adamSchema> = {}): Optimizer {
     }),
     update(g, p, grad, [m, v], s) {
       const m2 = g.op("Add", [m, g.op("Mul", [g.op("Sub", [grad, m]), g.scalar(1 - o.beta1)])]);
-      const v2 = g.op("Add", [v, g.op("Mul", [g.op("Sub", [g.op("Mul", [grad, grad]), v]), g.scalar(1 - o.beta2)])]);
+      const v2 = g.op("Add", [
+        v,
+        g.op("Mul", [g.op("Sub", [g.op("Mul", [grad, grad]), v]), g.scalar(1 - o.beta2)]),
+      ]);
       const denom = g.op("Add", [g.op("Sqrt", [v2]), g.scalar(o.epsilon)]);
       const step = g.op("Div", [g.op("Mul", [m2, s.adam_alpha]), denom]);
       return { param: g.op("Sub", [p, step]), slots: [m2, v2] };

@@ -63,7 +63,8 @@ export const phaseConvolutionPooling: Pass = (g) => {
     }
     if (!conv || conv.meta?.kind !== "conv") continue;
     if (attrs(conv, "strides", [1, 1]).some((s) => s !== 1)) continue;
-    if (readers(g, conv.outputs[0]).length !== 1 || (relu && readers(g, relu.outputs[0]).length !== 1)) continue;
+    if (readers(g, conv.outputs[0]).length !== 1 || (relu && readers(g, relu.outputs[0]).length !== 1))
+      continue;
     const [x, w, b] = conv.inputs;
     if (dependsOnWeights(g, x)) continue;
 
@@ -120,7 +121,10 @@ export const im2colWeightGradients: Pass = (g) => {
         slices.push(g.op("Slice", [xt, g.ints([i, j]), g.ints([i + oh, j + ow]), g.ints([2, 3])]));
       }
     }
-    const patches = g.op("Reshape", [g.op("Concat", slices, { axis: 0 }), g.ints([kh * kw * c, n * oh * ow], "shape")]);
+    const patches = g.op("Reshape", [
+      g.op("Concat", slices, { axis: 0 }),
+      g.ints([kh * kw * c, n * oh * ow], "shape"),
+    ]);
     const dy = g.op("Reshape", [meta.dyTransposed, g.ints([o, n * oh * ow], "shape")]);
     const product = g.op("Gemm", [dy, patches], { transB: 1 });
     const kernel = g.op("Reshape", [product, g.ints([o, kh, kw, c], "shape")]);

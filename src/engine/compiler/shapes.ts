@@ -13,7 +13,8 @@ type Attrs = Node["attrs"];
 
 const ints = (attrs: Attrs, key: string, fallback: readonly number[]): readonly number[] =>
   (attrs[key] as readonly number[] | undefined) ?? fallback;
-const int = (attrs: Attrs, key: string, fallback: number): number => (attrs[key] as number | undefined) ?? fallback;
+const int = (attrs: Attrs, key: string, fallback: number): number =>
+  (attrs[key] as number | undefined) ?? fallback;
 
 function normAxis(axis: number, rank: number): number {
   const a = axis < 0 ? axis + rank : axis;
@@ -230,9 +231,13 @@ export function inferShapes(node: Node, lookup: Lookup, known: Map<string, reado
     case "ReduceMean":
     case "ReduceMax":
     case "ReduceMin":
-      return [{ shape: reduce(x.shape, ints(attrs, "axes", []), int(attrs, "keepdims", 1) === 1), dtype: x.dtype }];
+      return [
+        { shape: reduce(x.shape, ints(attrs, "axes", []), int(attrs, "keepdims", 1) === 1), dtype: x.dtype },
+      ];
     case "ArgMax":
-      return [{ shape: reduce(x.shape, [int(attrs, "axis", 0)], int(attrs, "keepdims", 1) === 1), dtype: "int64" }];
+      return [
+        { shape: reduce(x.shape, [int(attrs, "axis", 0)], int(attrs, "keepdims", 1) === 1), dtype: "int64" },
+      ];
     case "Shape":
       return Object.assign([{ shape: [x.shape.length], dtype: "int64" as DType }], {
         known: x.shape.every((d) => d >= 0) ? x.shape : undefined,

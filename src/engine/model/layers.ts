@@ -70,21 +70,30 @@ function activate(ctx: ForwardContext, x: string, activation: Activation): strin
   }
 }
 
-const pair = z.union([z.number().int().positive(), z.tuple([z.number().int().positive(), z.number().int().positive()])]);
+const pair = z.union([
+  z.number().int().positive(),
+  z.tuple([z.number().int().positive(), z.number().int().positive()]),
+]);
 const toPair = (v: number | [number, number]): [number, number] => (typeof v === "number" ? [v, v] : v);
-const name = z.string().regex(/^[A-Za-z_][\w.-]*$/, "a layer name is letters, digits, _ . -").optional();
+const name = z
+  .string()
+  .regex(/^[A-Za-z_][\w.-]*$/, "a layer name is letters, digits, _ . -")
+  .optional();
 
 function parse<T extends z.ZodTypeAny>(schema: T, layer: string, options: unknown): z.infer<T> {
   const result = schema.safeParse(options ?? {});
   if (!result.success) {
-    const issues = result.error.issues.map((i) => `${i.path.join(".") || "options"}: ${i.message}`).join("; ");
+    const issues = result.error.issues
+      .map((i) => `${i.path.join(".") || "options"}: ${i.message}`)
+      .join("; ");
     throw new Error(`${layer}: ${issues}`);
   }
   return result.data;
 }
 
 function expectRank(layer: string, input: Shape, rank: number, what: string): void {
-  if (input.length !== rank) throw new Error(`${layer} expects ${what}, got shape (${kerasShape(input).join(", ")})`);
+  if (input.length !== rank)
+    throw new Error(`${layer} expects ${what}, got shape (${kerasShape(input).join(", ")})`);
 }
 
 /** Channels-first shape (no batch) → Keras's channels-last, for people. */
@@ -139,9 +148,15 @@ export function conv2d(options: Conv2DOptions): Layer {
       const c = input[0];
       const kernel: Shape = [o.filters, c, kh, kw];
       const specs: WeightSpec[] = [
-        { name: "kernel", shape: kernel, trainable: true, init: glorotUniform(kernel, c * kh * kw, o.filters * kh * kw) },
+        {
+          name: "kernel",
+          shape: kernel,
+          trainable: true,
+          init: glorotUniform(kernel, c * kh * kw, o.filters * kh * kw),
+        },
       ];
-      if (o.useBias) specs.push({ name: "bias", shape: [o.filters], trainable: true, init: filled([o.filters], 0) });
+      if (o.useBias)
+        specs.push({ name: "bias", shape: [o.filters], trainable: true, init: filled([o.filters], 0) });
       return specs;
     },
     forward(ctx, x, input) {
@@ -157,7 +172,12 @@ export function conv2d(options: Conv2DOptions): Layer {
 // ---------------------------------------------------------------------------------------------- MaxPooling2D
 
 const poolSchema = z
-  .object({ poolSize: pair.default(2), strides: pair.optional(), padding: z.literal("valid").default("valid"), name })
+  .object({
+    poolSize: pair.default(2),
+    strides: pair.optional(),
+    padding: z.literal("valid").default("valid"),
+    name,
+  })
   .strict();
 export type MaxPooling2DOptions = z.input<typeof poolSchema>;
 
@@ -171,12 +191,18 @@ export function maxPooling2d(options: MaxPooling2DOptions = {}): Layer {
   return {
     className: "MaxPooling2D",
     name: o.name ?? "",
-    config: { poolSize: [ph, pw], strides: [sh, sw], padding: o.padding, ...(o.name ? { name: o.name } : {}) },
+    config: {
+      poolSize: [ph, pw],
+      strides: [sh, sw],
+      padding: o.padding,
+      ...(o.name ? { name: o.name } : {}),
+    },
     outputShape(input) {
       expectRank("maxPooling2d", input, 3, "an image input (height, width, channels)");
       const h = Math.floor(input[1] / ph);
       const w = Math.floor(input[2] / pw);
-      if (h < 1 || w < 1) throw new Error(`maxPooling2d: input (${kerasShape(input)}) is smaller than the pool`);
+      if (h < 1 || w < 1)
+        throw new Error(`maxPooling2d: input (${kerasShape(input)}) is smaller than the pool`);
       return [input[0], h, w];
     },
     weights: () => [],
@@ -245,7 +271,8 @@ export function dense(options: DenseOptions): Layer {
       const specs: WeightSpec[] = [
         { name: "kernel", shape: kernel, trainable: true, init: glorotUniform(kernel, input[0], o.units) },
       ];
-      if (o.useBias) specs.push({ name: "bias", shape: [o.units], trainable: true, init: filled([o.units], 0) });
+      if (o.useBias)
+        specs.push({ name: "bias", shape: [o.units], trainable: true, init: filled([o.units], 0) });
       return specs;
     },
     forward(ctx, x) {
@@ -281,7 +308,11 @@ export function dropout(options: z.input<typeof dropoutSchema>): Layer {
 // ---------------------------------------------------------------------------------------------- BatchNormalization
 
 const batchNormSchema = z
-  .object({ momentum: z.number().min(0).max(1).default(0.99), epsilon: z.number().positive().default(1e-3), name })
+  .object({
+    momentum: z.number().min(0).max(1).default(0.99),
+    epsilon: z.number().positive().default(1e-3),
+    name,
+  })
   .strict();
 
 export function batchNormalization(options: z.input<typeof batchNormSchema> = {}): Layer {
@@ -302,9 +333,13 @@ export function batchNormalization(options: z.input<typeof batchNormSchema> = {}
     },
     forward(ctx, x, input) {
       const { g } = ctx;
-      const [gamma, beta, mean, variance] = ["gamma", "beta", "moving_mean", "moving_variance"].map(ctx.weight);
+      const [gamma, beta, mean, variance] = ["gamma", "beta", "moving_mean", "moving_variance"].map(
+        ctx.weight,
+      );
       if (!ctx.training) {
-        return g.op("BatchNormalization", [x, gamma, beta, mean, variance], { epsilon: { float: o.epsilon } });
+        return g.op("BatchNormalization", [x, gamma, beta, mean, variance], {
+          epsilon: { float: o.epsilon },
+        });
       }
       // Training: batch statistics from primitive ops, so autodiff needs no batch-norm rule of its own.
       const axes = input.length === 3 ? [0, 2, 3] : [0];
@@ -317,7 +352,10 @@ export function batchNormalization(options: z.input<typeof batchNormSchema> = {}
       const y = g.op("Add", [g.op("Mul", [g.op("Mul", [centred, inv]), shaped(gamma)]), shaped(beta)]);
       const flat = (v: string) => g.op("Reshape", [v, g.ints([input[0]], "shape")]);
       const blend = (moving: string, batch: string) =>
-        g.op("Add", [g.op("Mul", [moving, g.scalar(o.momentum)]), g.op("Mul", [flat(batch), g.scalar(1 - o.momentum)])]);
+        g.op("Add", [
+          g.op("Mul", [moving, g.scalar(o.momentum)]),
+          g.op("Mul", [flat(batch), g.scalar(1 - o.momentum)]),
+        ]);
       ctx.updateState("moving_mean", blend(mean, mu));
       ctx.updateState("moving_variance", blend(variance, varB));
       return y;

@@ -15,9 +15,12 @@ export interface InputSpec {
 /** The model's input, in Keras's channels-last order, e.g. input([28, 28, 1]). */
 export function input(shape: readonly number[]): InputSpec {
   if (shape.length !== 3 && shape.length !== 1) {
-    throw new Error(`input: shape must be (height, width, channels) or (features), got (${shape.join(", ")})`);
+    throw new Error(
+      `input: shape must be (height, width, channels) or (features), got (${shape.join(", ")})`,
+    );
   }
-  if (!shape.every((d) => Number.isInteger(d) && d > 0)) throw new Error(`input: dimensions must be positive integers`);
+  if (!shape.every((d) => Number.isInteger(d) && d > 0))
+    throw new Error(`input: dimensions must be positive integers`);
   return { className: "Input", shape: [...shape] };
 }
 
@@ -71,7 +74,7 @@ export class Sequential {
       try {
         outputShape = layer.outputShape(shape);
       } catch (e) {
-        throw new Error(`layer "${name}": ${(e as Error).message}`);
+        throw new Error(`layer "${name}": ${(e as Error).message}`, { cause: e });
       }
       const weights = layer.weights(shape).map((w) => ({ ...w, key: `${name}/${w.name}` }));
       plan.push({ layer, name, inputShape: shape, outputShape, weights });
@@ -116,20 +119,24 @@ export class Sequential {
 
   /** Replaces all weights, checking names and sizes; nothing changes if any check fails. */
   setWeights(weights: ReadonlyMap<string, Float32Array> | Record<string, Float32Array>): void {
-    const get = (k: string) => (weights instanceof Map ? weights.get(k) : (weights as Record<string, Float32Array>)[k]);
+    const get = (k: string) =>
+      weights instanceof Map ? weights.get(k) : (weights as Record<string, Float32Array>)[k];
     const next = new Map<string, Float32Array>();
     for (const w of this.weightSpecs) {
       const v = get(w.key);
       const n = w.shape.reduce((a, b) => a * b, 1);
       if (!v) throw new Error(`weights: "${w.key}" is missing`);
-      if (v.length !== n) throw new Error(`weights: "${w.key}" has ${v.length} values, expected ${n} (${w.shape})`);
+      if (v.length !== n)
+        throw new Error(`weights: "${w.key}" has ${v.length} values, expected ${n} (${w.shape})`);
       for (let i = 0; i < v.length; i++) {
         if (!Number.isFinite(v[i])) throw new Error(`weights: "${w.key}" holds a non-finite value at ${i}`);
       }
       next.set(w.key, v);
     }
     const known = new Set(this.weightSpecs.map((w) => w.key));
-    const extra = (weights instanceof Map ? [...weights.keys()] : Object.keys(weights)).filter((k) => !known.has(k));
+    const extra = (weights instanceof Map ? [...weights.keys()] : Object.keys(weights)).filter(
+      (k) => !known.has(k),
+    );
     if (extra.length) throw new Error(`weights: unexpected "${extra.join('", "')}"`);
     for (const [k, v] of next) this.weights.set(k, v);
   }
@@ -137,7 +144,10 @@ export class Sequential {
   architecture(): Architecture {
     return {
       input: [...this.inputSpec.shape],
-      layers: this.plan.map((p) => ({ className: p.layer.className, config: { ...p.layer.config, name: p.name } })),
+      layers: this.plan.map((p) => ({
+        className: p.layer.className,
+        config: { ...p.layer.config, name: p.name },
+      })),
     };
   }
 
@@ -145,11 +155,16 @@ export class Sequential {
   summary(): string {
     const rows = this.plan.map((p) => {
       const params = p.weights.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
-      return [`${p.name} (${p.layer.className})`, `(None, ${kerasShape(p.outputShape).join(", ")})`, params.toLocaleString("en-US")];
+      return [
+        `${p.name} (${p.layer.className})`,
+        `(None, ${kerasShape(p.outputShape).join(", ")})`,
+        params.toLocaleString("en-US"),
+      ];
     });
     const head = ["Layer (type)", "Output Shape", "Param #"];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)) + 2);
-    const line = (r: string[]) => r.map((c, i) => (i === 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(" ");
+    const line = (r: string[]) =>
+      r.map((c, i) => (i === 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(" ");
     const rule = (ch: string) => ch.repeat(widths.reduce((a, b) => a + b + 1, -1));
     const { total, trainable } = this.countParams();
     return [
@@ -167,10 +182,15 @@ export class Sequential {
 }
 
 /** Keras's `Sequential([Input(...), layers...])`. */
-export function sequential(stack: readonly (InputSpec | Layer)[], options: { seed?: number } = {}): Sequential {
+export function sequential(
+  stack: readonly (InputSpec | Layer)[],
+  options: { seed?: number } = {},
+): Sequential {
   const [first, ...rest] = stack;
-  if (!first || first.className !== "Input") throw new Error("sequential: the first entry must be input([h, w, c])");
-  if (rest.some((l) => l.className === "Input")) throw new Error("sequential: input(...) may only come first");
+  if (!first || first.className !== "Input")
+    throw new Error("sequential: the first entry must be input([h, w, c])");
+  if (rest.some((l) => l.className === "Input"))
+    throw new Error("sequential: input(...) may only come first");
   return new Sequential(first as InputSpec, rest as Layer[], options);
 }
 

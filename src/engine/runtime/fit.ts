@@ -8,13 +8,24 @@ import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { optimizerFromConfig, type Optimizer } from "../compiler/optimizers.js";
 import { fromArchitecture, type Sequential } from "../model/sequential.js";
-import { trainLoop, type BatchProgress, type EpochLogs, type LoopData, type LoopOptions, type LoopResult } from "./train-loop.js";
+import {
+  trainLoop,
+  type BatchProgress,
+  type EpochLogs,
+  type LoopData,
+  type LoopOptions,
+  type LoopResult,
+} from "./train-loop.js";
 import { checkInputs, checkLabels, type Labels } from "./validate.js";
 
 export interface FitCallbacks {
   onBatch?(p: BatchProgress): void;
   /** After each epoch, with a copy of the weights; return true to stop (early stopping). */
-  onEpochEnd?(epoch: number, logs: EpochLogs, weights: Map<string, Float32Array>): boolean | void | Promise<boolean | void>;
+  onEpochEnd?(
+    epoch: number,
+    logs: EpochLogs,
+    weights: Map<string, Float32Array>,
+  ): boolean | void | Promise<boolean | void>;
 }
 
 export interface FitOptions extends FitCallbacks {
@@ -65,9 +76,13 @@ function prepare(model: Sequential, x: Float32Array, labels: Labels, what: strin
 function startWorker(workerData: WorkerStart): Worker {
   // Compiled: fit-worker.js beside this file. From TypeScript sources (tests, tsx), register tsx in the worker
   // first, since a worker does not inherit the parent's module loader.
-  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./fit-worker.js", import.meta.url), { workerData });
+  if (!import.meta.url.endsWith(".ts"))
+    return new Worker(new URL("./fit-worker.js", import.meta.url), { workerData });
   const entry = new URL("./fit-worker.ts", import.meta.url).href;
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api")).href.replace(/\.cjs$/, ".mjs");
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api")).href.replace(
+    /\.cjs$/,
+    ".mjs",
+  );
   const boot = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(entry)});`;
   return new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`), { workerData });
 }
@@ -79,7 +94,8 @@ export function fit(model: Sequential, x: Float32Array, labels: Labels, options:
     : undefined;
   const batchSize = options.batchSize ?? 32;
   const epochs = options.epochs ?? 1;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`fit: batchSize must be a positive integer`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new Error(`fit: batchSize must be a positive integer`);
   if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`fit: epochs must be a positive integer`);
   const loopOptions: LoopOptions = {
     epochs,

@@ -16,7 +16,12 @@ export class Predictor {
   ) {}
 
   static async create(model: Sequential, options: SessionOptions = {}): Promise<Predictor> {
-    return Predictor.fromOnnx(toOnnx(buildInferenceGraph(model)), model.inputSpec.shape, model.outputShape[0], options);
+    return Predictor.fromOnnx(
+      toOnnx(buildInferenceGraph(model)),
+      model.inputSpec.shape,
+      model.outputShape[0],
+      options,
+    );
   }
 
   /** From a saved model.onnx (input [N, ...inputShape], output [N, classes]). */
@@ -64,7 +69,8 @@ export function argmaxRows(probabilities: Float32Array, classes: number): Uint8A
   const out = new Uint8Array(count);
   for (let i = 0; i < count; i++) {
     let best = 0;
-    for (let c = 1; c < classes; c++) if (probabilities[i * classes + c] > probabilities[i * classes + best]) best = c;
+    for (let c = 1; c < classes; c++)
+      if (probabilities[i * classes + c] > probabilities[i * classes + best]) best = c;
     out[i] = best;
   }
   return out;
@@ -82,7 +88,13 @@ export function score(probabilities: Float32Array, labels: Labels, classes: numb
     loss -= Math.log(p);
     if (predicted[i] === truth[i]) correct++;
   }
-  return { loss: count ? loss / count : NaN, accuracy: count ? correct / count : NaN, count, probabilities, predicted };
+  return {
+    loss: count ? loss / count : NaN,
+    accuracy: count ? correct / count : NaN,
+    count,
+    probabilities,
+    predicted,
+  };
 }
 
 export async function predict(model: Sequential, x: Float32Array, batchSize?: number): Promise<Float32Array> {
@@ -94,6 +106,11 @@ export async function predict(model: Sequential, x: Float32Array, batchSize?: nu
   }
 }
 
-export async function evaluate(model: Sequential, x: Float32Array, labels: Labels, batchSize?: number): Promise<Evaluation> {
+export async function evaluate(
+  model: Sequential,
+  x: Float32Array,
+  labels: Labels,
+  batchSize?: number,
+): Promise<Evaluation> {
   return score(await predict(model, x, batchSize), labels, model.outputShape[0]);
 }

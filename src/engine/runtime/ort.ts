@@ -5,7 +5,10 @@ import ort from "onnxruntime-node";
 export { ort };
 
 export function defaultThreads(): number {
-  return Math.max(1, typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length);
+  return Math.max(
+    1,
+    typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length,
+  );
 }
 
 export interface SessionOptions {
@@ -14,7 +17,10 @@ export interface SessionOptions {
   profilePrefix?: string;
 }
 
-export async function createSession(model: Uint8Array, options: SessionOptions = {}): Promise<ort.InferenceSession> {
+export async function createSession(
+  model: Uint8Array,
+  options: SessionOptions = {},
+): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(model, {
     executionProviders: ["cpu"],
     intraOpNumThreads: options.threads ?? defaultThreads(),

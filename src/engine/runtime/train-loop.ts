@@ -51,7 +51,11 @@ export interface LoopOptions {
 export interface LoopEvents {
   onBatch?(p: BatchProgress): void;
   /** Called with a copy of the weights after each epoch; return true to stop training. */
-  onEpochEnd?(epoch: number, logs: EpochLogs, weights: Map<string, Float32Array>): boolean | void | Promise<boolean | void>;
+  onEpochEnd?(
+    epoch: number,
+    logs: EpochLogs,
+    weights: Map<string, Float32Array>,
+  ): boolean | void | Promise<boolean | void>;
   /** Polled between batches; true stops after the current batch. */
   shouldStop?(): boolean;
 }
@@ -151,7 +155,12 @@ export async function trainLoop(
       }
       if (stopped && seen < count) break; // a partial epoch is not an epoch: keep its weights, log nothing
       const seconds = (performance.now() - t0) / 1000;
-      const logs: EpochLogs = { loss: lossSum / seen, accuracy: correct / seen, seconds, imagesPerSecond: seen / seconds };
+      const logs: EpochLogs = {
+        loss: lossSum / seen,
+        accuracy: correct / seen,
+        seconds,
+        imagesPerSecond: seen / seconds,
+      };
       const weights = state.weights(model);
       if (options.validation) {
         const v0 = performance.now();

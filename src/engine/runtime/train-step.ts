@@ -37,7 +37,9 @@ export class TrainingState {
     const trainable = new Set(model.trainableKeys);
     const out = new Map<string, Float32Array>();
     for (const w of model.weightSpecs) {
-      const t = this.tensors.get(trainable.has(w.key) ? TRAIN.weight(w.key) : TRAIN.state(w.key)) as ort.Tensor;
+      const t = this.tensors.get(
+        trainable.has(w.key) ? TRAIN.weight(w.key) : TRAIN.state(w.key),
+      ) as ort.Tensor;
       out.set(w.key, Float32Array.from(t.data as Float32Array));
     }
     return out;

@@ -7,11 +7,15 @@ export type Labels = Uint8Array | Int32Array | readonly number[] | Float32Array;
 export function checkInputs(x: Float32Array, perExample: number, what: string): number {
   if (!(x instanceof Float32Array)) throw new Error(`${what}: inputs must be a Float32Array`);
   if (x.length % perExample !== 0) {
-    throw new Error(`${what}: ${x.length} input values are not a whole number of examples of ${perExample} values`);
+    throw new Error(
+      `${what}: ${x.length} input values are not a whole number of examples of ${perExample} values`,
+    );
   }
   for (let i = 0; i < x.length; i++) {
     if (!Number.isFinite(x[i])) {
-      throw new Error(`${what}: input value ${i} (example ${Math.floor(i / perExample)}) is ${x[i]}, not a finite number`);
+      throw new Error(
+        `${what}: input value ${i} (example ${Math.floor(i / perExample)}) is ${x[i]}, not a finite number`,
+      );
     }
   }
   return x.length / perExample;
@@ -34,7 +38,9 @@ export function checkLabels(labels: Labels, count: number, classes: number, what
     return out;
   }
   if (labels.length !== count) {
-    throw new Error(`${what}: ${labels.length} labels for ${count} examples (give one class index per example)`);
+    throw new Error(
+      `${what}: ${labels.length} labels for ${count} examples (give one class index per example)`,
+    );
   }
   const out = new Uint8Array(count);
   for (let i = 0; i < count; i++) {
