@@ -15,7 +15,7 @@ export function trainCommand(): Command {
     .option("--batch-size <n>", "mini-batch size", positiveInt("--batch-size"), 32)
     .option("--lr <rate>", "learning rate", positiveNumber("--lr"), 0.001)
     .addOption(new Option("--optimizer <name>", "optimizer").choices(["adam", "sgd"]).default("adam"))
-    .option("--seed <n>", "seed for initial weights and shuffling", (v) => Number.parseInt(v, 10), 1)
+    .option("--seed <n>", "seed for initial weights and shuffling", (v) => Number.parseInt(v, 10), 2)
     .option("--validation <spec>", 'validation data: "test", "split:0.1" or "none"', "test")
     .option("--out <dir>", "run directory (default: runs/<date-time>)")
     .option(

@@ -99,6 +99,7 @@ export function saveModel(dir: string, model: Sequential, info: SaveInfo = {}): 
   fs.mkdirSync(parent, { recursive: true });
   const tmp = fs.mkdtempSync(path.join(parent, `.${path.basename(target)}.tmp-`));
   try {
+    fs.chmodSync(tmp, 0o755); // mkdtemp makes it private; a model directory is an ordinary one
     fs.writeFileSync(path.join(tmp, MODEL_FILE), onnx);
     fs.writeFileSync(path.join(tmp, METADATA_FILE), `${JSON.stringify(metadata, null, 2)}\n`);
     if (fs.existsSync(target)) {

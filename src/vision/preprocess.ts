@@ -1,0 +1,204 @@
+/**
+ * A person's picture of a digit → the 28×28 input the model was trained on, by MNIST's own recipe:
+ * white ink on black, fitted into a 20×20 box keeping the aspect ratio, anti-aliased, and centred in 28×28 by
+ * its centre of mass. Pure TypeScript over RGBA pixels, so the server, the CLI and the browser run the very
+ * same code (decoding differs: sharp in Node, a canvas in the page).
+ */
+
+export const SIZE = 28;
+export const BOX = 20;
+
+export class NoInkError extends Error {
+  override name = "NoInkError";
+  constructor() {
+    super("no ink found: the image is blank or has too little contrast to find a digit");
+  }
+}
+
+export interface Prepared {
+  /** 28×28 values in 0–1, white ink on black: the model's input. */
+  input: Float32Array;
+  /** Whether the picture was dark ink on a light background (and so was inverted). */
+  inverted: boolean;
+  /** The ink's bounding box in the original picture. */
+  box: { x: number; y: number; width: number; height: number };
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length ? s[Math.floor(s.length / 2)] : 0;
+}
+
+/**
+ * Ink intensity in 0–1 per pixel: alpha composited over white paper (a transparent canvas is paper, not
+ * ink), greyscale, polarity from the border (the background), background level subtracted, faint noise
+ * suppressed, and contrast stretched so a pencil sketch looks like MNIST's strokes.
+ */
+export function inkFromRgba(rgba: ArrayLike<number>, width: number, height: number): { ink: Float32Array; inverted: boolean } {
+  const n = width * height;
+  if (rgba.length !== n * 4) throw new Error(`expected ${n * 4} RGBA values for ${width}×${height}, got ${rgba.length}`);
+  const light = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const a = rgba[4 * i + 3] / 255;
+    const lum = (0.299 * rgba[4 * i] + 0.587 * rgba[4 * i + 1] + 0.114 * rgba[4 * i + 2]) / 255;
+    light[i] = a * lum + (1 - a);
+  }
+  const border: number[] = [];
+  for (let x = 0; x < width; x++) border.push(light[x], light[(height - 1) * width + x]);
+  for (let y = 0; y < height; y++) border.push(light[y * width], light[y * width + width - 1]);
+  const background = median(border);
+  const inverted = background > 0.5;
+  const ink = new Float32Array(n);
+  const bgInk = inverted ? 1 - background : background;
+  for (let i = 0; i < n; i++) {
+    const v = inverted ? 1 - light[i] : light[i];
+    ink[i] = Math.max(0, v - bgInk) / Math.max(1e-6, 1 - bgInk);
+  }
+  // The strongest ink sets the scale (99th percentile, so a few hot pixels do not); what is faint against it
+  // is noise, paper texture or shadow.
+  const sorted = Float32Array.from(ink).sort();
+  const peak = sorted[Math.floor(0.99 * (n - 1))] || sorted[n - 1];
+  if (peak < 0.15) return { ink: new Float32Array(n), inverted };
+  for (let i = 0; i < n; i++) {
+    const v = ink[i] / peak;
+    ink[i] = v < 0.25 ? 0 : Math.min(1, (v - 0.25) / 0.75) ** 0.8;
+  }
+  return { ink, inverted };
+}
+
+/** Keeps the connected ink regions that matter: specks far smaller than the largest stroke are dropped. */
+export function dropSpecks(ink: Float32Array, width: number, height: number, minFraction = 0.08): void {
+  const label = new Int32Array(ink.length).fill(-1);
+  const areas: number[] = [];
+  const stack: number[] = [];
+  for (let start = 0; start < ink.length; start++) {
+    if (ink[start] === 0 || label[start] >= 0) continue;
+    const id = areas.length;
+    let area = 0;
+    label[start] = id;
+    stack.push(start);
+    while (stack.length) {
+      const p = stack.pop() as number;
+      area++;
+      const px = p % width;
+      const py = (p - px) / width;
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) {
+          const qx = px + dx;
+          const qy = py + dy;
+          if (qx < 0 || qy < 0 || qx >= width || qy >= height) continue;
+          const q = qy * width + qx;
+          if (ink[q] > 0 && label[q] < 0) {
+            label[q] = id;
+            stack.push(q);
+          }
+        }
+      }
+    }
+    areas.push(area);
+  }
+  const largest = Math.max(0, ...areas);
+  for (let i = 0; i < ink.length; i++) if (label[i] >= 0 && areas[label[i]] < minFraction * largest) ink[i] = 0;
+}
+
+/** 1-D resampling weights: area-averaging when shrinking (anti-aliased), linear interpolation when growing. */
+function weights(from: number, to: number): { index: number; weight: number }[][] {
+  const scale = from / to;
+  return Array.from({ length: to }, (_, j) => {
+    if (scale >= 1) {
+      const lo = j * scale;
+      const hi = lo + scale;
+      const out: { index: number; weight: number }[] = [];
+      for (let i = Math.floor(lo); i < Math.min(from, Math.ceil(hi)); i++) {
+        const overlap = Math.min(hi, i + 1) - Math.max(lo, i);
+        if (overlap > 0) out.push({ index: i, weight: overlap / scale });
+      }
+      return out;
+    }
+    const centre = Math.min(Math.max((j + 0.5) * scale - 0.5, 0), from - 1);
+    const i = Math.floor(centre);
+    const t = centre - i;
+    return i + 1 < from ? [{ index: i, weight: 1 - t }, { index: i + 1, weight: t }] : [{ index: i, weight: 1 }];
+  });
+}
+
+/** Resizes a w×h single-channel image to tw×th (separable). */
+export function resize(src: Float32Array, w: number, h: number, tw: number, th: number): Float32Array {
+  const wx = weights(w, tw);
+  const wy = weights(h, th);
+  const rows = new Float32Array(h * tw);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < tw; x++) {
+      let s = 0;
+      for (const { index, weight } of wx[x]) s += src[y * w + index] * weight;
+      rows[y * tw + x] = s;
+    }
+  }
+  const out = new Float32Array(th * tw);
+  for (let y = 0; y < th; y++) {
+    for (let x = 0; x < tw; x++) {
+      let s = 0;
+      for (const { index, weight } of wy[y]) s += rows[index * tw + x] * weight;
+      out[y * tw + x] = s;
+    }
+  }
+  return out;
+}
+
+/** Ink (0–1, any size) → MNIST's 28×28: crop to the ink, fit 20×20 keeping aspect, centre by mass. */
+export function mnistFromInk(ink: Float32Array, width: number, height: number): Omit<Prepared, "inverted"> {
+  let x0 = width;
+  let y0 = height;
+  let x1 = -1;
+  let y1 = -1;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (ink[y * width + x] > 0) {
+        x0 = Math.min(x0, x);
+        x1 = Math.max(x1, x);
+        y0 = Math.min(y0, y);
+        y1 = Math.max(y1, y);
+      }
+    }
+  }
+  if (x1 < 0) throw new NoInkError();
+  const bw = x1 - x0 + 1;
+  const bh = y1 - y0 + 1;
+  const crop = new Float32Array(bw * bh);
+  for (let y = 0; y < bh; y++) crop.set(ink.subarray((y0 + y) * width + x0, (y0 + y) * width + x0 + bw), y * bw);
+  const scale = BOX / Math.max(bw, bh);
+  const fw = Math.max(1, Math.round(bw * scale));
+  const fh = Math.max(1, Math.round(bh * scale));
+  const fitted = resize(crop, bw, bh, fw, fh);
+
+  let mass = 0;
+  let cx = 0;
+  let cy = 0;
+  for (let y = 0; y < fh; y++) {
+    for (let x = 0; x < fw; x++) {
+      const v = fitted[y * fw + x];
+      mass += v;
+      cx += v * x;
+      cy += v * y;
+    }
+  }
+  // Place the fitted digit so its centre of mass lands on the centre of the 28×28 field (pixel centres).
+  const ox = Math.round((SIZE - 1) / 2 - cx / mass);
+  const oy = Math.round((SIZE - 1) / 2 - cy / mass);
+  const input = new Float32Array(SIZE * SIZE);
+  for (let y = 0; y < fh; y++) {
+    for (let x = 0; x < fw; x++) {
+      const tx = x + ox;
+      const ty = y + oy;
+      if (tx >= 0 && ty >= 0 && tx < SIZE && ty < SIZE) input[ty * SIZE + tx] = Math.min(1, fitted[y * fw + x]);
+    }
+  }
+  return { input, box: { x: x0, y: y0, width: bw, height: bh } };
+}
+
+/** The whole recipe from RGBA pixels. Throws NoInkError for a blank picture. */
+export function prepareDigit(rgba: ArrayLike<number>, width: number, height: number): Prepared {
+  const { ink, inverted } = inkFromRgba(rgba, width, height);
+  dropSpecks(ink, width, height);
+  return { ...mnistFromInk(ink, width, height), inverted };
+}
