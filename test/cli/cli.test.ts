@@ -157,3 +157,45 @@ describe("digits summary", () => {
     expect(r.stdout).toMatch(/Total params: 225,034/);
   });
 });
+
+describe("Ctrl-C during digits train", () => {
+  it("stops after the current batch, saves what was trained and exits cleanly", async () => {
+    const out = path.join(tmp, "interrupted");
+    const { spawn } = await import("node:child_process");
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        CLI,
+        "train",
+        "--limit",
+        "1000",
+        "--epochs",
+        "500",
+        "--batch-size",
+        "50",
+        "--out",
+        out,
+        "--json",
+      ],
+      { cwd: ROOT },
+    );
+    let stderr = "";
+    let stdout = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => {
+      stderr += d;
+      if (/Epoch 2\/500/.test(stderr) && !child.killed) child.kill("SIGINT");
+    });
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    expect(code, stderr).toBe(0);
+    expect(stderr).toMatch(/stopping after this batch/);
+    const result = JSON.parse(stdout);
+    expect(result.stopped).toBe(true);
+    expect(result.epochs).toBeGreaterThanOrEqual(2);
+    expect(result.epochs).toBeLessThan(500);
+    const meta = JSON.parse(fs.readFileSync(path.join(out, "model", "metadata.json"), "utf8"));
+    expect(meta.metrics.stopped).toBe(true);
+  }, 120_000);
+});
