@@ -2,7 +2,7 @@ import fs from "node:fs";
 import { Command } from "commander";
 import { IMAGES_MAGIC, parseImages, readIdxBytes } from "../data/idx.js";
 import { Predictor } from "../engine/index.js";
-import { simpleDigit } from "../vision/simple.js";
+import { prepareImage } from "../vision/decode.js";
 import { openModel, pct, printJson } from "./common.js";
 
 interface Input {
@@ -23,7 +23,7 @@ async function readInputs(file: string): Promise<Input[]> {
       x: Float32Array.from(images.pixels.subarray(i * 784, (i + 1) * 784), (p) => p / 255),
     }));
   }
-  return [{ source: file, x: await simpleDigit(file, file) }];
+  return [{ source: file, x: (await prepareImage(bytes, file)).input }];
 }
 
 export function predictCommand(): Command {

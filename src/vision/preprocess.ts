@@ -7,6 +7,8 @@
 
 export const SIZE = 28;
 export const BOX = 20;
+/** Ink fainter than this fraction of the strongest ink is noise, paper texture or shadow. */
+export const NOISE_FLOOR = 0.15;
 
 export class NoInkError extends Error {
   override name = "NoInkError";
@@ -34,9 +36,14 @@ function median(values: number[]): number {
  * ink), greyscale, polarity from the border (the background), background level subtracted, faint noise
  * suppressed, and contrast stretched so a pencil sketch looks like MNIST's strokes.
  */
-export function inkFromRgba(rgba: ArrayLike<number>, width: number, height: number): { ink: Float32Array; inverted: boolean } {
+export function inkFromRgba(
+  rgba: ArrayLike<number>,
+  width: number,
+  height: number,
+): { ink: Float32Array; inverted: boolean } {
   const n = width * height;
-  if (rgba.length !== n * 4) throw new Error(`expected ${n * 4} RGBA values for ${width}×${height}, got ${rgba.length}`);
+  if (rgba.length !== n * 4)
+    throw new Error(`expected ${n * 4} RGBA values for ${width}×${height}, got ${rgba.length}`);
   const light = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const a = rgba[4 * i + 3] / 255;
@@ -61,7 +68,7 @@ export function inkFromRgba(rgba: ArrayLike<number>, width: number, height: numb
   if (peak < 0.15) return { ink: new Float32Array(n), inverted };
   for (let i = 0; i < n; i++) {
     const v = ink[i] / peak;
-    ink[i] = v < 0.25 ? 0 : Math.min(1, (v - 0.25) / 0.75) ** 0.8;
+    ink[i] = v < NOISE_FLOOR ? 0 : Math.min(1, v);
   }
   return { ink, inverted };
 }
@@ -98,7 +105,8 @@ export function dropSpecks(ink: Float32Array, width: number, height: number, min
     areas.push(area);
   }
   const largest = Math.max(0, ...areas);
-  for (let i = 0; i < ink.length; i++) if (label[i] >= 0 && areas[label[i]] < minFraction * largest) ink[i] = 0;
+  for (let i = 0; i < ink.length; i++)
+    if (label[i] >= 0 && areas[label[i]] < minFraction * largest) ink[i] = 0;
 }
 
 /** 1-D resampling weights: area-averaging when shrinking (anti-aliased), linear interpolation when growing. */
@@ -118,7 +126,12 @@ function weights(from: number, to: number): { index: number; weight: number }[][
     const centre = Math.min(Math.max((j + 0.5) * scale - 0.5, 0), from - 1);
     const i = Math.floor(centre);
     const t = centre - i;
-    return i + 1 < from ? [{ index: i, weight: 1 - t }, { index: i + 1, weight: t }] : [{ index: i, weight: 1 }];
+    return i + 1 < from
+      ? [
+          { index: i, weight: 1 - t },
+          { index: i + 1, weight: t },
+        ]
+      : [{ index: i, weight: 1 }];
   });
 }
 
@@ -165,7 +178,8 @@ export function mnistFromInk(ink: Float32Array, width: number, height: number): 
   const bw = x1 - x0 + 1;
   const bh = y1 - y0 + 1;
   const crop = new Float32Array(bw * bh);
-  for (let y = 0; y < bh; y++) crop.set(ink.subarray((y0 + y) * width + x0, (y0 + y) * width + x0 + bw), y * bw);
+  for (let y = 0; y < bh; y++)
+    crop.set(ink.subarray((y0 + y) * width + x0, (y0 + y) * width + x0 + bw), y * bw);
   const scale = BOX / Math.max(bw, bh);
   const fw = Math.max(1, Math.round(bw * scale));
   const fh = Math.max(1, Math.round(bh * scale));
@@ -182,15 +196,16 @@ export function mnistFromInk(ink: Float32Array, width: number, height: number): 
       cy += v * y;
     }
   }
-  // Place the fitted digit so its centre of mass lands on the centre of the 28×28 field (pixel centres).
-  const ox = Math.round((SIZE - 1) / 2 - cx / mass);
-  const oy = Math.round((SIZE - 1) / 2 - cy / mass);
+  // Place the fitted digit so its centre of mass lands where MNIST's do: pixel (14, 14), measured.
+  const ox = Math.round(SIZE / 2 - cx / mass);
+  const oy = Math.round(SIZE / 2 - cy / mass);
   const input = new Float32Array(SIZE * SIZE);
   for (let y = 0; y < fh; y++) {
     for (let x = 0; x < fw; x++) {
       const tx = x + ox;
       const ty = y + oy;
-      if (tx >= 0 && ty >= 0 && tx < SIZE && ty < SIZE) input[ty * SIZE + tx] = Math.min(1, fitted[y * fw + x]);
+      if (tx >= 0 && ty >= 0 && tx < SIZE && ty < SIZE)
+        input[ty * SIZE + tx] = Math.min(1, fitted[y * fw + x]);
     }
   }
   return { input, box: { x: x0, y: y0, width: bw, height: bh } };

@@ -1,0 +1,67 @@
+/**
+ * Image bytes → RGBA pixels in Node (sharp), with limits: a decompression bomb or an absurdly large picture
+ * is refused before it is decoded, and big photos are shrunk first (a digit needs no 12-megapixel detail).
+ */
+import sharp, { type Metadata } from "sharp";
+import { prepareDigit, type Prepared } from "./preprocess.js";
+
+export class ImageError extends Error {
+  override name = "ImageError";
+}
+
+/** Pixels decoded at most; more is refused as a likely decompression bomb. */
+export const MAX_INPUT_PIXELS = 40_000_000;
+/** Longest side kept for preprocessing. */
+export const WORKING_SIZE = 1024;
+
+export interface Rgba {
+  rgba: Uint8Array;
+  width: number;
+  height: number;
+}
+
+export async function decodeImage(bytes: Uint8Array, what = "image"): Promise<Rgba> {
+  let meta: Metadata;
+  try {
+    meta = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).metadata();
+  } catch (e) {
+    throw new ImageError(`${what}: not a readable image (${(e as Error).message})`, { cause: e });
+  }
+  const { width = 0, height = 0, format } = meta;
+  if (!width || !height) throw new ImageError(`${what}: the image has no pixels`);
+  if (width * height > MAX_INPUT_PIXELS) {
+    throw new ImageError(
+      `${what}: ${width}×${height} is too large (at most ${MAX_INPUT_PIXELS.toLocaleString("en-US")} pixels)`,
+    );
+  }
+  try {
+    const { data, info } = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, pages: 1 })
+      .rotate() // respect EXIF orientation: phones store photos sideways
+      .resize(WORKING_SIZE, WORKING_SIZE, { fit: "inside", withoutEnlargement: true })
+      .ensureAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    return {
+      rgba: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      width: info.width,
+      height: info.height,
+    };
+  } catch (e) {
+    throw new ImageError(`${what}: cannot decode this ${format ?? "image"} (${(e as Error).message})`, {
+      cause: e,
+    });
+  }
+}
+
+/** Image bytes → the model's 28×28 input by MNIST's recipe (see preprocess.ts). */
+export async function prepareImage(bytes: Uint8Array, what = "image"): Promise<Prepared> {
+  const { rgba, width, height } = await decodeImage(bytes, what);
+  return prepareDigit(rgba, width, height);
+}
+
+/** A 28×28 input as a PNG (white on black), scaled up for people: what the model saw. */
+export async function inputToPng(input: Float32Array, scale = 1): Promise<Buffer> {
+  const pixels = Buffer.from(Array.from(input, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)));
+  const img = sharp(pixels, { raw: { width: 28, height: 28, channels: 1 } });
+  return (scale > 1 ? img.resize(28 * scale, 28 * scale, { kernel: "nearest" }) : img).png().toBuffer();
+}

@@ -1,0 +1,154 @@
+/**
+ * MNIST's recipe on digits handed over as people hand them over: MNIST test digits re-rendered large,
+ * off-centre, dark on light, on transparent backgrounds, with noise. Scored with the shipped model.
+ */
+import sharp from "sharp";
+import { beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_MODEL_DIR } from "../../src/cli/common.js";
+import { Predictor } from "../../src/engine/index.js";
+import { Random } from "../../src/engine/model/random.js";
+import { loadModel } from "../../src/models/saved-model.js";
+import { decodeImage, prepareImage } from "../../src/vision/decode.js";
+import { mnistFromInk, NoInkError, prepareDigit, resize } from "../../src/vision/preprocess.js";
+import { mnistSlice } from "../helpers/mnist.js";
+
+let predictor: Predictor;
+beforeAll(async () => {
+  predictor = await Predictor.create(loadModel(DEFAULT_MODEL_DIR).model);
+});
+
+type Style = "dark-on-white" | "transparent" | "light-on-dark-noisy" | "grey-paper";
+
+/** One MNIST digit as a person's picture: scaled up, placed off-centre on a larger canvas, in a style. */
+function render(
+  pixels: Uint8Array,
+  rng: Random,
+  style: Style,
+): { rgba: Uint8Array; width: number; height: number } {
+  const scale = 3 + rng.next() * 7; // 3–10×
+  const side = Math.round(28 * scale);
+  const big = resize(
+    Float32Array.from(pixels, (p) => p / 255),
+    28,
+    28,
+    side,
+    side,
+  );
+  const width = side + Math.round(side * (0.3 + rng.next()));
+  const height = side + Math.round(side * (0.3 + rng.next()));
+  const ox = rng.next() < 0.5 ? 0 : width - side; // pushed into a corner
+  const oy = rng.next() < 0.5 ? 0 : height - side;
+  const rgba = new Uint8Array(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const inside = x >= ox && y >= oy && x < ox + side && y < oy + side;
+      const ink = inside ? Math.min(1, big[(y - oy) * side + (x - ox)]) : 0;
+      const noise = (rng.next() - 0.5) * 0.2;
+      const i = 4 * (y * width + x);
+      let v: number;
+      let a = 255;
+      if (style === "dark-on-white") v = 255 * (1 - ink);
+      else if (style === "grey-paper") v = 255 * (0.8 - 0.7 * ink + noise * 0.5);
+      else if (style === "light-on-dark-noisy") v = 255 * (ink + Math.max(0, noise));
+      else {
+        v = 20; // dark ink drawn on a transparent canvas
+        a = Math.round(255 * ink);
+      }
+      rgba[i] = rgba[i + 1] = rgba[i + 2] = Math.max(0, Math.min(255, Math.round(v)));
+      rgba[i + 3] = a;
+    }
+  }
+  return { rgba, width, height };
+}
+
+describe("MNIST-style preprocessing", () => {
+  it("recognises ≥ 98% of 1,000 MNIST test digits re-rendered as people give them", async () => {
+    const { pixels, labels } = await mnistSlice("t10k", 0, 1000);
+    const rng = new Random(2026);
+    const styles: Style[] = ["dark-on-white", "transparent", "light-on-dark-noisy", "grey-paper"];
+    const x = new Float32Array(1000 * 784);
+    for (let i = 0; i < 1000; i++) {
+      const { rgba, width, height } = render(pixels.subarray(i * 784, (i + 1) * 784), rng, styles[i % 4]);
+      x.set(prepareDigit(rgba, width, height).input, i * 784);
+    }
+    const p = await predictor.predict(x);
+    let correct = 0;
+    const perStyle = new Map<Style, number>();
+    for (let i = 0; i < 1000; i++) {
+      const row = Array.from(p.subarray(i * 10, i * 10 + 10));
+      if (row.indexOf(Math.max(...row)) === labels[i]) {
+        correct++;
+        perStyle.set(styles[i % 4], (perStyle.get(styles[i % 4]) ?? 0) + 1);
+      }
+    }
+    console.log(
+      `re-rendered MNIST: ${(correct / 10).toFixed(1)}% correct; per style of 250: ${JSON.stringify(Object.fromEntries(perStyle))}`,
+    );
+    expect(correct / 1000).toBeGreaterThanOrEqual(0.98);
+  }, 120_000);
+
+  it("leaves an MNIST digit essentially as it was (it is already in MNIST's form)", async () => {
+    const { pixels } = await mnistSlice("t10k", 0, 1);
+    const rgba = new Uint8Array(784 * 4);
+    pixels.forEach((v, i) => rgba.set([v, v, v, 255], i * 4));
+    const { input, inverted } = prepareDigit(rgba, 28, 28);
+    expect(inverted).toBe(false);
+    let diff = 0;
+    input.forEach((v, i) => (diff += Math.abs(v - pixels[i] / 255)));
+    expect(diff / 784).toBeLessThan(0.05);
+  });
+
+  it("fits the ink into 20×20 keeping the aspect ratio, centred by mass", () => {
+    const w = 100;
+    const h = 300;
+    const ink = new Float32Array(w * h);
+    for (let y = 50; y < 250; y++) for (let x = 10; x < 30; x++) ink[y * w + x] = 1; // a tall bar, 20×200
+    const { input } = mnistFromInk(ink, w, h);
+    const rows = new Set<number>();
+    const cols = new Set<number>();
+    let mass = 0;
+    let cx = 0;
+    let cy = 0;
+    input.forEach((v, i) => {
+      if (v > 0.01) {
+        rows.add(Math.floor(i / 28));
+        cols.add(i % 28);
+      }
+      mass += v;
+      cx += v * (i % 28);
+      cy += v * Math.floor(i / 28);
+    });
+    expect(rows.size).toBe(20);
+    expect(cols.size).toBe(2);
+    expect(Math.abs(cx / mass - 14)).toBeLessThanOrEqual(0.5); // where MNIST's centres of mass are
+    expect(Math.abs(cy / mass - 14)).toBeLessThanOrEqual(0.5);
+  });
+
+  it("rejects a blank or flat picture: no ink found", () => {
+    const white = new Uint8Array(50 * 40 * 4).fill(255);
+    expect(() => prepareDigit(white, 50, 40)).toThrow(NoInkError);
+    const transparent = new Uint8Array(50 * 40 * 4);
+    expect(() => prepareDigit(transparent, 50, 40)).toThrow(/no ink found/);
+  });
+
+  it("decodes PNG, JPEG and WebP, flattens alpha, and refuses junk and decompression bombs", async () => {
+    const { pixels, labels } = await mnistSlice("t10k", 0, 1);
+    const dark = Buffer.from(pixels.map((v) => 255 - v));
+    const base = sharp(dark, { raw: { width: 28, height: 28, channels: 1 } }).resize(200, 200);
+    for (const format of ["png", "jpeg", "webp"] as const) {
+      const bytes = await base.clone().toFormat(format).toBuffer();
+      const prepared = await prepareImage(bytes, format);
+      expect(prepared.inverted).toBe(true);
+      const p = await predictor.predict(prepared.input);
+      expect(Array.from(p).indexOf(Math.max(...p)), format).toBe(labels[0]);
+    }
+    await expect(decodeImage(Buffer.from("definitely not an image"), "junk")).rejects.toThrow(
+      /junk: not a readable image/,
+    );
+    const bomb = await sharp({ create: { width: 10000, height: 10000, channels: 3, background: "#ffffff" } })
+      .png()
+      .toBuffer();
+    expect(bomb.length).toBeLessThan(1_000_000); // 100 megapixels in a small file
+    await expect(decodeImage(bomb, "bomb")).rejects.toThrow(/bomb: (not a readable image|.*too large)/);
+  });
+});
