@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { DIGITS_VERSION } from "../version.js";
 import { evaluateCommand } from "./evaluate.js";
 import { predictCommand } from "./predict.js";
+import { serveCommand } from "./serve.js";
 import { summaryCommand } from "./summary.js";
 import { trainCommand } from "./train.js";
 
@@ -14,6 +15,7 @@ export function program(): Command {
     .addCommand(evaluateCommand())
     .addCommand(predictCommand())
     .addCommand(summaryCommand())
+    .addCommand(serveCommand())
     .showHelpAfterError();
 }
 

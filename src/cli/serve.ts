@@ -1,0 +1,21 @@
+import path from "node:path";
+import { Command } from "commander";
+import { buildApp } from "../server/app.js";
+import { openModel, PACKAGE_ROOT, positiveInt } from "./common.js";
+
+export function serveCommand(): Command {
+  return new Command("serve")
+    .description("the web app: draw or upload a digit and see what the model sees and predicts")
+    .option("--model <dir>", "model or run directory (default: the shipped model)")
+    .option("--port <n>", "port", positiveInt("--port"), 3000)
+    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .action(async (o) => {
+      const model = openModel(o.model);
+      const app = await buildApp({ model, webDir: path.join(PACKAGE_ROOT, "web", "dist") });
+      const address = await app.listen({ port: o.port, host: o.host });
+      process.stderr.write(`digits: serving ${model.dir} at ${address} (Ctrl-C to stop)\n`);
+      const close = () => void app.close().then(() => process.exit(0));
+      process.once("SIGINT", close);
+      process.once("SIGTERM", close);
+    });
+}

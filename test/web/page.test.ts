@@ -1,0 +1,164 @@
+/**
+ * The page in a real headless Chromium: digits drawn stroke by stroke with the mouse (real MNIST test digits
+ * traced row by row, scaled up, off-centre, thin and thick pens), an uploaded dark-on-light photo, both
+ * engines (onnxruntime-web in the page, and the server), no console errors, and a screenshot kept.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import type { AddressInfo } from "node:net";
+import sharp from "sharp";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_MODEL_DIR, PACKAGE_ROOT } from "../../src/cli/common.js";
+import { loadModel } from "../../src/models/saved-model.js";
+import { buildApp } from "../../src/server/app.js";
+import { launchChromium } from "../helpers/browser.js";
+import { mnistSlice } from "../helpers/mnist.js";
+import type { FastifyInstance } from "fastify";
+
+const ARTIFACTS = path.join(PACKAGE_ROOT, "artifacts");
+let app: FastifyInstance;
+let browser: Browser;
+let page: Page;
+const consoleErrors: string[] = [];
+
+beforeAll(async () => {
+  app = await buildApp({
+    model: loadModel(DEFAULT_MODEL_DIR),
+    webDir: path.join(PACKAGE_ROOT, "web", "dist"),
+  });
+  await app.listen({ port: 0, host: "127.0.0.1" });
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+  page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
+  page.on("pageerror", (e) => consoleErrors.push(e.message));
+  await page.goto(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}/`);
+  await page.waitForFunction(
+    () => document.getElementById("status")?.textContent?.startsWith("Model ready"),
+    null,
+    { timeout: 30_000 },
+  );
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+});
+
+/** Traces an MNIST digit onto the pad: one mouse stroke per run of ink in each row and each column. */
+async function drawDigit(
+  pixels: Uint8Array,
+  scale: number,
+  offset: { x: number; y: number },
+  pen: "12" | "20" | "30",
+) {
+  await page.click("#clear");
+  await page.selectOption("#pen", pen);
+  const box = (await page.locator("#pad").boundingBox()) as {
+    x: number;
+    y: number;
+    width: number;
+    height: number;
+  };
+  const toClient = (px: number, py: number) => ({
+    x: box.x + ((offset.x + (px + 0.5) * scale) * box.width) / 280,
+    y: box.y + ((offset.y + (py + 0.5) * scale) * box.height) / 280,
+  });
+  const ink = (x: number, y: number) => pixels[y * 28 + x] >= 128;
+  const runs: [number, number, number, number][] = [];
+  for (let a = 0; a < 28; a++) {
+    for (const horizontal of [true, false]) {
+      let b = 0;
+      while (b < 28) {
+        const at = (k: number) => (horizontal ? ink(k, a) : ink(a, k));
+        if (!at(b)) {
+          b++;
+          continue;
+        }
+        const start = b;
+        while (b < 28 && at(b)) b++;
+        runs.push(horizontal ? [start, a, b - 1, a] : [a, start, a, b - 1]);
+      }
+    }
+  }
+  for (const [x0, y0, x1, y1] of runs) {
+    const p = toClient(x0, y0);
+    const q = toClient(x1, y1);
+    await page.mouse.move(p.x, p.y);
+    await page.mouse.down();
+    await page.mouse.move(q.x, q.y, { steps: 2 });
+    await page.mouse.up();
+  }
+}
+
+async function prediction(by: "browser" | "server"): Promise<number> {
+  await page.click("#predict");
+  await page.waitForFunction(
+    (engine) => document.body.dataset.by === engine && document.body.dataset.digit !== undefined,
+    by,
+  );
+  return Number(await page.evaluate(() => document.body.dataset.digit));
+}
+
+describe("the web app in Chromium", () => {
+  it("recognises digits drawn with the mouse: scaled, off-centre, thin and thick", async () => {
+    const { pixels, labels } = await mnistSlice("t10k", 10, 12);
+    const variants = [
+      { scale: 6, offset: { x: 5, y: 8 }, pen: "12" as const }, // small, top-left, thin
+      { scale: 9.5, offset: { x: 10, y: 12 }, pen: "30" as const }, // large, thick
+      { scale: 7, offset: { x: 80, y: 70 }, pen: "20" as const }, // bottom-right
+    ];
+    let correct = 0;
+    const got: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const v = variants[i % 3];
+      await drawDigit(pixels.subarray(i * 784, (i + 1) * 784), v.scale, v.offset, v.pen);
+      const d = await prediction("browser");
+      got.push(`${labels[i]}→${d}`);
+      if (d === labels[i]) correct++;
+      else await page.screenshot({ path: path.join(ARTIFACTS, `web-app-miss-${i}.png`) });
+    }
+    console.log(`drawn digits: ${correct}/12 correct (${got.join(" ")})`);
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, "web-app-drawn.png"), fullPage: true });
+    expect(correct).toBeGreaterThanOrEqual(11);
+  }, 120_000);
+
+  it("asks the server when told to, and says which one answered", async () => {
+    const { pixels, labels } = await mnistSlice("t10k", 0, 1);
+    await page.check("input[name=engine][value=server]");
+    await drawDigit(pixels, 8, { x: 30, y: 30 }, "20");
+    expect(await prediction("server")).toBe(labels[0]);
+    await expect(page.locator("#answered").textContent()).resolves.toMatch(/Answered by the server/);
+    await page.check("input[name=engine][value=browser]");
+  }, 60_000);
+
+  it("recognises an uploaded dark-on-light photo of a digit", async () => {
+    const { pixels, labels } = await mnistSlice("t10k", 40, 1);
+    const file = path.join(ARTIFACTS, "upload-digit.png");
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    await sharp(Buffer.from(pixels.map((v) => 230 - Math.round(v * 0.8))), {
+      raw: { width: 28, height: 28, channels: 1 },
+    })
+      .resize(300, 300)
+      .extend({ top: 40, left: 200, bottom: 160, right: 20, background: "#e6e6e6" })
+      .png()
+      .toFile(file);
+    await page.click("#clear");
+    await page.setInputFiles("#file", file);
+    await page.waitForFunction(() => document.body.dataset.digit !== undefined);
+    await page.screenshot({ path: path.join(ARTIFACTS, "web-app-upload.png"), fullPage: true });
+    expect(Number(await page.evaluate(() => document.body.dataset.digit))).toBe(labels[0]);
+  }, 60_000);
+
+  it("undo and clear work, and a blank pad gives no prediction", async () => {
+    await page.click("#clear");
+    await page.click("#predict");
+    await expect(page.locator("#confidence").textContent()).resolves.toMatch(/Draw a digit/);
+    expect(await page.evaluate(() => document.body.dataset.digit)).toBeUndefined();
+  });
+
+  it("logs no console errors", () => {
+    expect(consoleErrors, consoleErrors.join("\n")).toEqual([]);
+  });
+});
