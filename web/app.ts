@@ -137,8 +137,14 @@ function borderColour({
   const values: number[][] = [[], [], []];
   const take = (x: number, y: number) =>
     [0, 1, 2].forEach((k) => values[k].push(data[4 * (y * width + x) + k]));
-  for (let x = 0; x < width; x++) (take(x, 0), take(x, height - 1));
-  for (let y = 0; y < height; y++) (take(0, y), take(width - 1, y));
+  for (let x = 0; x < width; x++) {
+    take(x, 0);
+    take(x, height - 1);
+  }
+  for (let y = 0; y < height; y++) {
+    take(0, y);
+    take(width - 1, y);
+  }
   const med = values.map((v) => v.sort((a, b) => a - b)[Math.floor(v.length / 2)]);
   return `rgb(${med.join(",")})`;
 }
