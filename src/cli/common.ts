@@ -34,6 +34,13 @@ export function positiveInt(name: string) {
   };
 }
 
+/** A TCP port; 0 asks the system for a free one. */
+export function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port must be 0–65535 (got "${value}")`);
+  return n;
+}
+
 export function positiveNumber(name: string) {
   return (value: string): number => {
     const n = Number(value);

@@ -1,13 +1,13 @@
 import path from "node:path";
 import { Command } from "commander";
 import { buildApp } from "../server/app.js";
-import { openModel, PACKAGE_ROOT, positiveInt } from "./common.js";
+import { openModel, PACKAGE_ROOT, port } from "./common.js";
 
 export function serveCommand(): Command {
   return new Command("serve")
     .description("the web app: draw or upload a digit and see what the model sees and predicts")
     .option("--model <dir>", "model or run directory (default: the shipped model)")
-    .option("--port <n>", "port", positiveInt("--port"), 3000)
+    .option("--port <n>", "port (0: any free port)", port, 3000)
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .action(async (o) => {
       const model = openModel(o.model);

@@ -2,7 +2,7 @@
  * Image bytes → RGBA pixels in Node (sharp), with limits: a decompression bomb or an absurdly large picture
  * is refused before it is decoded, and big photos are shrunk first (a digit needs no 12-megapixel detail).
  */
-import sharp, { type Metadata } from "sharp";
+import sharp from "sharp";
 import { prepareDigit, type Prepared } from "./preprocess.js";
 
 export class ImageError extends Error {
@@ -21,19 +21,6 @@ export interface Rgba {
 }
 
 export async function decodeImage(bytes: Uint8Array, what = "image"): Promise<Rgba> {
-  let meta: Metadata;
-  try {
-    meta = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).metadata();
-  } catch (e) {
-    throw new ImageError(`${what}: not a readable image (${(e as Error).message})`, { cause: e });
-  }
-  const { width = 0, height = 0, format } = meta;
-  if (!width || !height) throw new ImageError(`${what}: the image has no pixels`);
-  if (width * height > MAX_INPUT_PIXELS) {
-    throw new ImageError(
-      `${what}: ${width}×${height} is too large (at most ${MAX_INPUT_PIXELS.toLocaleString("en-US")} pixels)`,
-    );
-  }
   try {
     const { data, info } = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, pages: 1 })
       .rotate() // respect EXIF orientation: phones store photos sideways
@@ -47,9 +34,14 @@ export async function decodeImage(bytes: Uint8Array, what = "image"): Promise<Rg
       height: info.height,
     };
   } catch (e) {
-    throw new ImageError(`${what}: cannot decode this ${format ?? "image"} (${(e as Error).message})`, {
-      cause: e,
-    });
+    const message = (e as Error).message;
+    if (/pixel limit/i.test(message)) {
+      throw new ImageError(
+        `${what}: the image is too large (more than ${MAX_INPUT_PIXELS.toLocaleString("en-US")} pixels)`,
+        { cause: e },
+      );
+    }
+    throw new ImageError(`${what}: not a readable image (${message})`, { cause: e });
   }
 }
 
