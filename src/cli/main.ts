@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { DIGITS_VERSION } from "../version.js";
 import { evaluateCommand } from "./evaluate.js";
 import { predictCommand } from "./predict.js";
+import { compareCommand, reportCommand } from "./report.js";
 import { serveCommand } from "./serve.js";
 import { summaryCommand } from "./summary.js";
 import { trainCommand } from "./train.js";
@@ -16,6 +17,8 @@ export function program(): Command {
     .addCommand(predictCommand())
     .addCommand(summaryCommand())
     .addCommand(serveCommand())
+    .addCommand(reportCommand())
+    .addCommand(compareCommand())
     .showHelpAfterError();
 }
 

@@ -199,3 +199,22 @@ describe("Ctrl-C during digits train", () => {
     expect(meta.metrics.stopped).toBe(true);
   }, 120_000);
 });
+
+describe("digits report and compare", () => {
+  it("report --run writes the HTML and figures and prints a JSON summary", async () => {
+    const out = path.join(tmp, "report");
+    const r = await digits("report", "--run", runDir, "--out", out, "--json");
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.figures.map((f: { name: string }) => f.name)).toContain("training-curves");
+    expect(fs.existsSync(path.join(out, "index.html"))).toBe(true);
+    expect(r.stderr).toMatch(/wrote .*confusion-matrix.svg/);
+  });
+
+  it("compare tabulates runs", async () => {
+    const r = await digits("compare", runDir, runDir, "--out", path.join(tmp, "cmp"));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/run\s+architecture\s+epochs/);
+    expect(r.stdout).toMatch(/run \(2\)/);
+  });
+});

@@ -1,0 +1,58 @@
+import fs from "node:fs";
+import path from "node:path";
+import { Command } from "commander";
+import { loadMnist } from "../data/mnist.js";
+import { writeComparison, comparisonTable } from "../report/compare.js";
+import { writeReport } from "../report/report.js";
+import { openModel, pct, printJson, resolveModelDir } from "./common.js";
+
+export function reportCommand(): Command {
+  return new Command("report")
+    .description(
+      "an HTML report with figures (SVG + PNG): curves, confusion matrix, per-class scores, samples, mistakes, calibration",
+    )
+    .option("--model <dir>", "model directory (default: the shipped model)")
+    .option("--run <dir>", "run directory (its model and history)")
+    .requiredOption("--out <dir>", "where to write index.html and the figures")
+    .option("--data-dir <dir>", "directory with the four MNIST files")
+    .option("--json", "print a JSON summary on stdout")
+    .action(async (o) => {
+      if (o.model && o.run) throw new Error("give --model or --run, not both");
+      const loaded = openModel(o.run ?? o.model);
+      let history;
+      if (o.run) {
+        const file = path.join(o.run, "history.json");
+        if (fs.existsSync(file)) history = JSON.parse(fs.readFileSync(file, "utf8"));
+      }
+      const { test } = await loadMnist({ dataDir: o.dataDir });
+      const result = await writeReport({
+        loaded,
+        history,
+        test,
+        out: o.out,
+        onProgress: (m) => process.stderr.write(`${m}\n`),
+      });
+      if (o.json)
+        return printJson({
+          model: resolveModelDir(o.run ?? o.model),
+          ...result,
+          figures: result.figures.map((f) => ({ name: f.name, ...f.files, ...f.size })),
+        });
+      process.stdout.write(
+        `report: ${result.html}\naccuracy ${pct(result.accuracy)}, loss ${result.loss.toFixed(4)}, expected calibration error ${pct(result.ece)}\n`,
+      );
+    });
+}
+
+export function compareCommand(): Command {
+  return new Command("compare")
+    .description("overlay several runs' training curves and tabulate their final metrics")
+    .argument("<runs...>", "run directories")
+    .option("--out <dir>", "where to write index.html and the figure (default: runs/compare)", "runs/compare")
+    .option("--json", "print the runs' summaries as JSON")
+    .action(async (runs: string[], o) => {
+      const result = await writeComparison(runs, o.out, (m) => process.stderr.write(`${m}\n`));
+      if (o.json) return printJson(result.runs.map(({ history: _h, ...r }) => r));
+      process.stdout.write(`${comparisonTable(result.runs)}\n\nreport: ${result.html}\n`);
+    });
+}

@@ -1,0 +1,209 @@
+/** The report's figures as Vega-Lite specs. */
+import type { TopLevelSpec } from "vega-lite";
+import type { ClassScore } from "../eval/metrics.js";
+import type { ReliabilityBin } from "./calibration.js";
+
+export interface HistoryRow {
+  run: string;
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  val_loss?: number;
+  val_accuracy?: number;
+}
+
+/** Loss and accuracy per epoch, train (solid) vs validation (dashed), one colour per run. */
+export function trainingCurves(rows: HistoryRow[], title = "Training curves"): TopLevelSpec {
+  const long = rows.flatMap((r) => [
+    { run: r.run, epoch: r.epoch, metric: "loss", split: "train", value: r.loss },
+    { run: r.run, epoch: r.epoch, metric: "accuracy", split: "train", value: r.accuracy },
+    ...(r.val_loss === undefined
+      ? []
+      : [{ run: r.run, epoch: r.epoch, metric: "loss", split: "validation", value: r.val_loss }]),
+    ...(r.val_accuracy === undefined
+      ? []
+      : [{ run: r.run, epoch: r.epoch, metric: "accuracy", split: "validation", value: r.val_accuracy }]),
+  ]);
+  const runs = new Set(rows.map((r) => r.run)).size;
+  return {
+    title,
+    data: { values: long },
+    columns: 2,
+    facet: { field: "metric", type: "nominal", title: null, sort: ["loss", "accuracy"] },
+    resolve: { scale: { y: "independent" } },
+    spec: {
+      width: 300,
+      height: 220,
+      mark: { type: "line", point: true },
+      encoding: {
+        x: { field: "epoch", type: "quantitative", title: "epoch", axis: { tickMinStep: 1 } },
+        y: { field: "value", type: "quantitative", title: null, scale: { zero: false } },
+        color:
+          runs > 1 ? { field: "run", type: "nominal" } : { field: "split", type: "nominal", title: null },
+        strokeDash: { field: "split", type: "nominal", title: null },
+      },
+    },
+  };
+}
+
+export function confusionHeatmap(confusion: number[][]): TopLevelSpec {
+  const values = confusion.flatMap((row, t) => row.map((n, p) => ({ true: t, predicted: p, count: n })));
+  const base = {
+    x: { field: "predicted", type: "ordinal" as const, title: "predicted digit", axis: { labelAngle: 0 } },
+    y: { field: "true", type: "ordinal" as const, title: "true digit" },
+  };
+  return {
+    title: "Confusion matrix (MNIST test set)",
+    data: { values },
+    width: 360,
+    height: 360,
+    layer: [
+      {
+        mark: "rect",
+        encoding: {
+          ...base,
+          color: {
+            field: "count",
+            type: "quantitative",
+            scale: { type: "symlog", scheme: "blues" },
+            title: "images",
+          },
+        },
+      },
+      {
+        mark: { type: "text", fontSize: 10 },
+        encoding: {
+          ...base,
+          text: { field: "count", type: "quantitative" },
+          color: { condition: { test: "datum.count > 300", value: "white" }, value: "black" },
+        },
+      },
+    ],
+  };
+}
+
+export function perClassBars(scores: ClassScore[]): TopLevelSpec {
+  const values = scores.flatMap((s) => [
+    { digit: s.label, metric: "precision", value: s.precision },
+    { digit: s.label, metric: "recall", value: s.recall },
+    { digit: s.label, metric: "F1", value: s.f1 },
+  ]);
+  const low = Math.max(0, Math.floor(Math.min(...values.map((v) => v.value)) * 50) / 50 - 0.02);
+  return {
+    title: "Precision, recall and F1 per digit",
+    data: { values },
+    width: 480,
+    height: 240,
+    mark: "bar",
+    encoding: {
+      x: { field: "digit", type: "ordinal", title: "digit", axis: { labelAngle: 0 } },
+      xOffset: { field: "metric", sort: ["precision", "recall", "F1"] },
+      y: {
+        field: "value",
+        type: "quantitative",
+        title: null,
+        scale: { domain: [low, 1], clamp: true },
+        axis: { format: ".0%" },
+      },
+      color: { field: "metric", type: "nominal", sort: ["precision", "recall", "F1"], title: null },
+      tooltip: [{ field: "digit" }, { field: "metric" }, { field: "value", format: ".2%" }],
+    },
+  };
+}
+
+export interface Thumb {
+  url: string; // data:image/png;base64,…
+  caption: string;
+  wrong: boolean;
+}
+
+/** A grid of digit thumbnails with captions; wrong ones in red. */
+export function thumbnailGrid(thumbs: Thumb[], title: string, columns = 10): TopLevelSpec {
+  const size = 56;
+  const values = thumbs.map((t, i) => ({ ...t, col: i % columns, row: Math.floor(i / columns) }));
+  const rows = Math.ceil(thumbs.length / columns);
+  const x = {
+    field: "col",
+    type: "quantitative" as const,
+    scale: { domain: [-0.5, columns - 0.5] },
+    axis: null,
+  };
+  return {
+    title,
+    data: { values },
+    width: columns * (size + 14),
+    height: rows * (size + 30),
+    layer: [
+      {
+        mark: { type: "image", width: size, height: size },
+        encoding: {
+          x,
+          y: { field: "row", type: "quantitative", scale: { domain: [rows - 0.5, -0.5] }, axis: null },
+          url: { field: "url", type: "nominal" },
+        },
+      },
+      {
+        mark: { type: "text", dy: size / 2 + 10, fontSize: 11 },
+        encoding: {
+          x,
+          y: { field: "row", type: "quantitative", scale: { domain: [rows - 0.5, -0.5] }, axis: null },
+          text: { field: "caption", type: "nominal" },
+          color: { condition: { test: "datum.wrong", value: "#c5221f" }, value: "#222" },
+        },
+      },
+    ],
+  };
+}
+
+export function reliabilityDiagram(bins: ReliabilityBin[], ece: number): TopLevelSpec {
+  const values = bins.filter((b) => b.count > 0).map((b) => ({ ...b, mid: (b.lo + b.hi) / 2 }));
+  return {
+    title: {
+      text: "Reliability diagram",
+      subtitle: `expected calibration error ${(100 * ece).toFixed(2)}% (10 bins)`,
+    },
+    width: 320,
+    height: 320,
+    layer: [
+      {
+        data: {
+          values: [
+            { a: 0, b: 0 },
+            { a: 1, b: 1 },
+          ],
+        },
+        mark: { type: "line", strokeDash: [4, 4], color: "#888" },
+        encoding: { x: { field: "a", type: "quantitative" }, y: { field: "b", type: "quantitative" } },
+      },
+      {
+        data: { values },
+        mark: { type: "bar", opacity: 0.85 },
+        encoding: {
+          x: {
+            field: "lo",
+            type: "quantitative",
+            title: "confidence (top probability)",
+            scale: { domain: [0, 1] },
+          },
+          x2: { field: "hi" },
+          y: { field: "accuracy", type: "quantitative", title: "accuracy", scale: { domain: [0, 1] } },
+          y2: { datum: 0 },
+          tooltip: [
+            { field: "count", title: "images" },
+            { field: "confidence", format: ".3f" },
+            { field: "accuracy", format: ".3f" },
+          ],
+        },
+      },
+      {
+        data: { values },
+        mark: { type: "text", dy: -6, fontSize: 9 },
+        encoding: {
+          x: { field: "mid", type: "quantitative" },
+          y: { field: "accuracy", type: "quantitative" },
+          text: { field: "count", type: "quantitative" },
+        },
+      },
+    ],
+  };
+}

@@ -1,0 +1,210 @@
+/**
+ * `digits report`: a self-contained HTML report of a model (and its training run), with every figure also
+ * written as SVG and PNG: training curves, confusion matrix, per-class scores, sample predictions, the most
+ * confident mistakes, and a reliability diagram with the expected calibration error.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import sharp from "sharp";
+import type { TopLevelSpec } from "vega-lite";
+import type { Split } from "../data/mnist.js";
+import { Predictor, type EpochLogs } from "../engine/index.js";
+import { classificationReport } from "../eval/metrics.js";
+import type { LoadedModel } from "../models/saved-model.js";
+import { reliability } from "./calibration.js";
+import {
+  confusionHeatmap,
+  perClassBars,
+  reliabilityDiagram,
+  thumbnailGrid,
+  trainingCurves,
+  type Thumb,
+} from "./charts.js";
+import { renderChart } from "./render.js";
+
+export interface Figure {
+  name: string;
+  title: string;
+  svg: string;
+  files: { svg: string; png: string };
+  size: { width: number; height: number };
+}
+
+export interface ReportResult {
+  html: string;
+  figures: Figure[];
+  accuracy: number;
+  loss: number;
+  ece: number;
+}
+
+async function thumbnail(pixels: Uint8Array): Promise<string> {
+  const png = await sharp(Buffer.from(pixels.map((v) => 255 - v)), {
+    raw: { width: 28, height: 28, channels: 1 },
+  })
+    .resize(56, 56, { kernel: "nearest" })
+    .png()
+    .toBuffer();
+  return `data:image/png;base64,${png.toString("base64")}`;
+}
+
+export async function writeFigure(
+  out: string,
+  name: string,
+  title: string,
+  spec: TopLevelSpec,
+  say: (m: string) => void,
+): Promise<Figure> {
+  const r = await renderChart(spec);
+  const files = { svg: path.join(out, `${name}.svg`), png: path.join(out, `${name}.png`) };
+  fs.writeFileSync(files.svg, r.svg);
+  fs.writeFileSync(files.png, r.png);
+  say(`wrote ${files.svg} and ${path.basename(files.png)} (${r.width}×${r.height})`);
+  return { name, title, svg: r.svg, files, size: { width: r.width, height: r.height } };
+}
+
+const escape = (s: string) =>
+  s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c] as string);
+
+export function page(title: string, intro: string, figures: Figure[], tables: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escape(title)}</title>
+<style>
+body{font-family:"DejaVu Sans",system-ui,sans-serif;max-width:1100px;margin:0 auto;padding:1.5rem;color:#111;background:#fafafa}
+h1{margin-bottom:.25rem} .intro{color:#444} section{background:#fff;border-radius:10px;padding:1rem;margin:1rem 0;box-shadow:0 1px 3px #0002}
+table{border-collapse:collapse;font-variant-numeric:tabular-nums} td,th{padding:.25rem .75rem;border-bottom:1px solid #ddd;text-align:right} th:first-child,td:first-child{text-align:left}
+svg{max-width:100%;height:auto} .files{color:#666;font-size:.85rem}
+</style></head><body>
+<h1>${escape(title)}</h1><p class="intro">${intro}</p>
+${tables}
+${figures.map((f) => `<section id="${f.name}"><h2>${escape(f.title)}</h2>${f.svg}<p class="files">${escape(path.basename(f.files.svg))} · ${escape(path.basename(f.files.png))}</p></section>`).join("\n")}
+</body></html>
+`;
+}
+
+export interface ReportInput {
+  loaded: LoadedModel;
+  history?: readonly EpochLogs[];
+  test: Split;
+  out: string;
+  onProgress?(m: string): void;
+}
+
+export async function writeReport({
+  loaded,
+  history,
+  test,
+  out,
+  onProgress,
+}: ReportInput): Promise<ReportResult> {
+  const say = onProgress ?? (() => {});
+  fs.mkdirSync(out, { recursive: true });
+  const { model, metadata } = loaded;
+  say(`evaluating ${loaded.dir} on ${test.count} test images`);
+  const predictor = await Predictor.create(model);
+  const probabilities = await predictor.predict(test.x);
+  await predictor.release();
+  const classes = model.outputShape[0];
+  const predicted = new Uint8Array(test.count);
+  const confidence = new Float32Array(test.count);
+  let loss = 0;
+  for (let i = 0; i < test.count; i++) {
+    const row = probabilities.subarray(i * classes, (i + 1) * classes);
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (row[c] > row[best]) best = c;
+    predicted[i] = best;
+    confidence[i] = row[best];
+    loss -= Math.log(Math.min(Math.max(row[test.labels[i]], 1e-7), 1 - 1e-7));
+  }
+  loss /= test.count;
+  const report = classificationReport(test.labels, predicted, classes);
+  const calibration = reliability(probabilities, test.labels, classes);
+
+  const figures: Figure[] = [];
+  const hist = history ?? metadata.history ?? [];
+  if (hist.length) {
+    const rows = hist.map((h, epoch) => ({ run: "run", epoch: epoch + 1, ...h }));
+    figures.push(await writeFigure(out, "training-curves", "Training curves", trainingCurves(rows), say));
+  } else say("no training history in this model: skipping the training curves");
+  figures.push(
+    await writeFigure(out, "confusion-matrix", "Confusion matrix", confusionHeatmap(report.confusion), say),
+  );
+  figures.push(
+    await writeFigure(
+      out,
+      "per-class",
+      "Per-class precision, recall and F1",
+      perClassBars(report.perClass),
+      say,
+    ),
+  );
+
+  const samples: Thumb[] = [];
+  for (let i = 0; i < 40; i++) {
+    samples.push({
+      url: await thumbnail(test.pixels.subarray(i * 784, (i + 1) * 784)),
+      caption: predicted[i] === test.labels[i] ? `${predicted[i]}` : `${predicted[i]} (is ${test.labels[i]})`,
+      wrong: predicted[i] !== test.labels[i],
+    });
+  }
+  figures.push(
+    await writeFigure(
+      out,
+      "samples",
+      "Test samples and predictions",
+      thumbnailGrid(samples, "The first 40 test digits: prediction (truth when wrong)"),
+      say,
+    ),
+  );
+
+  const mistakes = [...predicted.keys()]
+    .filter((i) => predicted[i] !== test.labels[i])
+    .sort((a, b) => confidence[b] - confidence[a])
+    .slice(0, 20);
+  const wrongThumbs: Thumb[] = [];
+  for (const i of mistakes) {
+    wrongThumbs.push({
+      url: await thumbnail(test.pixels.subarray(i * 784, (i + 1) * 784)),
+      caption: `${test.labels[i]}→${predicted[i]} ${(100 * confidence[i]).toFixed(0)}%`,
+      wrong: true,
+    });
+  }
+  if (wrongThumbs.length) {
+    figures.push(
+      await writeFigure(
+        out,
+        "mistakes",
+        "Most confident mistakes",
+        thumbnailGrid(wrongThumbs, "Most confident mistakes: true→predicted, confidence"),
+        say,
+      ),
+    );
+  }
+  figures.push(
+    await writeFigure(
+      out,
+      "reliability",
+      "Calibration",
+      reliabilityDiagram(calibration.bins, calibration.ece),
+      say,
+    ),
+  );
+
+  const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+  const tables = `<section><h2>Summary</h2><table>
+<tr><th>test accuracy</th><td>${pct(report.accuracy)}</td></tr>
+<tr><th>test loss</th><td>${loss.toFixed(4)}</td></tr>
+<tr><th>macro F1</th><td>${pct(report.macroF1)}</td></tr>
+<tr><th>expected calibration error</th><td>${pct(calibration.ece)}</td></tr>
+<tr><th>mistakes</th><td>${test.count - Math.round(report.accuracy * test.count)} of ${test.count}</td></tr>
+<tr><th>parameters</th><td>${metadata.parameters.total.toLocaleString("en-US")}</td></tr>
+<tr><th>epochs trained</th><td>${hist.length || "–"}</td></tr>
+</table></section>`;
+  const intro = `Model <code>${escape(loaded.dir)}</code> (${escape(metadata.architectureName ?? "custom")}), created ${escape(metadata.createdAt)}, evaluated on the ${test.count.toLocaleString("en-US")} MNIST test images.`;
+  const html = page("digits — model report", intro, figures, tables);
+  const htmlFile = path.join(out, "index.html");
+  fs.writeFileSync(htmlFile, html);
+  say(`wrote ${htmlFile}`);
+  return { html: htmlFile, figures, accuracy: report.accuracy, loss, ece: calibration.ece };
+}
