@@ -6,9 +6,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { adam } from "../src/engine/compiler/optimizers.js";
-import { floatTensor } from "../src/engine/runtime/ort.js";
 import { TrainingState, TrainStep } from "../src/engine/runtime/train-step.js";
-import { referenceCnn } from "./reference-model.js";
+import { referenceCnn, syntheticBatch } from "./reference-model.js";
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith("--"));
 const batch = Number(args[0] ?? 128);
@@ -22,14 +21,7 @@ const step = await TrainStep.create(model, optimizer, batch, {
   optimize: !plain,
 });
 const state = new TrainingState(model, optimizer);
-const x = floatTensor(
-  Float32Array.from({ length: batch * 784 }, () => Math.random()),
-  [batch, 28, 28, 1],
-);
-const y = floatTensor(
-  Float32Array.from({ length: batch * 10 }, (_, i) => (i % 10 === 0 ? 1 : 0)),
-  [batch, 10],
-);
+const { x, y } = syntheticBatch(batch);
 for (let i = 0; i < steps; i++) await step.run(state, x, y);
 await step.release();
 const file = fs.readdirSync(dir).map((f) => path.join(dir, f))[0];

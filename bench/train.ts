@@ -10,7 +10,7 @@ import { adam } from "../src/engine/compiler/optimizers.js";
 import { toOnnx } from "../src/engine/compiler/serialize.js";
 import { createSession, defaultThreads, floatTensor } from "../src/engine/runtime/ort.js";
 import { TrainingState, TrainStep } from "../src/engine/runtime/train-step.js";
-import { referenceCnn } from "./reference-model.js";
+import { referenceCnn, syntheticBatch } from "./reference-model.js";
 
 const { values } = parseArgs({
   options: {
@@ -44,14 +44,7 @@ for (const batch of batches) {
   for (const variant of variants) {
     const step = await TrainStep.create(model, optimizer, batch, variant.options);
     const state = new TrainingState(model, optimizer);
-    const x = floatTensor(
-      Float32Array.from({ length: batch * 784 }, () => Math.random()),
-      [batch, 28, 28, 1],
-    );
-    const y = floatTensor(
-      Float32Array.from({ length: batch * 10 }, (_, i) => (i % 10 === 0 ? 1 : 0)),
-      [batch, 10],
-    );
+    const { x, y } = syntheticBatch(batch);
     for (let i = 0; i < 5; i++) await step.run(state, x, y); // warm-up
     runners.push({
       label: `train bs=${batch}${variant.label}`,

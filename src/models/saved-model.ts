@@ -16,7 +16,8 @@ export const METADATA_FILE = "metadata.json";
 export const FORMAT = "digits-model";
 export const FORMAT_VERSION = 1;
 
-const epochSchema = z
+/** One epoch of training history (also what a run's history.json holds). */
+export const epochSchema = z
   .object({
     loss: z.number(),
     accuracy: z.number(),

@@ -2,20 +2,11 @@
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { epochSchema } from "../models/saved-model.js";
 import { trainingCurves, type HistoryRow } from "./charts.js";
 import { page, writeFigure, type Figure } from "./report.js";
 
-const historySchema = z.array(
-  z
-    .object({
-      loss: z.number(),
-      accuracy: z.number(),
-      val_loss: z.number().optional(),
-      val_accuracy: z.number().optional(),
-      seconds: z.number(),
-    })
-    .passthrough(),
-);
+const historySchema = z.array(epochSchema);
 const metricsSchema = z
   .object({ test: z.object({ accuracy: z.number(), loss: z.number() }).passthrough() })
   .passthrough();

@@ -13,20 +13,13 @@ import {
   type BatchProgress,
   type EpochLogs,
   type LoopData,
+  type LoopEvents,
   type LoopOptions,
   type LoopResult,
 } from "./train-loop.js";
 import { checkInputs, checkLabels, type Labels } from "./validate.js";
 
-export interface FitCallbacks {
-  onBatch?(p: BatchProgress): void;
-  /** After each epoch, with a copy of the weights; return true to stop (early stopping). */
-  onEpochEnd?(
-    epoch: number,
-    logs: EpochLogs,
-    weights: Map<string, Float32Array>,
-  ): boolean | void | Promise<boolean | void>;
-}
+export type FitCallbacks = Pick<LoopEvents, "onBatch" | "onEpochEnd">;
 
 export interface FitOptions extends FitCallbacks {
   optimizer: Optimizer;
