@@ -25,11 +25,11 @@ export class TrainingProgress {
 
   epochStart(epoch: number, epochs: number, batches: number): void {
     if (!this.tty) return;
-    this.stream.write(`Epoch ${epoch + 1}/${epochs}\n`);
     this.bar = new cliProgress.SingleBar(
       {
         stream: this.stream,
-        format: " {value}/{total} {bar} {eta_formatted} - {rate} img/s - loss: {loss} - accuracy: {accuracy}",
+        format:
+          "Epoch {epoch} {value}/{total} {bar} ETA {eta_formatted} - {rate} img/s - loss: {loss} - accuracy: {accuracy}",
         barCompleteChar: "━",
         barIncompleteChar: "─",
         barsize: 24,
@@ -40,7 +40,7 @@ export class TrainingProgress {
       },
       cliProgress.Presets.shades_classic,
     );
-    this.bar.start(batches, 0, { loss: "-", accuracy: "-", rate: "-" });
+    this.bar.start(batches, 0, { epoch: `${epoch + 1}/${epochs}`, loss: "-", accuracy: "-", rate: "-" });
   }
 
   batch(p: BatchProgress): void {
