@@ -40,7 +40,12 @@ export function trainingCurves(rows: HistoryRow[], title = "Training curves"): T
         y: { field: "value", type: "quantitative", title: null, scale: { zero: false } },
         color:
           runs > 1 ? { field: "run", type: "nominal" } : { field: "split", type: "nominal", title: null },
-        strokeDash: { field: "split", type: "nominal", title: null },
+        strokeDash: {
+          field: "split",
+          type: "nominal",
+          title: null,
+          legend: { symbolType: "stroke", symbolStrokeWidth: 2 },
+        },
       },
     },
   };
