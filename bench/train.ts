@@ -17,7 +17,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "5" },
     steps: { type: "string", default: "20" },
     batches: { type: "string", default: "32,128,256" },
-    // Comma-separated: "all" (every pass), "plain" (none), or "-passName" (all but one).
+    // Comma-separated: "all" (every pass), "plain" (none), "-passName" (all but one), "perTensor" (no flat parameters).
     variants: { type: "string", default: "all" },
   },
 });
@@ -30,7 +30,14 @@ const model = referenceCnn();
 const optimizer = adam();
 const variants = values.variants.split(",").map((v) => ({
   label: v === "all" ? "" : ` (${v})`,
-  options: v === "plain" ? { optimize: false } : v.startsWith("-") ? { skipPasses: [v.slice(1)] } : {},
+  options:
+    v === "plain"
+      ? { optimize: false }
+      : v === "perTensor"
+        ? { flatParameters: false }
+        : v.startsWith("-")
+          ? { skipPasses: [v.slice(1)] }
+          : {},
 }));
 
 interface Runner {
@@ -43,7 +50,7 @@ const runners: Runner[] = [];
 for (const batch of batches) {
   for (const variant of variants) {
     const step = await TrainStep.create(model, optimizer, batch, variant.options);
-    const state = new TrainingState(model, optimizer);
+    const state = new TrainingState(model, optimizer, variant.options.flatParameters ?? true);
     const { x, y } = syntheticBatch(batch);
     for (let i = 0; i < 5; i++) await step.run(state, x, y); // warm-up
     runners.push({

@@ -78,3 +78,28 @@ describe("inference graph", () => {
       expect(out.slice(r * 10, r * 10 + 10).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
   });
 });
+
+describe("flat parameters", () => {
+  it("train exactly as one tensor per weight does", async () => {
+    const { TrainStep, TrainingState } = await import("../../src/engine/runtime/train-step.js");
+    const { adam } = await import("../../src/engine/compiler/optimizers.js");
+    const { x, labels } = await mnistSlice("train", 0, batch);
+    const weightsAfter = async (flatParameters: boolean) => {
+      const model = referenceCnn(5);
+      const optimizer = adam();
+      const step = await TrainStep.create(model, optimizer, batch, { flatParameters });
+      const state = new TrainingState(model, optimizer, flatParameters);
+      for (let i = 0; i < 3; i++) {
+        await step.run(state, floatTensor(x, [batch, 28, 28, 1]), floatTensor(oneHot(labels), [batch, 10]));
+      }
+      await step.release();
+      return state.weights(model);
+    };
+    const flat = await weightsAfter(true);
+    const perTensor = await weightsAfter(false);
+    expect([...flat.keys()]).toEqual([...perTensor.keys()]);
+    for (const [key, w] of flat) {
+      expectClose(floatTensor(w, [w.length]), floatTensor(perTensor.get(key) as Float32Array, [w.length]), key);
+    }
+  });
+});

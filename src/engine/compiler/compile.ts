@@ -91,6 +91,8 @@ export interface TrainGraphOptions {
   optimize?: boolean;
   /** Names of passes to leave out (to measure what each one is worth). */
   skipPasses?: readonly string[];
+  /** Keep all trainable weights (and optimizer slots) in one flat vector (default true). */
+  flatParameters?: boolean;
 }
 
 interface LossGraph {
@@ -100,15 +102,49 @@ interface LossGraph {
   nameOf: (key: string) => string;
 }
 
+/** Where each trainable weight lives in the flat parameter vector. */
+export function flatLayout(model: Sequential): { key: string; offset: number; size: number; shape: Shape }[] {
+  let offset = 0;
+  return model.weightSpecs
+    .filter((w) => w.trainable)
+    .map((w) => {
+      const size = w.shape.reduce((a, b) => a * b, 1);
+      const entry = { key: w.key, offset, size, shape: w.shape };
+      offset += size;
+      return entry;
+    });
+}
+
+/** The single input holding every trainable weight, when parameters are flat. */
+export const FLAT = "*";
+
 /** Inputs, forward (training mode), softmax cross-entropy and the accuracy count: what every step computes. */
-function buildLoss(model: Sequential, batch: number, forwardPasses: readonly Pass[]): LossGraph {
+function buildLoss(
+  model: Sequential,
+  batch: number,
+  forwardPasses: readonly Pass[],
+  flat = false,
+): LossGraph {
   const g = new Graph();
   const x = g.input(TRAIN.x, batchedInputShape(model, batch));
   const classes = model.outputShape[0];
   const y = g.input(TRAIN.y, [batch, classes]);
-  const trainable = new Set(model.trainableKeys);
-  const nameOf = (key: string) => (trainable.has(key) ? TRAIN.weight(key) : TRAIN.state(key));
-  for (const w of model.weightSpecs) g.input(nameOf(w.key), w.shape);
+  const names = new Map<string, string>();
+  if (flat) {
+    // One input for all trainable weights: the optimizer then updates one vector with a dozen kernels
+    // instead of a dozen per weight, and a step passes three tensors instead of three per weight.
+    const layout = flatLayout(model);
+    const all = g.input(TRAIN.weight(FLAT), [layout.reduce((n, l) => n + l.size, 0)]);
+    for (const l of layout) {
+      const part = g.op("Slice", [all, g.ints([l.offset]), g.ints([l.offset + l.size]), g.ints([0])]);
+      names.set(l.key, g.op("Reshape", [part, g.ints([...l.shape], "shape")]));
+    }
+  } else {
+    for (const w of model.weightSpecs)
+      if (w.trainable) names.set(w.key, g.input(TRAIN.weight(w.key), w.shape));
+  }
+  for (const w of model.weightSpecs) if (!w.trainable) names.set(w.key, g.input(TRAIN.state(w.key), w.shape));
+  const nameOf = (key: string) => names.get(key) as string;
 
   const { output, logits, stateUpdates } = buildForward(g, model, x, true, nameOf);
   if (!logits || model.outputShape.length !== 1) {
@@ -155,18 +191,31 @@ export function buildTrainGraph(
   options: TrainGraphOptions = {},
 ): TrainGraph {
   const passes = choosePasses(options);
-  const { g, loss, stateUpdates, nameOf } = buildLoss(model, batch, passes.forward);
-  const carried = model.weightSpecs.map((w) => nameOf(w.key));
+  const flat = options.flatParameters ?? true;
+  const { g, loss, stateUpdates, nameOf } = buildLoss(model, batch, passes.forward, flat);
+  const keys = model.trainableKeys;
+  const params = flat ? [TRAIN.weight(FLAT)] : keys.map(TRAIN.weight);
+  const carried = [...params, ...model.stateKeys.map(TRAIN.state)];
   const scalars: Record<string, string> = {};
   for (const s of optimizer.scalarInputs) scalars[s] = g.input(s, []);
 
-  const keys = model.trainableKeys;
-  const { grads } = differentiate(g, loss, keys.map(TRAIN.weight));
-  keys.forEach((key, i) => {
-    const slotNames = optimizer.slots.map((s) => g.input(TRAIN.slot(s, key), g.shape(TRAIN.weight(key))));
+  const { grads } = differentiate(g, loss, keys.map(nameOf));
+  const paramGrads = flat
+    ? [
+        g.op(
+          "Concat",
+          grads.map((d) => g.op("Reshape", [d, g.ints([-1], "shape")])),
+          { axis: 0 },
+        ),
+      ]
+    : grads;
+  params.forEach((param, i) => {
+    const slotNames = optimizer.slots.map((s) =>
+      g.input(TRAIN.slot(s, param.slice("w:".length)), g.shape(param)),
+    );
     carried.push(...slotNames);
-    const update = optimizer.update(g, TRAIN.weight(key), grads[i], slotNames, scalars);
-    g.output(g.rename(update.param, TRAIN.next(TRAIN.weight(key))));
+    const update = optimizer.update(g, param, paramGrads[i], slotNames, scalars);
+    g.output(g.rename(update.param, TRAIN.next(param)));
     update.slots.forEach((s, k) => g.output(g.rename(s, TRAIN.next(slotNames[k]))));
   });
   for (const key of model.stateKeys) {

@@ -3,7 +3,7 @@
  * onnxruntime tensors between steps: each step's `next/*` outputs become the next step's inputs, so nothing is
  * copied on the JavaScript side.
  */
-import { buildTrainGraph, TRAIN, type TrainGraphOptions } from "../compiler/compile.js";
+import { buildTrainGraph, FLAT, flatLayout, TRAIN, type TrainGraphOptions } from "../compiler/compile.js";
 import type { Optimizer } from "../compiler/optimizers.js";
 import { toOnnx } from "../compiler/serialize.js";
 import type { Sequential } from "../model/sequential.js";
@@ -19,28 +19,45 @@ export class TrainingState {
   readonly tensors = new Map<string, ort.Tensor>();
   step = 0;
 
-  constructor(model: Sequential, optimizer: Optimizer) {
-    const trainable = new Set(model.trainableKeys);
-    for (const w of model.weightSpecs) {
-      const data = Float32Array.from(model.weights.get(w.key) as Float32Array);
-      const name = trainable.has(w.key) ? TRAIN.weight(w.key) : TRAIN.state(w.key);
-      this.tensors.set(name, floatTensor(data, w.shape));
-      if (!trainable.has(w.key)) continue;
+  constructor(
+    model: Sequential,
+    optimizer: Optimizer,
+    /** Must match the graphs' `flatParameters`. */
+    readonly flat = true,
+  ) {
+    const trainable = model.weightSpecs.filter((w) => w.trainable);
+    const put = (name: string, data: Float32Array, shape: readonly number[]) => {
+      this.tensors.set(name, floatTensor(data, shape));
+      if (!name.startsWith("w:")) return;
       for (const s of optimizer.slots) {
-        this.tensors.set(TRAIN.slot(s, w.key), floatTensor(new Float32Array(data.length), w.shape));
+        this.tensors.set(TRAIN.slot(s, name.slice(2)), floatTensor(new Float32Array(data.length), shape));
       }
+    };
+    if (flat) {
+      const layout = flatLayout(model);
+      const all = new Float32Array(layout.reduce((n, l) => n + l.size, 0));
+      for (const l of layout) all.set(model.weights.get(l.key) as Float32Array, l.offset);
+      put(TRAIN.weight(FLAT), all, [all.length]);
+    } else {
+      for (const w of trainable)
+        put(TRAIN.weight(w.key), Float32Array.from(model.weights.get(w.key) as Float32Array), w.shape);
+    }
+    for (const w of model.weightSpecs.filter((v) => !v.trainable)) {
+      put(TRAIN.state(w.key), Float32Array.from(model.weights.get(w.key) as Float32Array), w.shape);
     }
   }
 
   /** Current weights, copied out (for saving, checkpoints or evaluation). */
   weights(model: Sequential): Map<string, Float32Array> {
-    const trainable = new Set(model.trainableKeys);
     const out = new Map<string, Float32Array>();
+    const data = (name: string) => (this.tensors.get(name) as ort.Tensor).data as Float32Array;
+    if (this.flat) {
+      const all = data(TRAIN.weight(FLAT));
+      for (const l of flatLayout(model)) out.set(l.key, all.slice(l.offset, l.offset + l.size));
+    }
     for (const w of model.weightSpecs) {
-      const t = this.tensors.get(
-        trainable.has(w.key) ? TRAIN.weight(w.key) : TRAIN.state(w.key),
-      ) as ort.Tensor;
-      out.set(w.key, Float32Array.from(t.data as Float32Array));
+      if (w.trainable && this.flat) continue;
+      out.set(w.key, Float32Array.from(data(w.trainable ? TRAIN.weight(w.key) : TRAIN.state(w.key))));
     }
     return out;
   }
