@@ -99,7 +99,11 @@ describe("flat parameters", () => {
     const perTensor = await weightsAfter(false);
     expect([...flat.keys()]).toEqual([...perTensor.keys()]);
     for (const [key, w] of flat) {
-      expectClose(floatTensor(w, [w.length]), floatTensor(perTensor.get(key) as Float32Array, [w.length]), key);
+      expectClose(
+        floatTensor(w, [w.length]),
+        floatTensor(perTensor.get(key) as Float32Array, [w.length]),
+        key,
+      );
     }
   });
 });
