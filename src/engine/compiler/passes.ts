@@ -98,9 +98,11 @@ export const phaseConvolutionPooling: Pass = (g) => {
 };
 
 /**
- * Backward pass: the weight gradient of a stride-1 convolution as one explicit im2col GEMM (kernel-sized
- * slices of the input stacked, then a single matrix product with dY), instead of a convolution over the batch
- * with batch and channels swapped, which onnxruntime runs on a slow path.
+ * Backward pass: the weight gradient of a stride-1 convolution as explicit im2col GEMMs, instead of a
+ * convolution over the batch with batch and channels swapped, which onnxruntime runs on a slow path. The
+ * input is made channels-last once, so each kernel-offset slice copies whole rows of W·C values, and the
+ * slices stack on a new leading axis (whole-block copies); one batched MatMul then does a GEMM per kernel
+ * position. (Channels-first slices, a Concat and one big GEMM measured ~3% slower.)
  */
 export const im2colWeightGradients: Pass = (g) => {
   for (const node of g.nodes.filter((n) => n.meta?.kind === "conv-weight-grad")) {
@@ -114,21 +116,19 @@ export const im2colWeightGradients: Pass = (g) => {
     const padded = p.some((v) => v !== 0)
       ? g.op("Pad", [meta.x, g.ints([0, 0, p[0], p[1], 0, 0, p[2], p[3]], "pads")])
       : meta.x;
-    const xt = g.op("Transpose", [padded], { perm: [1, 0, 2, 3] });
+    const xl = g.op("Transpose", [padded], { perm: [0, 2, 3, 1] });
     const slices: string[] = [];
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
-        slices.push(g.op("Slice", [xt, g.ints([i, j]), g.ints([i + oh, j + ow]), g.ints([2, 3])]));
+        slices.push(g.op("Slice", [xl, g.ints([i, j]), g.ints([i + oh, j + ow]), g.ints([1, 2])]));
       }
     }
-    const patches = g.op("Reshape", [
-      g.op("Concat", slices, { axis: 0 }),
-      g.ints([kh * kw * c, n * oh * ow], "shape"),
-    ]);
+    const stacked = g.op("Concat", slices, { axis: 0 });
+    const patches = g.op("Reshape", [stacked, g.ints([kh * kw, n * oh * ow, c], "shape")]);
     const dy = g.op("Reshape", [meta.dyTransposed, g.ints([o, n * oh * ow], "shape")]);
-    const product = g.op("Gemm", [dy, patches], { transB: 1 });
-    const kernel = g.op("Reshape", [product, g.ints([o, kh, kw, c], "shape")]);
-    g.replaceUses(dw, g.op("Transpose", [kernel], { perm: [0, 3, 1, 2] }));
+    const product = g.op("MatMul", [dy, patches]);
+    const kernel = g.op("Reshape", [product, g.ints([kh, kw, o, c], "shape")]);
+    g.replaceUses(dw, g.op("Transpose", [kernel], { perm: [2, 3, 0, 1] }));
   }
   g.sortTopologically();
 };
