@@ -1,14 +1,18 @@
-/** Rewrite passes must not change results: the reference CNN's loss and gradients with and without them. */
+/** Compiler invariants: passes and flat parameters leave results unchanged; training and inference graphs differ as in Keras. */
 import { describe, expect, it } from "vitest";
 import {
   buildGradientGraph,
   buildInferenceGraph,
+  buildTrainGraph,
   INPUT,
   OUTPUT,
   TRAIN,
   type TrainGraphOptions,
 } from "../../src/engine/compiler/compile.js";
+import { adam } from "../../src/engine/compiler/optimizers.js";
 import { BACKWARD_PASSES, FORWARD_PASSES } from "../../src/engine/compiler/passes.js";
+import { TrainingState, TrainStep } from "../../src/engine/runtime/train-step.js";
+import { buildArchitecture } from "../../src/models/architectures.js";
 import { toOnnx } from "../../src/engine/compiler/serialize.js";
 import { createSession, floatTensor, ort } from "../../src/engine/runtime/ort.js";
 import { referenceCnn } from "../../bench/reference-model.js";
@@ -81,8 +85,6 @@ describe("inference graph", () => {
 
 describe("flat parameters", () => {
   it("train exactly as one tensor per weight does", async () => {
-    const { TrainStep, TrainingState } = await import("../../src/engine/runtime/train-step.js");
-    const { adam } = await import("../../src/engine/compiler/optimizers.js");
     const { x, labels } = await mnistSlice("train", 0, batch);
     const weightsAfter = async (flatParameters: boolean) => {
       const model = referenceCnn(5);
@@ -105,5 +107,33 @@ describe("flat parameters", () => {
         key,
       );
     }
+  });
+});
+
+describe("training and inference differ as in Keras", () => {
+  it("dropout is the identity and batch norm uses its moving statistics at inference", async () => {
+    const model = buildArchitecture("batchnorm", 3);
+    // non-trivial moving statistics, so using batch statistics instead would show
+    for (const w of model.weightSpecs) {
+      if (w.name === "moving_mean") (model.weights.get(w.key) as Float32Array).fill(0.3);
+      if (w.name === "moving_variance") (model.weights.get(w.key) as Float32Array).fill(2);
+    }
+    const g = buildInferenceGraph(model);
+    expect(g.nodes.map((n) => n.op)).not.toContain("Dropout");
+    expect(g.nodes.filter((n) => n.op === "BatchNormalization")).toHaveLength(3);
+    const { x } = await mnistSlice("t10k", 0, 3);
+    const session = await createSession(toOnnx(g));
+    const out = (await session.run({ [INPUT]: floatTensor(x, [3, 28, 28, 1]) }))[OUTPUT].data as Float32Array;
+    const ref = evaluate(g, { [INPUT]: tensor([3, 28, 28, 1], x) }, [OUTPUT])[0].data;
+    for (let i = 0; i < out.length; i++) expect(out[i]).toBeCloseTo(ref[i], 5);
+    // the same input twice gives the same answer: nothing random at inference
+    const again = (await session.run({ [INPUT]: floatTensor(x, [3, 28, 28, 1]) }))[OUTPUT]
+      .data as Float32Array;
+    expect(Array.from(again)).toEqual(Array.from(out));
+
+    const dropoutModel = buildArchitecture("dropout", 3);
+    expect(buildInferenceGraph(dropoutModel).nodes.map((n) => n.op)).not.toContain("Dropout");
+    const { graph } = buildTrainGraph(dropoutModel, adam(), 8);
+    expect(graph.nodes.filter((n) => n.op === "Dropout")).toHaveLength(3);
   });
 });
