@@ -111,6 +111,7 @@ export function inferShapes(node: Node, lookup: Lookup, known: Map<string, reado
     case "Sigmoid":
     case "Tanh":
     case "Abs":
+    case "Sign":
     case "Not":
       return same(x);
     case "Cast": {
