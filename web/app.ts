@@ -4,7 +4,7 @@
  * Preprocessing is src/vision/preprocess.ts, the very code the server and the CLI run.
  */
 import * as ort from "onnxruntime-web/wasm";
-import { NoInkError, prepareDigit, type Prepared } from "../src/vision/preprocess.js";
+import { NoInkError, prepareDigit, WORKING_SIZE, type Prepared } from "../src/vision/preprocess.js";
 
 interface Result {
   probabilities: number[];
@@ -111,9 +111,9 @@ pad.addEventListener("keydown", (e) => {
 let uploaded: Blob | undefined; // the original file, sent as is when the server predicts
 let uploadedPixels: { data: Uint8ClampedArray; width: number; height: number } | undefined;
 
-/** The picture's own pixels (at most 1024 on a side), for preprocessing it without the pad's letterbox. */
+/** The picture's own pixels (at most WORKING_SIZE on a side), for preprocessing without the pad's letterbox. */
 function pixelsOf(bitmap: ImageBitmap): { data: Uint8ClampedArray; width: number; height: number } {
-  const s = Math.min(1, 1024 / Math.max(bitmap.width, bitmap.height));
+  const s = Math.min(1, WORKING_SIZE / Math.max(bitmap.width, bitmap.height));
   const width = Math.max(1, Math.round(bitmap.width * s));
   const height = Math.max(1, Math.round(bitmap.height * s));
   const c = new OffscreenCanvas(width, height).getContext("2d", {

@@ -3,7 +3,7 @@
  * is refused before it is decoded, and big photos are shrunk first (a digit needs no 12-megapixel detail).
  */
 import sharp from "sharp";
-import { prepareDigit, type Prepared } from "./preprocess.js";
+import { prepareDigit, WORKING_SIZE, type Prepared } from "./preprocess.js";
 
 export class ImageError extends Error {
   override name = "ImageError";
@@ -11,8 +11,6 @@ export class ImageError extends Error {
 
 /** Pixels decoded at most; more is refused as a likely decompression bomb. */
 export const MAX_INPUT_PIXELS = 40_000_000;
-/** Longest side kept for preprocessing. */
-export const WORKING_SIZE = 1024;
 
 export interface Rgba {
   rgba: Uint8Array;
