@@ -26,11 +26,28 @@ async function readInputs(file: string): Promise<Input[]> {
   return [{ source: file, x: (await prepareImage(bytes, file)).input }];
 }
 
+const SHADES = " .:-=+*#%@";
+
+/** A 28×28 input as text, two characters per pixel so it looks square in a terminal. */
+export function asText(x: Float32Array): string {
+  const rows: string[] = [];
+  for (let y = 0; y < 28; y++) {
+    let row = "";
+    for (let i = 0; i < 28; i++) {
+      const c = SHADES[Math.min(SHADES.length - 1, Math.floor(x[y * 28 + i] * SHADES.length))];
+      row += c + c;
+    }
+    rows.push(row.trimEnd());
+  }
+  return rows.join("\n");
+}
+
 export function predictCommand(): Command {
   return new Command("predict")
     .description("recognise digits in PNG/JPEG/WebP images or an IDX image file")
     .argument("<files...>", "images or IDX files")
     .option("--model <dir>", "model or run directory (default: the shipped model)")
+    .option("--show", "also draw the 28×28 image the model saw, in text")
     .option("--json", "print one JSON object per input (a JSON array) on stdout")
     .action(async (files: string[], o) => {
       const { model } = openModel(o.model);
@@ -57,6 +74,7 @@ export function predictCommand(): Command {
       for (const r of results) {
         const top = r.top3.map((t) => `${t.digit} ${pct(t.probability, 1)}`).join(", ");
         process.stdout.write(`${r.input}: ${r.digit}   (${top})\n`);
+        if (o.show) process.stdout.write(`${asText(inputs[results.indexOf(r)].x)}\n`);
       }
     });
 }

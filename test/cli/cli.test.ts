@@ -141,6 +141,20 @@ describe("digits predict", () => {
     for (const o of out) expect(o.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
   });
 
+  it("--show draws what the model saw", async () => {
+    const { pixels } = await mnistSlice("t10k", 0, 1);
+    const file = path.join(tmp, "show.png");
+    await sharp(Buffer.from(pixels.map((v) => 255 - v)), { raw: { width: 28, height: 28, channels: 1 } })
+      .resize(140, 140)
+      .png()
+      .toFile(file);
+    const r = await digits("predict", "--model", runDir, "--show", file);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.split("\n");
+    expect(lines).toHaveLength(30); // the answer, 28 rows, and the final newline
+    expect(lines.slice(1).join("")).toMatch(/@@/);
+  });
+
   it("says which file is not an image", async () => {
     fs.writeFileSync(path.join(tmp, "junk.png"), "this is not a png");
     const r = await digits("predict", "--model", runDir, path.join(tmp, "junk.png"));
