@@ -90,22 +90,38 @@ export function inkFromRgba(
   return { ink, inverted };
 }
 
-/** Keeps the connected ink regions that matter: specks far smaller than the largest stroke are dropped. */
-export function dropSpecks(ink: Float32Array, width: number, height: number, minFraction = 0.08): void {
+export interface Component {
+  id: number;
+  area: number;
+  x0: number;
+  x1: number;
+  y0: number;
+  y1: number;
+}
+
+/** 8-connected regions of ink: a label per pixel (-1 for paper) and each region's area and bounding box. */
+export function components(
+  ink: Float32Array,
+  width: number,
+  height: number,
+): { label: Int32Array; parts: Component[] } {
   const label = new Int32Array(ink.length).fill(-1);
-  const areas: number[] = [];
+  const parts: Component[] = [];
   const stack: number[] = [];
   for (let start = 0; start < ink.length; start++) {
     if (ink[start] === 0 || label[start] >= 0) continue;
-    const id = areas.length;
-    let area = 0;
-    label[start] = id;
+    const part = { id: parts.length, area: 0, x0: width, x1: -1, y0: height, y1: -1 };
+    label[start] = part.id;
     stack.push(start);
     while (stack.length) {
       const p = stack.pop() as number;
-      area++;
       const px = p % width;
       const py = (p - px) / width;
+      part.area++;
+      if (px < part.x0) part.x0 = px;
+      if (px > part.x1) part.x1 = px;
+      if (py < part.y0) part.y0 = py;
+      if (py > part.y1) part.y1 = py;
       for (let dy = -1; dy <= 1; dy++) {
         for (let dx = -1; dx <= 1; dx++) {
           const qx = px + dx;
@@ -113,17 +129,28 @@ export function dropSpecks(ink: Float32Array, width: number, height: number, min
           if (qx < 0 || qy < 0 || qx >= width || qy >= height) continue;
           const q = qy * width + qx;
           if (ink[q] > 0 && label[q] < 0) {
-            label[q] = id;
+            label[q] = part.id;
             stack.push(q);
           }
         }
       }
     }
-    areas.push(area);
+    parts.push(part);
   }
-  const largest = Math.max(0, ...areas);
-  for (let i = 0; i < ink.length; i++)
-    if (label[i] >= 0 && areas[label[i]] < minFraction * largest) ink[i] = 0;
+  return { label, parts };
+}
+
+/**
+ * Keeps the connected ink regions that matter: specks far smaller than the largest stroke are erased.
+ * Returns the regions kept.
+ */
+export function dropSpecks(ink: Float32Array, width: number, height: number, minFraction = 0.08) {
+  const { label, parts } = components(ink, width, height);
+  const largest = parts.reduce((m, p) => Math.max(m, p.area), 0);
+  const keep = new Uint8Array(parts.length);
+  for (const p of parts) keep[p.id] = p.area >= minFraction * largest ? 1 : 0;
+  for (let i = 0; i < ink.length; i++) if (label[i] >= 0 && !keep[label[i]]) ink[i] = 0;
+  return { label, parts: parts.filter((p) => keep[p.id]) };
 }
 
 /** 1-D resampling weights: area-averaging when shrinking (anti-aliased), linear interpolation when growing. */
@@ -233,4 +260,31 @@ export function prepareDigit(rgba: ArrayLike<number>, width: number, height: num
   const { ink, inverted } = inkFromRgba(rgba, width, height);
   dropSpecks(ink, width, height);
   return { ...mnistFromInk(ink, width, height), inverted };
+}
+
+/**
+ * Several digits in one picture (a written number), left to right. Ink regions are grouped into digits by
+ * horizontal overlap, so a digit drawn in several strokes (a 5's bar, a 4's two strokes) stays one digit;
+ * each digit then goes through MNIST's recipe on its own.
+ */
+export function prepareDigits(rgba: ArrayLike<number>, width: number, height: number): Prepared[] {
+  const { ink, inverted } = inkFromRgba(rgba, width, height);
+  const { label, parts } = dropSpecks(ink, width, height);
+  if (parts.length === 0) throw new NoInkError();
+  const groups: { x0: number; x1: number; ids: Set<number> }[] = [];
+  for (const p of [...parts].sort((a, b) => a.x0 - b.x0)) {
+    const g = groups[groups.length - 1];
+    const overlap = g ? Math.min(g.x1, p.x1) - Math.max(g.x0, p.x0) + 1 : 0;
+    const narrower = g ? Math.min(g.x1 - g.x0, p.x1 - p.x0) + 1 : 1;
+    if (g && overlap >= 0.5 * narrower) {
+      g.x0 = Math.min(g.x0, p.x0);
+      g.x1 = Math.max(g.x1, p.x1);
+      g.ids.add(p.id);
+    } else groups.push({ x0: p.x0, x1: p.x1, ids: new Set([p.id]) });
+  }
+  return groups.map((g) => {
+    const own = new Float32Array(ink.length);
+    for (let i = 0; i < ink.length; i++) if (label[i] >= 0 && g.ids.has(label[i])) own[i] = ink[i];
+    return { ...mnistFromInk(own, width, height), inverted };
+  });
 }
