@@ -2,15 +2,17 @@ import fs from "node:fs";
 import { Command } from "commander";
 import { IMAGES_MAGIC, parseImages, readIdxBytes } from "../data/idx.js";
 import { Predictor } from "../engine/index.js";
-import { prepareImage } from "../vision/decode.js";
+import { prepareImage, prepareImageDigits } from "../vision/decode.js";
 import { openModel, pct, printJson } from "./common.js";
 
 interface Input {
   source: string;
   x: Float32Array;
+  /** Which picture a digit came from, when pictures are read as numbers. */
+  picture?: string;
 }
 
-async function readInputs(file: string): Promise<Input[]> {
+async function readInputs(file: string, asNumber: boolean): Promise<Input[]> {
   if (!fs.existsSync(file)) throw new Error(`${file}: file not found`);
   const bytes = await readIdxBytes(file);
   const magic = bytes.length >= 4 ? new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, false) : 0;
@@ -22,6 +24,10 @@ async function readInputs(file: string): Promise<Input[]> {
       source: `${file}#${i}`,
       x: Float32Array.from(images.pixels.subarray(i * 784, (i + 1) * 784), (p) => p / 255),
     }));
+  }
+  if (asNumber) {
+    const digits = await prepareImageDigits(bytes, file);
+    return digits.map((d, i) => ({ source: `${file}#${i}`, x: d.input, picture: file }));
   }
   return [{ source: file, x: (await prepareImage(bytes, file)).input }];
 }
@@ -47,11 +53,12 @@ export function predictCommand(): Command {
     .description("recognise digits in PNG/JPEG/WebP images or an IDX image file")
     .argument("<files...>", "images or IDX files")
     .option("--model <dir>", "model or run directory (default: the shipped model)")
+    .option("--number", "read each picture as a written number (several digits, left to right)")
     .option("--show", "also draw the 28×28 image the model saw, in text")
     .option("--json", "print one JSON object per input (a JSON array) on stdout")
     .action(async (files: string[], o) => {
       const { model } = openModel(o.model);
-      const inputs = (await Promise.all(files.map(readInputs))).flat();
+      const inputs = (await Promise.all(files.map((f) => readInputs(f, Boolean(o.number))))).flat();
       const x = new Float32Array(inputs.length * 784);
       inputs.forEach((inp, i) => x.set(inp.x, i * 784));
       const predictor = await Predictor.create(model);
@@ -70,6 +77,19 @@ export function predictCommand(): Command {
           top3: ranked.slice(0, 3),
         };
       });
+      if (o.number) {
+        const pictures = [...new Set(inputs.map((i) => i.picture ?? i.source))];
+        const numbers = pictures.map((picture) => {
+          const digits = results.filter((_, i) => (inputs[i].picture ?? inputs[i].source) === picture);
+          return { input: picture, number: digits.map((d) => d.digit).join(""), digits };
+        });
+        if (o.json) return printJson(numbers);
+        for (const n of numbers) {
+          const conf = n.digits.map((d) => `${d.digit} ${pct(d.confidence, 1)}`).join(", ");
+          process.stdout.write(`${n.input}: ${n.number}   (${conf})\n`);
+        }
+        return;
+      }
       if (o.json) return printJson(results);
       for (const r of results) {
         const top = r.top3.map((t) => `${t.digit} ${pct(t.probability, 1)}`).join(", ");

@@ -10,7 +10,7 @@ import fastifyStatic from "@fastify/static";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { Predictor } from "../engine/index.js";
 import type { LoadedModel } from "../models/saved-model.js";
-import { ImageError, inputToPng, prepareImage } from "../vision/decode.js";
+import { ImageError, inputToPng, prepareImage, prepareImageDigits } from "../vision/decode.js";
 import { NoInkError } from "../vision/preprocess.js";
 
 export interface AppOptions {
@@ -60,6 +60,17 @@ class HttpError extends Error {
     message: string,
   ) {
     super(message);
+  }
+}
+
+/** Preprocessing failures as the HTTP errors they are: a picture without ink, or not a picture at all. */
+async function asHttpErrors<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    if (e instanceof NoInkError) throw new HttpError(422, "no_ink", e.message);
+    if (e instanceof ImageError) throw new HttpError(415, "bad_image", e.message);
+    throw e;
   }
 }
 
@@ -130,14 +141,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     async (req: FastifyRequest, reply: FastifyReply) => {
       const t0 = performance.now();
       const bytes = await imageFrom(req);
-      let prepared;
-      try {
-        prepared = await prepareImage(bytes, "upload");
-      } catch (e) {
-        if (e instanceof NoInkError) throw new HttpError(422, "no_ink", e.message);
-        if (e instanceof ImageError) throw new HttpError(415, "bad_image", e.message);
-        throw e;
-      }
+      const prepared = await asHttpErrors(() => prepareImage(bytes, "upload"));
       const probabilities = Array.from(await predictor.predict(prepared.input));
       const confidence = Math.max(...probabilities);
       const digit = probabilities.indexOf(confidence);
@@ -151,6 +155,55 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         inverted: prepared.inverted,
         ms: performance.now() - t0,
       });
+    },
+  );
+
+  const numberSchema = {
+    type: "object",
+    properties: {
+      number: { type: "string" },
+      digits: {
+        type: "array",
+        items: {
+          type: "object",
+          properties: {
+            digit: { type: "integer" },
+            confidence: { type: "number" },
+            probabilities: { type: "array", items: { type: "number" } },
+            input28: { type: "string" },
+          },
+          required: ["digit", "confidence", "probabilities", "input28"],
+        },
+      },
+      ms: { type: "number" },
+    },
+    required: ["number", "digits", "ms"],
+  } as const;
+
+  /** A written number: every digit in the picture, left to right. */
+  app.post(
+    "/api/read",
+    { schema: { response: { 200: numberSchema, "4xx": errorSchema } } },
+    async (req, reply) => {
+      const t0 = performance.now();
+      const bytes = await imageFrom(req);
+      const prepared = await asHttpErrors(() => prepareImageDigits(bytes, "upload"));
+      const x = new Float32Array(prepared.length * 784);
+      prepared.forEach((p, i) => x.set(p.input, i * 784));
+      const probs = await predictor.predict(x);
+      const digits = await Promise.all(
+        prepared.map(async (p, i) => {
+          const probabilities = Array.from(probs.subarray(i * 10, i * 10 + 10));
+          const confidence = Math.max(...probabilities);
+          return {
+            digit: probabilities.indexOf(confidence),
+            confidence,
+            probabilities,
+            input28: (await inputToPng(p.input)).toString("base64"),
+          };
+        }),
+      );
+      return reply.send({ number: digits.map((d) => d.digit).join(""), digits, ms: performance.now() - t0 });
     },
   );
 

@@ -3,7 +3,7 @@
  * is refused before it is decoded, and big photos are shrunk first (a digit needs no 12-megapixel detail).
  */
 import sharp from "sharp";
-import { prepareDigit, WORKING_SIZE, type Prepared } from "./preprocess.js";
+import { prepareDigit, prepareDigits, WORKING_SIZE, type Prepared } from "./preprocess.js";
 
 export class ImageError extends Error {
   override name = "ImageError";
@@ -47,6 +47,12 @@ export async function decodeImage(bytes: Uint8Array, what = "image"): Promise<Rg
 export async function prepareImage(bytes: Uint8Array, what = "image"): Promise<Prepared> {
   const { rgba, width, height } = await decodeImage(bytes, what);
   return prepareDigit(rgba, width, height);
+}
+
+/** Image bytes → one 28×28 input per digit of a written number, left to right. */
+export async function prepareImageDigits(bytes: Uint8Array, what = "image"): Promise<Prepared[]> {
+  const { rgba, width, height } = await decodeImage(bytes, what);
+  return prepareDigits(rgba, width, height);
 }
 
 /** A 28×28 input as a PNG (white on black), scaled up for people: what the model saw. */

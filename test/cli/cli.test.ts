@@ -155,6 +155,30 @@ describe("digits predict", () => {
     expect(lines.slice(1).join("")).toMatch(/@@/);
   });
 
+  it("--number reads a picture of several digits as a number", async () => {
+    const { pixels, labels } = await mnistSlice("t10k", 0, 3);
+    const tiles = await Promise.all(
+      [0, 1, 2].map((i) =>
+        sharp(Buffer.from(pixels.subarray(i * 784, (i + 1) * 784)), {
+          raw: { width: 28, height: 28, channels: 1 },
+        })
+          .resize(84, 84)
+          .png()
+          .toBuffer(),
+      ),
+    );
+    const file = path.join(tmp, "number.png");
+    await sharp({ create: { width: 300, height: 100, channels: 3, background: "#000" } })
+      .composite(tiles.map((input, i) => ({ input, left: 10 + i * 95, top: 8 })))
+      .png()
+      .toFile(file);
+    const r = await digits("predict", "--model", runDir, "--number", "--json", file);
+    expect(r.code, r.stderr).toBe(0);
+    const [read] = JSON.parse(r.stdout);
+    expect(read.number).toBe(Array.from(labels).join(""));
+    expect(read.digits).toHaveLength(3);
+  });
+
   it("says which file is not an image", async () => {
     fs.writeFileSync(path.join(tmp, "junk.png"), "this is not a png");
     const r = await digits("predict", "--model", runDir, path.join(tmp, "junk.png"));

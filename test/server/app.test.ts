@@ -143,3 +143,46 @@ describe("other routes", () => {
     expect(missing.json().error).toBe("not_found");
   });
 });
+
+describe("POST /api/read", () => {
+  it("reads a written number left to right, each digit with its own input", async () => {
+    const { pixels, labels } = await mnistSlice("t10k", 0, 4);
+    const tiles = await Promise.all(
+      [0, 1, 2, 3].map((i) =>
+        sharp(Buffer.from(pixels.subarray(i * 784, (i + 1) * 784).map((v) => 255 - v)), {
+          raw: { width: 28, height: 28, channels: 1 },
+        })
+          .resize(112, 112)
+          .png()
+          .toBuffer(),
+      ),
+    );
+    const number = await sharp({
+      create: { width: 4 * 130 + 20, height: 150, channels: 3, background: "#fff" },
+    })
+      .composite(tiles.map((input, i) => ({ input, left: 10 + i * 130, top: 10 + (i % 2) * 20 })))
+      .png()
+      .toBuffer();
+    const r = await app.inject({
+      method: "POST",
+      url: "/api/read",
+      headers: { "content-type": "image/png" },
+      payload: number,
+    });
+    expect(r.statusCode, r.body).toBe(200);
+    const body = r.json();
+    expect(body.number).toBe(Array.from(labels).join(""));
+    expect(body.digits).toHaveLength(4);
+    expect(body.digits[0].probabilities).toHaveLength(10);
+    const blank = await sharp({ create: { width: 64, height: 64, channels: 3, background: "#fff" } })
+      .png()
+      .toBuffer();
+    const none = await app.inject({
+      method: "POST",
+      url: "/api/read",
+      headers: { "content-type": "image/png" },
+      payload: blank,
+    });
+    expect(none.statusCode).toBe(422);
+  });
+});
