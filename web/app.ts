@@ -4,11 +4,17 @@
  * Preprocessing is src/vision/preprocess.ts, the very code the server and the CLI run.
  */
 import * as ort from "onnxruntime-web/wasm";
-import { NoInkError, prepareDigit, WORKING_SIZE, type Prepared } from "../src/vision/preprocess.js";
+import { NoInkError, prepareDigit, prepareDigits, WORKING_SIZE } from "../src/vision/preprocess.js";
+
+interface Digit {
+  probabilities: number[];
+  /** The 28×28 the model saw. */
+  input: Float32Array;
+}
 
 interface Result {
-  probabilities: number[];
-  input: Float32Array;
+  /** One digit, or each digit of a written number, left to right. */
+  digits: Digit[];
   ms: number;
   by: "browser" | "server";
 }
@@ -214,14 +220,32 @@ function currentPixels(): { data: Uint8ClampedArray; width: number; height: numb
   return { data: img.data, width: img.width, height: img.height };
 }
 
+const reading = () => $<HTMLInputElement>("multi").checked;
+
 async function inBrowser(): Promise<Result> {
   const t0 = performance.now();
   const { data, width, height } = currentPixels();
-  const prepared: Prepared = prepareDigit(data, width, height);
-  const feeds = { input: new ort.Tensor("float32", prepared.input, [1, 28, 28, 1]) };
-  const out = await (session as ort.InferenceSession).run(feeds);
-  const probabilities = Array.from(out.output.data as Float32Array);
-  return { probabilities, input: prepared.input, ms: performance.now() - t0, by: "browser" };
+  const prepared = reading() ? prepareDigits(data, width, height) : [prepareDigit(data, width, height)];
+  const batch = new Float32Array(prepared.length * 784);
+  prepared.forEach((p, i) => batch.set(p.input, i * 784));
+  const out = await (session as ort.InferenceSession).run({
+    input: new ort.Tensor("float32", batch, [prepared.length, 28, 28, 1]),
+  });
+  const probs = out.output.data as Float32Array;
+  const digits = prepared.map((p, i) => ({
+    probabilities: Array.from(probs.subarray(i * 10, i * 10 + 10)),
+    input: p.input,
+  }));
+  return { digits, ms: performance.now() - t0, by: "browser" };
+}
+
+/** A base64 PNG of a 28×28 input (as the server sends it) back to 0–1 values. */
+async function fromPng(base64: string): Promise<Float32Array> {
+  const png = await createImageBitmap(await (await fetch(`data:image/png;base64,${base64}`)).blob());
+  const c = new OffscreenCanvas(28, 28).getContext("2d") as OffscreenCanvasRenderingContext2D;
+  c.drawImage(png, 0, 0);
+  const grey = c.getImageData(0, 0, 28, 28).data;
+  return Float32Array.from({ length: 784 }, (_, i) => grey[4 * i] / 255);
 }
 
 async function onServer(): Promise<Result> {
@@ -234,7 +258,7 @@ async function onServer(): Promise<Result> {
     strokes.length === 0 && uploaded
       ? uploaded
       : await new Promise<Blob>((r) => pad.toBlob((b) => r(b as Blob), "image/png"));
-  const res = await fetch("/api/predict", {
+  const res = await fetch(reading() ? "/api/read" : "/api/predict", {
     method: "POST",
     headers: { "content-type": body.type || "application/octet-stream" },
     body,
@@ -244,12 +268,11 @@ async function onServer(): Promise<Result> {
     if (json.error === "no_ink") throw new NoInkError();
     throw new Error(json.message ?? `HTTP ${res.status}`);
   }
-  const png = await createImageBitmap(await (await fetch(`data:image/png;base64,${json.input28}`)).blob());
-  const c = new OffscreenCanvas(28, 28).getContext("2d") as OffscreenCanvasRenderingContext2D;
-  c.drawImage(png, 0, 0);
-  const grey = c.getImageData(0, 0, 28, 28).data;
-  const input = Float32Array.from({ length: 784 }, (_, i) => grey[4 * i] / 255);
-  return { probabilities: json.probabilities, input, ms: performance.now() - t0, by: "server" };
+  const answers: { probabilities: number[]; input28: string }[] = reading() ? json.digits : [json];
+  const digits = await Promise.all(
+    answers.map(async (d) => ({ probabilities: d.probabilities, input: await fromPng(d.input28) })),
+  );
+  return { digits, ms: performance.now() - t0, by: "server" };
 }
 
 let timer: number | undefined;
@@ -292,33 +315,55 @@ for (let d = 0; d < 10; d++) {
   bars.append(li);
 }
 
-function drawSeen(input: Float32Array | undefined): void {
-  const c = $<HTMLCanvasElement>("seen").getContext("2d") as CanvasRenderingContext2D;
-  const img = c.createImageData(28, 28);
-  for (let i = 0; i < 784; i++) {
-    const v = input ? Math.round(255 * Math.min(1, input[i])) : 0;
-    img.data.set([v, v, v, 255], 4 * i);
+/** The 28×28 inputs the model saw, side by side. */
+function drawSeen(inputs: Float32Array[]): void {
+  const canvas = $<HTMLCanvasElement>("seen");
+  const n = Math.max(1, inputs.length);
+  canvas.width = 28 * n;
+  canvas.style.width = `${168 * n}px`;
+  const c = canvas.getContext("2d") as CanvasRenderingContext2D;
+  const img = c.createImageData(28 * n, 28);
+  for (let k = 0; k < n; k++) {
+    for (let i = 0; i < 784; i++) {
+      const v = inputs[k] ? Math.round(255 * Math.min(1, inputs[k][i])) : 0;
+      img.data.set([v, v, v, 255], 4 * ((i - (i % 28)) * n + k * 28 + (i % 28)));
+    }
   }
   c.putImageData(img, 0, 0);
 }
 
+const best = (p: number[]) => p.indexOf(Math.max(...p));
+
 function show(r: Result): void {
-  const confidence = Math.max(...r.probabilities);
-  const digit = r.probabilities.indexOf(confidence);
-  $("digit").textContent = String(digit);
-  $("confidence").textContent = `${(100 * confidence).toFixed(1)}% sure`;
+  const answer = r.digits.map((d) => best(d.probabilities)).join("");
+  const confidences = r.digits.map((d) => Math.max(...d.probabilities));
+  const confidence = Math.min(...confidences);
+  $("digit").textContent = answer;
+  $("confidence").textContent =
+    r.digits.length === 1
+      ? `${(100 * confidence).toFixed(1)}% sure`
+      : `${r.digits.length} digits; the least sure is ${(100 * confidence).toFixed(1)}% sure`;
   $("warning").hidden = confidence >= lowConfidence;
   $("answered").textContent =
     r.by === "browser"
       ? `Answered by this browser (onnxruntime-web) in ${r.ms.toFixed(1)} ms.`
       : `Answered by the server in ${r.ms.toFixed(1)} ms.`;
-  bars.querySelectorAll("li").forEach((li, d) => {
-    li.classList.toggle("top", d === digit);
-    (li.querySelector(".bar span") as HTMLElement).style.width = `${(100 * r.probabilities[d]).toFixed(1)}%`;
-    (li.querySelector(".p") as HTMLElement).textContent = `${(100 * r.probabilities[d]).toFixed(1)}%`;
-  });
-  drawSeen(r.input);
-  document.body.dataset.digit = String(digit);
+  // The ten bars are for one digit; a number shows each digit's confidence in the caption instead.
+  bars.hidden = r.digits.length !== 1;
+  if (r.digits.length === 1) {
+    const [{ probabilities }] = r.digits;
+    bars.querySelectorAll("li").forEach((li, d) => {
+      li.classList.toggle("top", d === best(probabilities));
+      (li.querySelector(".bar span") as HTMLElement).style.width = `${(100 * probabilities[d]).toFixed(1)}%`;
+      (li.querySelector(".p") as HTMLElement).textContent = `${(100 * probabilities[d]).toFixed(1)}%`;
+    });
+  }
+  drawSeen(r.digits.map((d) => d.input));
+  $("seen-caption").textContent =
+    r.digits.length === 1
+      ? "What the model saw (28×28)"
+      : `What the model saw, digit by digit: ${r.digits.map((d, i) => `${answer[i]} ${(100 * confidences[i]).toFixed(0)}%`).join(", ")}`;
+  document.body.dataset.digit = answer;
   document.body.dataset.by = r.by;
 }
 
@@ -332,7 +377,8 @@ function showEmpty(message: string): void {
     (li.querySelector(".bar span") as HTMLElement).style.width = "0%";
     (li.querySelector(".p") as HTMLElement).textContent = "–";
   });
-  drawSeen(undefined);
+  drawSeen([]);
+  bars.hidden = false;
   delete document.body.dataset.digit;
 }
 
@@ -342,5 +388,6 @@ function showError(message: string): void {
 }
 
 redraw();
-drawSeen(undefined);
+drawSeen([]);
+$("multi").addEventListener("change", () => schedulePredict(0));
 void loadBrowserModel();

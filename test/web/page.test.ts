@@ -51,8 +51,9 @@ async function drawDigit(
   scale: number,
   offset: { x: number; y: number },
   pen: "12" | "20" | "30",
+  clearFirst = true,
 ) {
-  await page.click("#clear");
+  if (clearFirst) await page.click("#clear");
   await page.selectOption("#pen", pen);
   const box = (await page.locator("#pad").boundingBox()) as {
     x: number;
@@ -161,4 +162,31 @@ describe("the web app in Chromium", () => {
   it("logs no console errors", () => {
     expect(consoleErrors, consoleErrors.join("\n")).toEqual([]);
   });
+});
+
+describe("reading a number in the page", () => {
+  it("reads two digits drawn side by side, in the browser and on the server", async () => {
+    const { pixels, labels } = await mnistSlice("t10k", 1, 2);
+    const expected = `${labels[0]}${labels[1]}`;
+    await page.check("#multi");
+    for (const engine of ["browser", "server"] as const) {
+      await page.check(`input[name=engine][value=${engine}]`);
+      await page.click("#clear");
+      // two digits, each traced like the single ones, left then right
+      const traceBoth = async () => {
+        await drawDigit(pixels.subarray(0, 784), 4.2, { x: 8, y: 60 }, "12", false);
+        await drawDigit(pixels.subarray(784, 1568), 4.2, { x: 150, y: 70 }, "12", false);
+      };
+      await traceBoth();
+      await page.click("#predict");
+      await page.waitForFunction(
+        (e) => document.body.dataset.by === e && (document.body.dataset.digit ?? "").length === 2,
+        engine,
+      );
+      expect(await page.evaluate(() => document.body.dataset.digit)).toBe(expected);
+    }
+    await page.screenshot({ path: path.join(ARTIFACTS, "web-app-number.png"), fullPage: true });
+    await page.uncheck("#multi");
+    await page.check("input[name=engine][value=browser]");
+  }, 60_000);
 });
