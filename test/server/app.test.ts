@@ -32,14 +32,12 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
+const post = (url: string, payload: Buffer, type = "image/png") =>
+  app.inject({ method: "POST", url, headers: { "content-type": type }, payload });
+
 describe("POST /api/predict", () => {
   it("answers a raw PNG body with the digit, probabilities, confidence and the 28×28 input", async () => {
-    const r = await app.inject({
-      method: "POST",
-      url: "/api/predict",
-      headers: { "content-type": "image/png" },
-      payload: digitPng,
-    });
+    const r = await post("/api/predict", digitPng);
     expect(r.statusCode, r.body).toBe(200);
     const body = r.json();
     expect(body.digit).toBe(digitLabel);
@@ -163,12 +161,7 @@ describe("POST /api/read", () => {
       .composite(tiles.map((input, i) => ({ input, left: 10 + i * 130, top: 10 + (i % 2) * 20 })))
       .png()
       .toBuffer();
-    const r = await app.inject({
-      method: "POST",
-      url: "/api/read",
-      headers: { "content-type": "image/png" },
-      payload: number,
-    });
+    const r = await post("/api/read", number);
     expect(r.statusCode, r.body).toBe(200);
     const body = r.json();
     expect(body.number).toBe(Array.from(labels).join(""));
@@ -177,12 +170,7 @@ describe("POST /api/read", () => {
     const blank = await sharp({ create: { width: 64, height: 64, channels: 3, background: "#fff" } })
       .png()
       .toBuffer();
-    const none = await app.inject({
-      method: "POST",
-      url: "/api/read",
-      headers: { "content-type": "image/png" },
-      payload: blank,
-    });
+    const none = await post("/api/read", blank);
     expect(none.statusCode).toBe(422);
   });
 });
