@@ -53,7 +53,7 @@ describe("rewrite passes", () => {
   const names = [...FORWARD_PASSES, ...BACKWARD_PASSES].map((p) => p.name);
 
   it("are registered with names, so each can be measured and turned off", () => {
-    expect(names).toEqual(["phaseConvolutionPooling", "im2colWeightGradients"]);
+    expect(names).toEqual(["phaseConvolutionPooling", "cropBeforeConvolution", "im2colWeightGradients"]);
   });
 
   it.each(names)("%s leaves loss and every gradient unchanged on real digits", async (name) => {

@@ -4,6 +4,7 @@
  * Forward passes run before differentiation (autodiff then sees the cheaper forward); backward passes after.
  */
 import type { Graph, Node } from "./graph.js";
+import { windowMaxPool } from "./lowering.js";
 
 export type Pass = (g: Graph) => void;
 
@@ -133,7 +134,41 @@ export const im2colWeightGradients: Pass = (g) => {
   g.sortTopologically();
 };
 
-export const FORWARD_PASSES: readonly Pass[] = [phaseConvolutionPooling];
+/**
+ * Forward pass: when 2×2 pooling will drop a convolution's last output row or column (an odd size), the
+ * convolution never computes it: its input is cropped instead. For the reference CNN's 11×11 conv2 output
+ * that is 17% less work in the forward convolution, its input gradient and its weight gradient.
+ */
+export const cropBeforeConvolution: Pass = (g) => {
+  for (const pool of g.nodes.filter((n) => n.meta?.kind === "max-pool")) {
+    if (readers(g, pool.outputs[0]).length === 0) continue; // already rewritten
+    const p = pool.meta?.pool as number;
+    let conv = g.producer(pool.meta?.input as string);
+    let relu: Node | undefined;
+    if (conv?.op === "Relu") {
+      relu = conv;
+      conv = g.producer(conv.inputs[0]);
+    }
+    if (!conv || conv.meta?.kind !== "conv") continue;
+    if (attrs(conv, "strides", [1, 1]).some((s) => s !== 1)) continue;
+    const pads = attrs(conv, "pads", [0, 0, 0, 0]);
+    if (pads[2] !== 0 || pads[3] !== 0) continue;
+    const [, , h, w] = g.shape(conv.outputs[0]);
+    const dropH = h % p;
+    const dropW = w % p;
+    if (dropH === 0 && dropW === 0) continue;
+    const [x, weight, bias] = conv.inputs;
+    const [, , ih, iw] = g.shape(x);
+    const cropped = g.op("Slice", [x, g.ints([0, 0]), g.ints([ih - dropH, iw - dropW]), g.ints([2, 3])]);
+    const y = g.op("Conv", bias ? [cropped, weight, bias] : [cropped, weight], { ...conv.attrs });
+    g.annotate(y, { kind: "conv" });
+    const activated = relu ? g.op("Relu", [y]) : y;
+    g.replaceUses(pool.outputs[0], windowMaxPool(g, activated, p));
+  }
+  g.sortTopologically();
+};
+
+export const FORWARD_PASSES: readonly Pass[] = [phaseConvolutionPooling, cropBeforeConvolution];
 export const BACKWARD_PASSES: readonly Pass[] = [im2colWeightGradients];
 
 export function runPasses(g: Graph, passes: readonly Pass[]): void {

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import type { Graph, Shape } from "../compiler/graph.js";
+import { windowMaxPool } from "../compiler/lowering.js";
 import { Random } from "./random.js";
 
 export const ACTIVATIONS = ["linear", "relu", "softmax", "sigmoid", "tanh"] as const;
@@ -206,24 +207,11 @@ export function maxPooling2d(options: MaxPooling2DOptions = {}): Layer {
       return [input[0], h, w];
     },
     weights: () => [],
-    forward(ctx, x, input) {
+    forward(ctx, x) {
       const { g } = ctx;
       if (!ctx.training) return g.op("MaxPool", [x], { kernel_shape: [ph, pw], strides: [sh, sw] });
-      // Training: pool windows become a new axis, so the backward can route each gradient to exactly one
-      // maximum (ties are common on MNIST's flat background) with standard ops.
       if (ph !== pw) throw new Error("maxPooling2d: training needs a square pool");
-      const [c, h, w] = input;
-      const [oh, ow] = [Math.floor(h / ph), Math.floor(w / pw)];
-      let v = x;
-      if (oh * ph !== h || ow * pw !== w) {
-        v = g.op("Slice", [v, g.ints([0, 0]), g.ints([oh * ph, ow * pw]), g.ints([2, 3])]);
-      }
-      const batch = g.shape(x)[0];
-      const windows = g.op("SpaceToDepth", [v], { blocksize: ph });
-      const split = g.op("Reshape", [windows, g.ints([batch, ph * pw, c, oh, ow], "shape")]);
-      const pooled = g.op("ReduceMax", [split], { axes: [1], keepdims: 0 });
-      g.annotate(pooled, { kind: "max-pool", input: x, pool: ph });
-      return pooled;
+      return windowMaxPool(g, x, ph);
     },
   };
 }
