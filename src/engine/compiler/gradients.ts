@@ -355,8 +355,8 @@ export const GRADIENT_RULES: Record<string, GradRule> = {
   Softmax: softmax,
   Dropout: dropout,
   Identity: unary((_g, d) => d),
-  // ReLU's output is ≥ 0, so Sign(y) is exactly its derivative mask (1 where y > 0, else 0): one kernel, no bools.
-  Relu: unary((g, d, _x, y) => g.op("Mul", [d, g.op("Sign", [y])])),
+  // (Sign(y) is the same mask in one kernel, but onnxruntime's Sign is slower than Greater + Cast.)
+  Relu: unary((g, d, _x, y) => g.op("Mul", [d, mask(g, g.op("Greater", [y, g.scalar(0)]))])),
   Neg: unary((g, d) => g.op("Neg", [d])),
   Sigmoid: unary((g, d, _x, y) => g.op("Mul", [d, g.op("Mul", [y, g.op("Sub", [g.scalar(1), y])])])),
   Tanh: unary((g, d, _x, y) => g.op("Mul", [d, g.op("Sub", [g.scalar(1), g.op("Mul", [y, y])])])),
