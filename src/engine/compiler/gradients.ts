@@ -195,6 +195,13 @@ const div: GradRule = ({ g, node, dy, wants }) => {
 const max: GradRule = ({ g, node, dy }) => {
   const d = dy();
   if (d === undefined) return [];
+  const [a, b] = node.inputs;
+  const same = (u: string, v: string) => g.shape(u).join() === g.shape(v).join();
+  if (node.inputs.length === 2 && same(a, b) && same(a, node.outputs[0])) {
+    // Two inputs: a wins where a ≥ b (ties included), b gets the rest — four kernels.
+    const da = g.op("Mul", [d, mask(g, g.op("GreaterOrEqual", [a, b]))]);
+    return [da, g.op("Sub", [d, da])];
+  }
   const y = node.outputs[0];
   let taken: string | undefined;
   return node.inputs.map((input, k) => {

@@ -90,7 +90,8 @@ export const phaseConvolutionPooling: Pass = (g) => {
       ]);
       return g.op("Conv", b ? [window, w, b] : [window, w], { kernel_shape: [kh, kw], strides: [2, 2] });
     });
-    const max = g.op("Max", phases);
+    // A tree of two-input maxima, in window order, keeps first-wins ties and has a cheap backward.
+    const max = g.op("Max", [g.op("Max", [phases[0], phases[1]]), g.op("Max", [phases[2], phases[3]])]);
     // ReLU is monotone, so it commutes with max: apply it to a quarter of the values.
     const out = relu ? g.op("Relu", [max]) : max;
     g.replaceUses(pool.outputs[0], out);

@@ -131,6 +131,7 @@ export function inferShapes(node: Node, lookup: Lookup, known: Map<string, reado
       return [{ shape: ins.reduce((s, v) => broadcast(s, (v as Value).shape), [] as Shape), dtype: x.dtype }];
     case "Equal":
     case "Greater":
+    case "GreaterOrEqual":
     case "Less":
     case "And":
     case "Or":
