@@ -46,6 +46,21 @@ function dependsOnWeights(g: Graph, value: string): boolean {
 const attrs = (n: Node, key: string, fallback: readonly number[]) =>
   (n.attrs[key] as readonly number[] | undefined) ?? fallback;
 
+/** The stride-1 convolution (and the ReLU after it) that feeds a pooling node and nothing else, if any. */
+function convBeforePool(g: Graph, pool: Node): { conv: Node; relu?: Node } | undefined {
+  let conv = g.producer(pool.meta?.input as string);
+  let relu: Node | undefined;
+  if (conv?.op === "Relu") {
+    relu = conv;
+    conv = g.producer(conv.inputs[0]);
+  }
+  if (!conv || conv.meta?.kind !== "conv") return undefined;
+  if (attrs(conv, "strides", [1, 1]).some((s) => s !== 1)) return undefined;
+  if (readers(g, conv.outputs[0]).length !== 1 || (relu && readers(g, relu.outputs[0]).length !== 1))
+    return undefined;
+  return { conv, relu };
+}
+
 /**
  * Forward pass: a stride-1 convolution on the model input, followed by (ReLU and) 2×2 max-pooling, becomes four
  * stride-2 "phase" convolutions — one per position in the pooling window — and an element-wise Max. This
@@ -55,17 +70,9 @@ const attrs = (n: Node, key: string, fallback: readonly number[]) =>
  */
 export const phaseConvolutionPooling: Pass = (g) => {
   for (const pool of g.nodes.filter((n) => n.meta?.kind === "max-pool" && n.meta.pool === 2)) {
-    const pooledInput = pool.meta?.input as string;
-    let conv = g.producer(pooledInput);
-    let relu: Node | undefined;
-    if (conv?.op === "Relu") {
-      relu = conv;
-      conv = g.producer(conv.inputs[0]);
-    }
-    if (!conv || conv.meta?.kind !== "conv") continue;
-    if (attrs(conv, "strides", [1, 1]).some((s) => s !== 1)) continue;
-    if (readers(g, conv.outputs[0]).length !== 1 || (relu && readers(g, relu.outputs[0]).length !== 1))
-      continue;
+    const found = convBeforePool(g, pool);
+    if (!found) continue;
+    const { conv, relu } = found;
     const [x, w, b] = conv.inputs;
     if (dependsOnWeights(g, x)) continue;
 
@@ -145,14 +152,9 @@ export const cropBeforeConvolution: Pass = (g) => {
   for (const pool of g.nodes.filter((n) => n.meta?.kind === "max-pool")) {
     if (readers(g, pool.outputs[0]).length === 0) continue; // already rewritten
     const p = pool.meta?.pool as number;
-    let conv = g.producer(pool.meta?.input as string);
-    let relu: Node | undefined;
-    if (conv?.op === "Relu") {
-      relu = conv;
-      conv = g.producer(conv.inputs[0]);
-    }
-    if (!conv || conv.meta?.kind !== "conv") continue;
-    if (attrs(conv, "strides", [1, 1]).some((s) => s !== 1)) continue;
+    const found = convBeforePool(g, pool);
+    if (!found) continue;
+    const { conv, relu } = found;
     const pads = attrs(conv, "pads", [0, 0, 0, 0]);
     if (pads[2] !== 0 || pads[3] !== 0) continue;
     const [, , h, w] = g.shape(conv.outputs[0]);
