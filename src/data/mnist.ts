@@ -8,6 +8,7 @@ import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
+import { writeAtomic } from "../util/fs.js";
 import { sha256 } from "../util/hash.js";
 import { parseImages, parseLabels, readIdxBytes, type IdxImages } from "./idx.js";
 
@@ -164,13 +165,7 @@ export async function downloadFile(
         throw new Error(`checksum mismatch (got ${got.slice(0, 12)}…, want ${want.slice(0, 12)}…)`);
       fs.mkdirSync(dir, { recursive: true });
       const target = path.join(dir, `${name}.gz`);
-      const tmp = `${target}.${process.pid}.${Date.now()}.part`;
-      try {
-        fs.writeFileSync(tmp, gz);
-        fs.renameSync(tmp, target); // atomic: the cache never holds half a file
-      } finally {
-        fs.rmSync(tmp, { force: true });
-      }
+      writeAtomic(target, gz); // the cache never holds half a file
       return target;
     } catch (e) {
       failures.push(`${url}: ${(e as Error).message}`);

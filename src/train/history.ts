@@ -2,6 +2,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { EpochLogs } from "../engine/index.js";
+import { writeAtomic } from "../util/fs.js";
 
 export const HISTORY_COLUMNS = [
   "epoch",
@@ -20,12 +21,6 @@ export function historyCsv(history: readonly EpochLogs[]): string {
     ).join(","),
   );
   return `${[HISTORY_COLUMNS.join(","), ...rows].join("\n")}\n`;
-}
-
-export function writeAtomic(file: string, content: string | Uint8Array): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, content);
-  fs.renameSync(tmp, file);
 }
 
 export function writeHistory(dir: string, history: readonly EpochLogs[]): void {

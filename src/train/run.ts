@@ -19,7 +19,8 @@ import { classificationReport, type Report } from "../eval/metrics.js";
 import { buildArchitecture, type ArchitectureName } from "../models/architectures.js";
 import { saveModel } from "../models/saved-model.js";
 import { versions } from "../version.js";
-import { writeAtomic, writeHistory } from "./history.js";
+import { writeAtomic } from "../util/fs.js";
+import { writeHistory } from "./history.js";
 
 export interface TrainConfig {
   architecture: ArchitectureName;

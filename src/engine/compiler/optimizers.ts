@@ -3,6 +3,7 @@
  * which per-step scalars the runtime must feed (so bias correction stays exact without recompiling).
  */
 import { z } from "zod";
+import { parseOptions } from "../options.js";
 import type { Graph } from "./graph.js";
 
 export interface OptimizerUpdate {
@@ -28,13 +29,6 @@ export interface Optimizer {
   ): OptimizerUpdate;
 }
 
-function parse<T extends z.ZodTypeAny>(schema: T, what: string, options: unknown): z.infer<T> {
-  const r = schema.safeParse(options ?? {});
-  if (!r.success)
-    throw new Error(`${what}: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
-  return r.data;
-}
-
 const adamSchema = z
   .object({
     learningRate: z.number().positive().finite().default(1e-3),
@@ -46,7 +40,7 @@ const adamSchema = z
 
 /** Adam in Keras's formulation: bias correction folded into the step size, ε outside the square root. */
 export function adam(options: z.input<typeof adamSchema> = {}): Optimizer {
-  const o = parse(adamSchema, "adam", options);
+  const o = parseOptions(adamSchema, "adam", options);
   return {
     name: "adam",
     config: { ...o },
@@ -78,7 +72,7 @@ const sgdSchema = z
 
 /** SGD with optional (Nesterov) momentum, as Keras: v ← μv − ηg; p ← p + v (or p + μv − ηg). */
 export function sgd(options: z.input<typeof sgdSchema> = {}): Optimizer {
-  const o = parse(sgdSchema, "sgd", options);
+  const o = parseOptions(sgdSchema, "sgd", options);
   return {
     name: "sgd",
     config: { ...o },

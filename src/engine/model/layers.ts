@@ -4,6 +4,7 @@
  * ONNX Runtime's kernels want; shapes shown to people are Keras's (H, W, C).
  */
 import { z } from "zod";
+import { parseOptions } from "../options.js";
 import type { Graph, Shape } from "../compiler/graph.js";
 import { windowMaxPool } from "../compiler/lowering.js";
 import { Random } from "./random.js";
@@ -81,17 +82,6 @@ const name = z
   .regex(/^[A-Za-z_][\w.-]*$/, "a layer name is letters, digits, _ . -")
   .optional();
 
-function parse<T extends z.ZodTypeAny>(schema: T, layer: string, options: unknown): z.infer<T> {
-  const result = schema.safeParse(options ?? {});
-  if (!result.success) {
-    const issues = result.error.issues
-      .map((i) => `${i.path.join(".") || "options"}: ${i.message}`)
-      .join("; ");
-    throw new Error(`${layer}: ${issues}`);
-  }
-  return result.data;
-}
-
 function expectRank(layer: string, input: Shape, rank: number, what: string): void {
   if (input.length !== rank)
     throw new Error(`${layer} expects ${what}, got shape (${kerasShape(input).join(", ")})`);
@@ -124,7 +114,7 @@ function samePads(size: number, k: number, s: number): [number, number] {
 }
 
 export function conv2d(options: Conv2DOptions): Layer {
-  const o = parse(conv2dSchema, "conv2d", options);
+  const o = parseOptions(conv2dSchema, "conv2d", options);
   const [kh, kw] = toPair(o.kernelSize);
   const [sh, sw] = toPair(o.strides);
   const pads = (input: Shape): number[] => {
@@ -183,7 +173,7 @@ const poolSchema = z
 export type MaxPooling2DOptions = z.input<typeof poolSchema>;
 
 export function maxPooling2d(options: MaxPooling2DOptions = {}): Layer {
-  const o = parse(poolSchema, "maxPooling2d", options);
+  const o = parseOptions(poolSchema, "maxPooling2d", options);
   const [ph, pw] = toPair(o.poolSize);
   const [sh, sw] = toPair(o.strides ?? [ph, pw]);
   if (sh !== ph || sw !== pw) {
@@ -221,7 +211,7 @@ export function maxPooling2d(options: MaxPooling2DOptions = {}): Layer {
 const flattenSchema = z.object({ name }).strict();
 
 export function flatten(options: z.input<typeof flattenSchema> = {}): Layer {
-  const o = parse(flattenSchema, "flatten", options);
+  const o = parseOptions(flattenSchema, "flatten", options);
   return {
     className: "Flatten",
     name: o.name ?? "",
@@ -245,7 +235,7 @@ const denseSchema = z
 export type DenseOptions = z.input<typeof denseSchema>;
 
 export function dense(options: DenseOptions): Layer {
-  const o = parse(denseSchema, "dense", options);
+  const o = parseOptions(denseSchema, "dense", options);
   return {
     className: "Dense",
     name: o.name ?? "",
@@ -276,7 +266,7 @@ export function dense(options: DenseOptions): Layer {
 const dropoutSchema = z.object({ rate: z.number().min(0).lt(1), name }).strict();
 
 export function dropout(options: z.input<typeof dropoutSchema>): Layer {
-  const o = parse(dropoutSchema, "dropout", options);
+  const o = parseOptions(dropoutSchema, "dropout", options);
   return {
     className: "Dropout",
     name: o.name ?? "",
@@ -304,7 +294,7 @@ const batchNormSchema = z
   .strict();
 
 export function batchNormalization(options: z.input<typeof batchNormSchema> = {}): Layer {
-  const o = parse(batchNormSchema, "batchNormalization", options);
+  const o = parseOptions(batchNormSchema, "batchNormalization", options);
   return {
     className: "BatchNormalization",
     name: o.name ?? "",
