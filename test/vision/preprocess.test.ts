@@ -9,8 +9,8 @@ import { Predictor } from "../../src/engine/index.js";
 import { Random } from "../../src/engine/model/random.js";
 import { loadModel } from "../../src/models/saved-model.js";
 import { decodeImage, prepareImage } from "../../src/vision/decode.js";
-import { mnistFromInk, NoInkError, prepareDigit, resize } from "../../src/vision/preprocess.js";
-import { mnistSlice } from "../helpers/mnist.js";
+import { mnistFromInk, NoInkError, prepareDigit } from "../../src/vision/preprocess.js";
+import { mnistSlice, scaledDigit } from "../helpers/mnist.js";
 
 let predictor: Predictor;
 beforeAll(async () => {
@@ -27,13 +27,7 @@ function render(
 ): { rgba: Uint8Array; width: number; height: number } {
   const scale = 3 + rng.next() * 7; // 3–10×
   const side = Math.round(28 * scale);
-  const big = resize(
-    Float32Array.from(pixels, (p) => p / 255),
-    28,
-    28,
-    side,
-    side,
-  );
+  const big = scaledDigit(pixels, side);
   const width = side + Math.round(side * (0.3 + rng.next()));
   const height = side + Math.round(side * (0.3 + rng.next()));
   const ox = rng.next() < 0.5 ? 0 : width - side; // pushed into a corner

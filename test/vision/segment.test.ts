@@ -4,8 +4,8 @@ import { DEFAULT_MODEL_DIR } from "../../src/cli/common.js";
 import { Predictor } from "../../src/engine/index.js";
 import { Random } from "../../src/engine/model/random.js";
 import { loadModel } from "../../src/models/saved-model.js";
-import { NoInkError, prepareDigits, resize } from "../../src/vision/preprocess.js";
-import { mnistSlice } from "../helpers/mnist.js";
+import { NoInkError, prepareDigits } from "../../src/vision/preprocess.js";
+import { mnistSlice, scaledDigit } from "../helpers/mnist.js";
 
 let predictor: Predictor;
 beforeAll(async () => {
@@ -22,13 +22,7 @@ function writeNumber(digits: Uint8Array[], rng: Random): { rgba: Uint8Array; wid
   const ink = new Float32Array(width * height);
   let x = 10;
   digits.forEach((d, k) => {
-    const big = resize(
-      Float32Array.from(d, (p) => p / 255),
-      28,
-      28,
-      side,
-      side,
-    );
+    const big = scaledDigit(d, side);
     const y = 10 + Math.round(rng.next() * 20);
     for (let r = 0; r < side; r++)
       for (let c = 0; c < side; c++)
