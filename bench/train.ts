@@ -1,6 +1,6 @@
 /**
  * Training and inference throughput of the reference CNN on onnxruntime-node.
- * Usage: npm run bench:train [-- --rounds 5 --steps 20 --batches 32,128,256 --variants all,plain,-passName]
+ * Usage: npm run bench:train [-- --rounds 5 --steps 20 --batches 32,128,256 --variants all,single,plain,-passName]
  * Prints a table, then one JSON line (last line). Variants are interleaved round by round, because this VM's
  * speed drifts by ±30% from minute to minute and only side-by-side numbers compare.
  */
@@ -9,7 +9,8 @@ import { buildInferenceGraph } from "../src/engine/compiler/compile.js";
 import { adam } from "../src/engine/compiler/optimizers.js";
 import { toOnnx } from "../src/engine/compiler/serialize.js";
 import { createSession, defaultThreads, floatTensor } from "../src/engine/runtime/ort.js";
-import { TrainingState, TrainStep } from "../src/engine/runtime/train-step.js";
+import { DataParallelStepper, defaultReplicas } from "../src/engine/runtime/replicas.js";
+import { SessionStepper, type Stepper } from "../src/engine/runtime/train-step.js";
 import { referenceCnn, syntheticBatch } from "./reference-model.js";
 
 const { values } = parseArgs({
@@ -17,8 +18,10 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "5" },
     steps: { type: "string", default: "20" },
     batches: { type: "string", default: "32,128,256" },
-    // Comma-separated: "all" (every pass), "plain" (none), "-passName" (all but one), "perTensor" (no flat parameters).
-    variants: { type: "string", default: "all" },
+    // Comma-separated: "all" (every pass, data-parallel replicas as `fit` chooses), "single" (one session on
+    // every core), "plain" (no passes), "-passName" (all but one), "perTensor" (no flat parameters). All
+    // but "all" run one session.
+    variants: { type: "string", default: "all,single" },
   },
 });
 const rounds = Number(values.rounds);
@@ -30,6 +33,7 @@ const model = referenceCnn();
 const optimizer = adam();
 const variants = values.variants.split(",").map((v) => ({
   label: v === "all" ? "" : ` (${v})`,
+  dataParallel: v === "all",
   options:
     v === "plain"
       ? { optimize: false }
@@ -47,21 +51,28 @@ interface Runner {
 }
 
 const runners: Runner[] = [];
+const releases: (() => Promise<void>)[] = [];
 for (const batch of batches) {
   for (const variant of variants) {
-    const step = await TrainStep.create(model, optimizer, batch, variant.options);
-    const state = new TrainingState(model, optimizer, variant.options.flatParameters ?? true);
+    const replicas = variant.dataParallel ? defaultReplicas(model, batch, defaultThreads()) : 1;
+    const stepper: Stepper =
+      replicas > 1
+        ? DataParallelStepper.create(model, optimizer, batch, replicas)
+        : new SessionStepper(model, optimizer, variant.options);
     const { x, y } = syntheticBatch(batch);
-    for (let i = 0; i < 5; i++) await step.run(state, x, y); // warm-up
+    const xs = x.data as Float32Array;
+    const ys = y.data as Float32Array;
+    for (let i = 0; i < 5; i++) await stepper.run(xs, ys, batch); // warm-up
     runners.push({
-      label: `train bs=${batch}${variant.label}`,
+      label: `train bs=${batch}${variant.label}${replicas > 1 ? ` ×${replicas}` : ""}`,
       batch,
       async run() {
         const t0 = performance.now();
-        for (let i = 0; i < steps; i++) await step.run(state, x, y);
+        for (let i = 0; i < steps; i++) await stepper.run(xs, ys, batch);
         return (steps * batch) / ((performance.now() - t0) / 1000);
       },
     });
+    releases.push(() => stepper.release());
   }
 }
 const inference = await createSession(toOnnx(buildInferenceGraph(model)));
@@ -84,6 +95,7 @@ const samples = new Map<string, number[]>(runners.map((r) => [r.label, []]));
 for (let r = 0; r < rounds; r++) {
   for (const runner of runners) samples.get(runner.label)?.push(await runner.run());
 }
+for (const release of releases) await release();
 const result: Record<string, number> = {};
 for (const [label, s] of samples) {
   const m = median(s);

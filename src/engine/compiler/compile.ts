@@ -35,6 +35,8 @@ export function buildForward(
   x: string,
   training: boolean,
   weight: (key: string) => string,
+  /** Varies random layers' seeds between data-parallel replicas, so their dropout masks differ. */
+  replica = 0,
 ): ForwardResult {
   const batch = g.shape(x)[0];
   const softmaxOf = new Map<string, string>();
@@ -47,7 +49,7 @@ export function buildForward(
       weight: (name) => weight(`${p.name}/${name}`),
       updateState: (name, value) => stateUpdates.set(`${p.name}/${name}`, value),
       markSoftmax: (probs, logits) => softmaxOf.set(probs, logits),
-      seed: (model.seed * 7919 + index * 104729) % 2147483647,
+      seed: (model.seed * 7919 + index * 104729 + replica * 15485863) % 2147483647,
     };
     v = p.layer.forward(ctx, v, p.inputShape);
   });
@@ -124,6 +126,7 @@ function buildLoss(
   batch: number,
   forwardPasses: readonly Pass[],
   flat = false,
+  replica = 0,
 ): LossGraph {
   const g = new Graph();
   const x = g.input(TRAIN.x, batchedInputShape(model, batch));
@@ -146,7 +149,7 @@ function buildLoss(
   for (const w of model.weightSpecs) if (!w.trainable) names.set(w.key, g.input(TRAIN.state(w.key), w.shape));
   const nameOf = (key: string) => names.get(key) as string;
 
-  const { output, logits, stateUpdates } = buildForward(g, model, x, true, nameOf);
+  const { output, logits, stateUpdates } = buildForward(g, model, x, true, nameOf, replica);
   if (!logits || model.outputShape.length !== 1) {
     throw new Error("training needs a final softmax layer (categorical cross-entropy on its logits)");
   }
@@ -196,33 +199,83 @@ export function buildTrainGraph(
   const keys = model.trainableKeys;
   const params = flat ? [TRAIN.weight(FLAT)] : keys.map(TRAIN.weight);
   const carried = [...params, ...model.stateKeys.map(TRAIN.state)];
-  const scalars: Record<string, string> = {};
-  for (const s of optimizer.scalarInputs) scalars[s] = g.input(s, []);
-
   const { grads } = differentiate(g, loss, keys.map(nameOf));
-  const paramGrads = flat
-    ? [
-        g.op(
-          "Concat",
-          grads.map((d) => g.op("Reshape", [d, g.ints([-1], "shape")])),
-          { axis: 0 },
-        ),
-      ]
-    : grads;
-  params.forEach((param, i) => {
-    const slotNames = optimizer.slots.map((s) =>
-      g.input(TRAIN.slot(s, param.slice("w:".length)), g.shape(param)),
-    );
-    carried.push(...slotNames);
-    const update = optimizer.update(g, param, paramGrads[i], slotNames, scalars);
-    g.output(g.rename(update.param, TRAIN.next(param)));
-    update.slots.forEach((s, k) => g.output(g.rename(s, TRAIN.next(slotNames[k]))));
-  });
+  carried.push(...addUpdates(g, optimizer, params, flat ? [concatFlat(g, grads)] : grads));
   for (const key of model.stateKeys) {
     const next = stateUpdates.get(key);
     // A non-trainable weight the layer does not update in training passes through unchanged.
     g.output(g.rename(next ?? TRAIN.state(key), TRAIN.next(TRAIN.state(key))));
   }
   runPasses(g, passes.backward);
+  return { graph: g, carried };
+}
+
+/** Per-weight gradients → one vector in flat-parameter order. */
+function concatFlat(g: Graph, grads: string[]): string {
+  return g.op(
+    "Concat",
+    grads.map((d) => g.op("Reshape", [d, g.ints([-1], "shape")])),
+    { axis: 0 },
+  );
+}
+
+/** The optimizer update of each parameter as graph outputs `next/...`; returns the slot inputs it adds. */
+function addUpdates(g: Graph, optimizer: Optimizer, params: string[], paramGrads: string[]): string[] {
+  const scalars: Record<string, string> = {};
+  for (const s of optimizer.scalarInputs) scalars[s] = g.input(s, []);
+  const slotInputs: string[] = [];
+  params.forEach((param, i) => {
+    const slotNames = optimizer.slots.map((s) =>
+      g.input(TRAIN.slot(s, param.slice("w:".length)), g.shape(param)),
+    );
+    slotInputs.push(...slotNames);
+    const update = optimizer.update(g, param, paramGrads[i], slotNames, scalars);
+    g.output(g.rename(update.param, TRAIN.next(param)));
+    update.slots.forEach((s, k) => g.output(g.rename(s, TRAIN.next(slotNames[k]))));
+  });
+  return slotInputs;
+}
+
+/**
+ * Data-parallel training splits each batch between replicas, each with its own single-threaded session:
+ * on two cores that beats one two-threaded session, because the kernels of a small batch parallelise poorly.
+ * Each replica runs the gradient graph on its share, then every replica applies the same update graph to the
+ * same inputs, so the replicas' weights stay bit-identical without ever being sent.
+ */
+export const REPLICA = {
+  grad: "grad",
+  /** Replica r's flat gradient (the mean over its share), and the fraction of the batch it had. */
+  partial: (r: number) => `grad:${r}`,
+  share: (r: number) => `share:${r}`,
+} as const;
+
+/** Flat weights, one share of the batch → loss, correct, and the flat gradient of the share's mean loss. */
+export function buildReplicaGradientGraph(
+  model: Sequential,
+  batch: number,
+  replica: number,
+  options: TrainGraphOptions = {},
+): Graph {
+  if (model.stateKeys.length > 0) throw new Error("data-parallel training does not support batch statistics");
+  const passes = choosePasses(options);
+  const { g, loss, nameOf } = buildLoss(model, batch, passes.forward, true, replica);
+  const { grads } = differentiate(g, loss, model.trainableKeys.map(nameOf));
+  g.output(g.rename(concatFlat(g, grads), REPLICA.grad));
+  runPasses(g, passes.backward);
+  return g;
+}
+
+/**
+ * The replicas' gradients, weighted by share, through the optimizer, for `size` flat weights (a replica's
+ * slice of them): weights and optimizer slots in, next values out.
+ */
+export function buildApplyGraph(size: number, optimizer: Optimizer, replicas: number): TrainGraph {
+  const g = new Graph();
+  const param = g.input(TRAIN.weight(FLAT), [size]);
+  const weighted = Array.from({ length: replicas }, (_, r) =>
+    g.op("Mul", [g.input(REPLICA.partial(r), [size]), g.input(REPLICA.share(r), [])]),
+  );
+  const grad = weighted.length === 1 ? weighted[0] : g.op("Sum", weighted);
+  const carried = [param, ...addUpdates(g, optimizer, [param], [grad])];
   return { graph: g, carried };
 }

@@ -3,9 +3,6 @@
  * onnxruntime's `run` blocks the thread it is called on: the caller's thread stays free for progress output,
  * Ctrl-C and servers. `stop()` on the returned handle ends training after the current batch.
  */
-import { createRequire } from "node:module";
-import { pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
 import { optimizerFromConfig, type Optimizer } from "../compiler/optimizers.js";
 import { fromArchitecture, type Sequential } from "../model/sequential.js";
 import {
@@ -17,6 +14,7 @@ import {
   type LoopOptions,
   type LoopResult,
 } from "./train-loop.js";
+import { spawnWorker } from "./spawn.js";
 import { checkInputs, checkLabels, type Labels } from "./validate.js";
 
 export type FitCallbacks = Pick<LoopEvents, "onBatch" | "onEpochEnd">;
@@ -33,6 +31,8 @@ export interface FitOptions extends FitCallbacks {
   /** Run in the calling thread instead of a worker (tests, small jobs). */
   inProcess?: boolean;
   progressIntervalMs?: number;
+  /** Data-parallel replicas (one single-threaded session per core); 1 = one session on every core. Default: auto. */
+  replicas?: number;
 }
 
 export interface FitHandle {
@@ -66,20 +66,6 @@ function prepare(model: Sequential, x: Float32Array, labels: Labels, what: strin
   return { x, labels: checkLabels(labels, count, model.outputShape[0], what) };
 }
 
-function startWorker(workerData: WorkerStart): Worker {
-  // Compiled: fit-worker.js beside this file. From TypeScript sources (tests, tsx), register tsx in the worker
-  // first, since a worker does not inherit the parent's module loader.
-  if (!import.meta.url.endsWith(".ts"))
-    return new Worker(new URL("./fit-worker.js", import.meta.url), { workerData });
-  const entry = new URL("./fit-worker.ts", import.meta.url).href;
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api")).href.replace(
-    /\.cjs$/,
-    ".mjs",
-  );
-  const boot = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(entry)});`;
-  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`), { workerData });
-}
-
 export function fit(model: Sequential, x: Float32Array, labels: Labels, options: FitOptions): FitHandle {
   const data = prepare(model, x, labels, "fit");
   const validation = options.validationData
@@ -98,6 +84,7 @@ export function fit(model: Sequential, x: Float32Array, labels: Labels, options:
     initialEpoch: options.initialEpoch ?? 0,
     validation,
     progressIntervalMs: options.progressIntervalMs ?? 100,
+    replicas: options.replicas,
   };
   // [0]: stop requested; [1]: epochs the caller has finished handling (the worker waits for it, so an early
   // stop decided in onEpochEnd takes effect before the next epoch starts).
@@ -126,7 +113,7 @@ export function fit(model: Sequential, x: Float32Array, labels: Labels, options:
     options: loopOptions,
     stopFlag,
   };
-  const worker = startWorker(start);
+  const worker = spawnWorker("fit-worker", start);
   const done = new Promise<LoopResult>((resolve, reject) => {
     let settled = false;
     const fail = (e: Error) => {

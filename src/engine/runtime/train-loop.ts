@@ -6,8 +6,9 @@ import type { Optimizer } from "../compiler/optimizers.js";
 import { Random } from "../model/random.js";
 import type { Sequential } from "../model/sequential.js";
 import { Predictor, score } from "./inference.js";
-import { floatTensor } from "./ort.js";
-import { TrainingState, TrainStep } from "./train-step.js";
+import { defaultThreads } from "./ort.js";
+import { DataParallelStepper, defaultReplicas } from "./replicas.js";
+import { SessionStepper, type Stepper } from "./train-step.js";
 
 export interface EpochLogs {
   loss: number;
@@ -46,6 +47,8 @@ export interface LoopOptions {
   validation?: LoopData;
   /** Minimum time between progress events. */
   progressIntervalMs: number;
+  /** Data-parallel replicas, one per core (see replicas.ts); 1 runs one session on every core. Default: auto. */
+  replicas?: number;
 }
 
 export interface LoopEvents {
@@ -92,13 +95,11 @@ export async function trainLoop(
   const classes = model.outputShape[0];
   const count = data.labels.length;
   const { batchSize, epochs } = options;
-  const steps = new Map<number, TrainStep>();
-  const stepFor = async (n: number) => {
-    let s = steps.get(n);
-    if (!s) steps.set(n, (s = await TrainStep.create(model, optimizer, n)));
-    return s;
-  };
-  const state = new TrainingState(model, optimizer);
+  const replicas = options.replicas ?? defaultReplicas(model, batchSize, defaultThreads());
+  const stepper: Stepper =
+    replicas > 1
+      ? DataParallelStepper.create(model, optimizer, batchSize, replicas)
+      : new SessionStepper(model, optimizer);
   const rng = new Random(options.seed);
   const order = Uint32Array.from({ length: count }, (_, i) => i);
   const xb = new Float32Array(batchSize * per);
@@ -129,12 +130,7 @@ export async function trainLoop(
           xb.set(data.x.subarray(src * per, (src + 1) * per), i * per);
           yb[i * classes + data.labels[src]] = 1;
         }
-        const step = await stepFor(n);
-        const r = await step.run(
-          state,
-          floatTensor(n === batchSize ? xb : xb.subarray(0, n * per), [n, ...model.inputSpec.shape]),
-          floatTensor(n === batchSize ? yb : yb.subarray(0, n * classes), [n, classes]),
-        );
+        const r = await stepper.run(xb, yb, n);
         lossSum += r.loss * n;
         correct += r.correct;
         seen += n;
@@ -161,7 +157,7 @@ export async function trainLoop(
         seconds,
         imagesPerSecond: seen / seconds,
       };
-      const weights = state.weights(model);
+      const weights = stepper.weights();
       if (options.validation) {
         const v0 = performance.now();
         const v = await validate(model, weights, options.validation);
@@ -173,11 +169,11 @@ export async function trainLoop(
       if ((await events.onEpochEnd?.(epoch, logs, weights)) === true) stopped = true;
     }
   } finally {
-    for (const s of steps.values()) await s.release();
+    await stepper.release();
   }
   return {
     history,
-    weights: state.weights(model),
+    weights: stepper.weights(),
     stopped: stopped || history.length < epochs,
     epochsDone: history.length,
   };

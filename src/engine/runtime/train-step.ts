@@ -104,3 +104,52 @@ export class TrainStep {
     await this.session.release();
   }
 }
+
+/** What the training loop drives: one step per batch, whatever runs it. */
+export interface Stepper {
+  /** x: [n, ...input] rows, y: one-hot [n, classes] rows (the arrays may be longer than n rows). */
+  run(x: Float32Array, y: Float32Array, n: number): Promise<StepResult>;
+  /** Current weights, copied out. */
+  weights(): Map<string, Float32Array>;
+  release(): Promise<void>;
+}
+
+/** One session per batch size, using every core: the plain way to run steps (and the one batch norm needs). */
+export class SessionStepper implements Stepper {
+  private readonly steps = new Map<number, TrainStep>();
+  private readonly state: TrainingState;
+  private readonly inputShape: number[];
+  private readonly per: number;
+  private readonly classes: number;
+
+  constructor(
+    private readonly model: Sequential,
+    private readonly optimizer: Optimizer,
+    private readonly options: SessionOptions & TrainGraphOptions = {},
+  ) {
+    this.state = new TrainingState(model, optimizer, options.flatParameters ?? true);
+    this.inputShape = [...model.inputSpec.shape];
+    this.per = this.inputShape.reduce((a, b) => a * b, 1);
+    this.classes = model.outputShape[0];
+  }
+
+  async run(x: Float32Array, y: Float32Array, n: number): Promise<StepResult> {
+    let step = this.steps.get(n);
+    if (!step)
+      this.steps.set(n, (step = await TrainStep.create(this.model, this.optimizer, n, this.options)));
+    const rows = (a: Float32Array, width: number) => (a.length === n * width ? a : a.subarray(0, n * width));
+    return step.run(
+      this.state,
+      floatTensor(rows(x, this.per), [n, ...this.inputShape]),
+      floatTensor(rows(y, this.classes), [n, this.classes]),
+    );
+  }
+
+  weights(): Map<string, Float32Array> {
+    return this.state.weights(this.model);
+  }
+
+  async release(): Promise<void> {
+    for (const s of this.steps.values()) await s.release();
+  }
+}

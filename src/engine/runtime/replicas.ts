@@ -1,0 +1,350 @@
+/**
+ * Data-parallel training steps on one machine. Each batch is split between replicas, one per core, each a
+ * single-threaded onnxruntime session (the first runs in the caller's thread, the others in helper workers).
+ * Every replica computes the gradient of its share on its own copy of the weights; then each replica applies
+ * the optimizer to its slice of the weights, using every replica's gradient for that slice, and all copy the
+ * new weights back. The result is the same step as one session on the whole batch, up to the order of float
+ * sums; the optimizer's slots (Adam's moments) live sharded, each slice with the replica that updates it.
+ *
+ * Why: the kernels of a 32-image step parallelise poorly: one session on two threads trains hardly faster
+ * than on one, while two single-threaded sessions each train at nearly that speed (`npm run bench:train`).
+ *
+ * Replicas meet through shared memory: batches, gradients (double-buffered by step parity, so a replica
+ * still updating step s never sees step s+1's gradients), the new weights, and a few Int32 counters for
+ * Atomics.wait/notify. onnxruntime-node refuses tensors over shared memory, so each replica copies what it
+ * feeds into its own buffers (a batch share and a slice of each gradient).
+ */
+import type { Worker } from "node:worker_threads";
+import {
+  buildApplyGraph,
+  buildReplicaGradientGraph,
+  FLAT,
+  flatLayout,
+  REPLICA,
+  TRAIN,
+} from "../compiler/compile.js";
+import { optimizerFromConfig, type Optimizer } from "../compiler/optimizers.js";
+import { toOnnx } from "../compiler/serialize.js";
+import { fromArchitecture, type Architecture, type Sequential } from "../model/sequential.js";
+import { createSession, floatTensor, type ort } from "./ort.js";
+import { spawnWorker } from "./spawn.js";
+import type { StepResult, Stepper } from "./train-step.js";
+
+// Int32 control slots.
+const SEQ = 0; // the step every replica should run next (incremented by the coordinator)
+const QUIT = 1; // 1: helpers exit
+const FAILED = 2; // 1: a helper failed; its message is in `error`
+const HEADER = 4;
+const SPIN_MS = 2;
+
+interface Shared {
+  replicas: number;
+  maxShare: number;
+  per: number;
+  classes: number;
+  size: number; // flat parameter count
+  control: Int32Array; // HEADER, share sizes [parity][replica], last step each replica's gradient is ready for
+  stats: Float64Array; // per replica: loss (mean over share), correct
+  grads: Float32Array; // [parity][replica][size]
+  weights: Float32Array; // [size]: each replica writes its updated slice, then all copy the whole
+  x: Float32Array; // [replica][maxShare * per]
+  y: Float32Array; // [replica][maxShare * classes]
+  error: Uint8Array;
+}
+
+// Share sizes are double-buffered like gradients: a replica still applying step s reads step s's shares.
+const shareSlot = (s: Shared, seq: number, r: number) => HEADER + (seq % 2) * s.replicas + r;
+const readySlot = (s: Shared, r: number) => HEADER + 2 * s.replicas + r; // gradient written
+const updatedSlot = (s: Shared, r: number) => HEADER + 3 * s.replicas + r; // slice of weights written
+const shareOf = (s: Shared, seq: number, r: number) => Atomics.load(s.control, shareSlot(s, seq, r));
+
+function allocate(replicas: number, maxShare: number, per: number, classes: number, size: number): Shared {
+  const f32 = (n: number) => new Float32Array(new SharedArrayBuffer(n * 4));
+  return {
+    replicas,
+    maxShare,
+    per,
+    classes,
+    size,
+    control: new Int32Array(new SharedArrayBuffer((HEADER + 4 * replicas) * 4)),
+    stats: new Float64Array(new SharedArrayBuffer(2 * replicas * 8)),
+    grads: f32(2 * replicas * size),
+    weights: f32(size),
+    x: f32(replicas * maxShare * per),
+    y: f32(replicas * maxShare * classes),
+    error: new Uint8Array(new SharedArrayBuffer(2048)),
+  };
+}
+
+/** Thrown in helpers waiting when the coordinator has ended training. */
+class Quit extends Error {}
+
+/** Blocks until control[slot] ≥ value; throws if a helper failed or training ended. */
+function waitAtLeast(s: Shared, slot: number, value: number): void {
+  // Spin first: the other replicas are usually a fraction of a millisecond away, and waking a sleeping
+  // thread costs about as much on a VM.
+  const spinUntil = performance.now() + SPIN_MS;
+  while (Atomics.load(s.control, slot) < value && performance.now() < spinUntil);
+  for (;;) {
+    const seen = Atomics.load(s.control, slot);
+    if (seen >= value) return;
+    if (Atomics.load(s.control, QUIT) === 1) throw new Quit("training ended");
+    if (Atomics.load(s.control, FAILED) === 1) {
+      const text = new TextDecoder().decode(s.error.slice()).replace(/\0+$/, "");
+      throw new Error(`a training replica failed: ${text}`);
+    }
+    Atomics.wait(s.control, slot, seen, 1000);
+  }
+}
+
+function signal(s: Shared, slot: number, value: number): void {
+  Atomics.store(s.control, slot, value);
+  Atomics.notify(s.control, slot);
+}
+
+/** One replica's sessions, its copy of the weights, and the optimizer slots of its slice of them. */
+class Replica {
+  private readonly gradients = new Map<number, ort.InferenceSession>();
+  private apply?: { session: ort.InferenceSession; slots: string[] };
+  private readonly w: Float32Array; // all weights, flat
+  private readonly start: number; // this replica's slice of the flat weights, which it updates
+  private readonly end: number;
+  private readonly slots = new Map<string, ort.Tensor>();
+  private step = 0;
+  // Private copies of what is fed from shared memory (onnxruntime refuses shared buffers).
+  private readonly x: Float32Array;
+  private readonly y: Float32Array;
+  private readonly grads: Float32Array[];
+
+  constructor(
+    readonly index: number,
+    private readonly model: Sequential,
+    private readonly optimizer: Optimizer,
+    private readonly s: Shared,
+  ) {
+    this.w = new Float32Array(s.size);
+    for (const l of flatLayout(model)) this.w.set(model.weights.get(l.key) as Float32Array, l.offset);
+    this.start = Math.floor((index * s.size) / s.replicas);
+    this.end = Math.floor(((index + 1) * s.size) / s.replicas);
+    this.x = new Float32Array(s.maxShare * s.per);
+    this.y = new Float32Array(s.maxShare * s.classes);
+    this.grads = Array.from({ length: s.replicas }, () => new Float32Array(this.end - this.start));
+  }
+
+  private gradientView(seq: number, r: number): Float32Array {
+    const offset = ((seq % 2) * this.s.replicas + r) * this.s.size;
+    return this.s.grads.subarray(offset, offset + this.s.size);
+  }
+
+  /** Computes this replica's gradient for step `seq` into shared memory and announces it. */
+  async gradient(seq: number): Promise<void> {
+    const s = this.s;
+    const n = shareOf(s, seq, this.index);
+    const out = this.gradientView(seq, this.index);
+    if (n === 0) {
+      out.fill(0);
+      s.stats[2 * this.index] = 0;
+      s.stats[2 * this.index + 1] = 0;
+    } else {
+      let session = this.gradients.get(n);
+      if (!session) {
+        const graph = buildReplicaGradientGraph(this.model, n, this.index);
+        session = await createSession(toOnnx(graph), { threads: 1 });
+        this.gradients.set(n, session);
+      }
+      const xs = this.x.subarray(0, n * s.per);
+      const ys = this.y.subarray(0, n * s.classes);
+      xs.set(s.x.subarray(this.index * s.maxShare * s.per, (this.index * s.maxShare + n) * s.per));
+      ys.set(s.y.subarray(this.index * s.maxShare * s.classes, (this.index * s.maxShare + n) * s.classes));
+      const result = await session.run({
+        [TRAIN.x]: floatTensor(xs, [n, ...this.model.inputSpec.shape]),
+        [TRAIN.y]: floatTensor(ys, [n, s.classes]),
+        [TRAIN.weight(FLAT)]: floatTensor(this.w, [s.size]),
+      });
+      const loss = (result[TRAIN.loss].data as Float32Array)[0];
+      if (!Number.isFinite(loss)) {
+        throw new Error(`training diverged at step ${seq}: the loss is ${loss} (try a lower learning rate)`);
+      }
+      out.set(result[REPLICA.grad].data as Float32Array);
+      s.stats[2 * this.index] = loss;
+      s.stats[2 * this.index + 1] = (result[TRAIN.correct].data as Float32Array)[0];
+    }
+    signal(s, readySlot(s, this.index), seq);
+  }
+
+  /**
+   * Waits for every replica's gradient of step `seq`, updates this replica's slice of the weights (and its
+   * optimizer slots) into shared memory, then waits for the other slices and takes all the new weights.
+   */
+  async update(seq: number): Promise<void> {
+    const s = this.s;
+    let total = 0;
+    for (let r = 0; r < s.replicas; r++) {
+      waitAtLeast(s, readySlot(s, r), seq);
+      total += shareOf(s, seq, r);
+    }
+    const length = this.end - this.start;
+    if (!this.apply) {
+      const { graph, carried } = buildApplyGraph(length, this.optimizer, s.replicas);
+      const slots = carried.filter((name) => name !== TRAIN.weight(FLAT));
+      for (const name of slots) this.slots.set(name, floatTensor(new Float32Array(length), [length]));
+      this.apply = { session: await createSession(toOnnx(graph), { threads: 1 }), slots };
+    }
+    const t = this.step + 1;
+    const feeds: Record<string, ort.Tensor> = {
+      [TRAIN.weight(FLAT)]: floatTensor(this.w.slice(this.start, this.end), [length]),
+    };
+    for (const name of this.apply.slots) feeds[name] = this.slots.get(name) as ort.Tensor;
+    for (let r = 0; r < s.replicas; r++) {
+      this.grads[r].set(this.gradientView(seq, r).subarray(this.start, this.end));
+      feeds[REPLICA.partial(r)] = floatTensor(this.grads[r], [length]);
+      feeds[REPLICA.share(r)] = floatTensor(Float32Array.of(shareOf(s, seq, r) / total), []);
+    }
+    for (const [name, value] of Object.entries(this.optimizer.scalars(t))) {
+      feeds[name] = floatTensor(Float32Array.of(value), []);
+    }
+    const out = await this.apply.session.run(feeds);
+    for (const name of this.apply.slots) this.slots.set(name, out[TRAIN.next(name)]);
+    s.weights.set(out[TRAIN.next(TRAIN.weight(FLAT))].data as Float32Array, this.start);
+    signal(s, updatedSlot(s, this.index), seq);
+    for (let r = 0; r < s.replicas; r++) waitAtLeast(s, updatedSlot(s, r), seq);
+    this.w.set(s.weights);
+    this.step = t;
+  }
+
+  /** This replica's weights by layer, copied out. */
+  weights(): Map<string, Float32Array> {
+    const out = new Map<string, Float32Array>();
+    for (const l of flatLayout(this.model)) out.set(l.key, this.w.slice(l.offset, l.offset + l.size));
+    return out;
+  }
+
+  async release(): Promise<void> {
+    for (const session of this.gradients.values()) await session.release();
+    await this.apply?.session.release();
+  }
+}
+
+/** What a helper worker needs to build its replica. */
+export interface HelperStart {
+  index: number;
+  architecture: Architecture;
+  modelSeed: number;
+  weights: Map<string, Float32Array>;
+  optimizer: { name: string; config: Record<string, unknown> };
+  shared: Shared;
+}
+
+/** The helper worker's loop: wait for a step, compute the gradient, update, until told to quit. */
+export async function runHelper(start: HelperStart): Promise<void> {
+  const s = start.shared;
+  const model = fromArchitecture(start.architecture, { seed: start.modelSeed });
+  model.setWeights(start.weights);
+  const replica = new Replica(
+    start.index,
+    model,
+    optimizerFromConfig(start.optimizer.name, start.optimizer.config),
+    s,
+  );
+  try {
+    for (let seq = 1; ; seq++) {
+      waitAtLeast(s, SEQ, seq);
+      await replica.gradient(seq);
+      await replica.update(seq);
+    }
+  } catch (e) {
+    if (e instanceof Quit) return;
+    s.error.set(new TextEncoder().encode(String((e as Error).message ?? e)).subarray(0, s.error.length));
+    signal(s, FAILED, 1);
+    for (let r = 0; r < s.replicas; r++) Atomics.notify(s.control, readySlot(s, r));
+  } finally {
+    await replica.release();
+  }
+}
+
+/** How many replicas suit a batch size: one per core, each with at least 16 images. */
+export function defaultReplicas(model: Sequential, batchSize: number, cores: number): number {
+  if (model.stateKeys.length > 0) return 1; // batch statistics would differ between shares
+  return Math.max(1, Math.min(cores, Math.floor(batchSize / 16)));
+}
+
+export class DataParallelStepper implements Stepper {
+  private seq = 0;
+
+  private constructor(
+    private readonly s: Shared,
+    private readonly own: Replica,
+    private readonly helpers: Worker[],
+  ) {}
+
+  static create(
+    model: Sequential,
+    optimizer: Optimizer,
+    batchSize: number,
+    replicas: number,
+  ): DataParallelStepper {
+    if (replicas < 2) throw new Error("data-parallel training needs at least two replicas");
+    const per = model.inputSpec.shape.reduce((a, b) => a * b, 1);
+    const size = flatLayout(model).reduce((n, l) => n + l.size, 0);
+    const s = allocate(replicas, Math.ceil(batchSize / replicas), per, model.outputShape[0], size);
+    const helpers: Worker[] = [];
+    for (let index = 1; index < replicas; index++) {
+      const start: HelperStart = {
+        index,
+        architecture: model.architecture(),
+        modelSeed: model.seed,
+        weights: model.weights,
+        optimizer: { name: optimizer.name, config: optimizer.config },
+        shared: s,
+      };
+      const worker = spawnWorker("replica-worker", start);
+      worker.on("error", (e) => {
+        // Reaches here only for failures outside runHelper's own handling (e.g. the module failed to load).
+        s.error.set(new TextEncoder().encode(e.message).subarray(0, s.error.length));
+        signal(s, FAILED, 1);
+      });
+      helpers.push(worker);
+    }
+    return new DataParallelStepper(s, new Replica(0, model, optimizer, s), helpers);
+  }
+
+  async run(x: Float32Array, y: Float32Array, n: number): Promise<StepResult> {
+    const s = this.s;
+    const base = Math.floor(n / s.replicas);
+    const seq = this.seq + 1;
+    let row = 0;
+    for (let r = 0; r < s.replicas; r++) {
+      const share = base + (r < n % s.replicas ? 1 : 0);
+      s.x.set(x.subarray(row * s.per, (row + share) * s.per), r * s.maxShare * s.per);
+      s.y.set(y.subarray(row * s.classes, (row + share) * s.classes), r * s.maxShare * s.classes);
+      Atomics.store(s.control, shareSlot(s, seq, r), share);
+      row += share;
+    }
+    this.seq = seq;
+    signal(s, SEQ, seq);
+    await this.own.gradient(seq);
+    await this.own.update(seq);
+    let loss = 0;
+    let correct = 0;
+    for (let r = 0; r < s.replicas; r++) {
+      loss += s.stats[2 * r] * shareOf(s, seq, r);
+      correct += s.stats[2 * r + 1];
+    }
+    return { loss: loss / n, correct };
+  }
+
+  weights(): Map<string, Float32Array> {
+    return this.own.weights();
+  }
+
+  async release(): Promise<void> {
+    signal(this.s, QUIT, 1);
+    for (let slot = 0; slot < this.s.control.length; slot++) Atomics.notify(this.s.control, slot);
+    await Promise.all(
+      this.helpers.map(
+        (w) => new Promise((resolve) => (w.threadId < 0 ? resolve(0) : w.once("exit", resolve))),
+      ),
+    );
+    await this.own.release();
+  }
+}
