@@ -15,6 +15,14 @@ export function trainCommand(): Command {
     .option("--batch-size <n>", "mini-batch size", positiveInt("--batch-size"), 32)
     .option("--lr <rate>", "learning rate", positiveNumber("--lr"), 0.001)
     .addOption(new Option("--optimizer <name>", "optimizer").choices(["adam", "sgd"]).default("adam"))
+    .addOption(
+      new Option(
+        "--lr-decay <kind>",
+        "learning-rate schedule: cosine decay to 0 over the run, or none (constant)",
+      )
+        .choices(["cosine", "none"])
+        .default("none"),
+    )
     .option("--seed <n>", "seed for initial weights and shuffling", (v) => Number.parseInt(v, 10), 2)
     .option("--validation <spec>", 'validation data: "test", "split:0.1" or "none"', "test")
     .option("--out <dir>", "run directory (default: runs/<date-time>)")
@@ -37,6 +45,7 @@ export function trainCommand(): Command {
           batchSize: o.batchSize,
           learningRate: o.lr,
           optimizer: o.optimizer,
+          lrDecay: o.lrDecay,
           seed: o.seed,
           validation: o.validation,
           out,

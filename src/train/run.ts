@@ -28,6 +28,8 @@ export interface TrainConfig {
   batchSize: number;
   learningRate: number;
   optimizer: "adam" | "sgd";
+  /** "cosine": Keras's CosineDecay of the learning rate to 0 over the run; "none": constant (the notebook). */
+  lrDecay?: "none" | "cosine";
   seed: number;
   /** "test" (the notebook), "split:F" (last fraction F of the training set, as Keras), or "none". */
   validation: string;
@@ -94,10 +96,11 @@ export async function trainRun(config: TrainConfig, events: RunEvents = {}): Pro
   }
 
   const model = buildArchitecture(config.architecture, config.seed);
-  const optimizer =
-    config.optimizer === "adam"
-      ? adam({ learningRate: config.learningRate })
-      : sgd({ learningRate: config.learningRate, momentum: 0.9 });
+  const rate = {
+    learningRate: config.learningRate,
+    decaySteps: config.lrDecay === "cosine" ? config.epochs * Math.ceil(train.count / config.batchSize) : 0,
+  };
+  const optimizer = config.optimizer === "adam" ? adam(rate) : sgd({ ...rate, momentum: 0.9 });
   const out = path.resolve(config.out);
   const modelDir = path.join(out, "model");
   fs.mkdirSync(out, { recursive: true });

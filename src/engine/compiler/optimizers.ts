@@ -29,9 +29,29 @@ export interface Optimizer {
   ): OptimizerUpdate;
 }
 
+/**
+ * Learning-rate decay shared by the optimizers: Keras's CosineDecay (lr · (α + (1 − α)·½(1 + cos(π·s/S))) at
+ * 0-based step s, held at α·lr after S steps); `decaySteps` 0 keeps the rate constant.
+ */
+const decayFields = {
+  decaySteps: z.number().int().nonnegative().default(0),
+  decayAlpha: z.number().min(0).max(1).default(0),
+};
+
+function learningRateAt(
+  o: { learningRate: number; decaySteps: number; decayAlpha: number },
+  t: number,
+): number {
+  if (o.decaySteps === 0) return o.learningRate;
+  const s = Math.min(t - 1, o.decaySteps);
+  const cosine = 0.5 * (1 + Math.cos((Math.PI * s) / o.decaySteps));
+  return o.learningRate * (o.decayAlpha + (1 - o.decayAlpha) * cosine);
+}
+
 const adamSchema = z
   .object({
     learningRate: z.number().positive().finite().default(1e-3),
+    ...decayFields,
     beta1: z.number().min(0).lt(1).default(0.9),
     beta2: z.number().min(0).lt(1).default(0.999),
     epsilon: z.number().positive().default(1e-7),
@@ -47,7 +67,7 @@ export function adam(options: z.input<typeof adamSchema> = {}): Optimizer {
     slots: ["m", "v"],
     scalarInputs: ["adam_alpha"],
     scalars: (t) => ({
-      adam_alpha: (o.learningRate * Math.sqrt(1 - Math.pow(o.beta2, t))) / (1 - Math.pow(o.beta1, t)),
+      adam_alpha: (learningRateAt(o, t) * Math.sqrt(1 - Math.pow(o.beta2, t))) / (1 - Math.pow(o.beta1, t)),
     }),
     update(g, p, grad, [m, v], s) {
       const m2 = g.op("Add", [m, g.op("Mul", [g.op("Sub", [grad, m]), g.scalar(1 - o.beta1)])]);
@@ -65,6 +85,7 @@ export function adam(options: z.input<typeof adamSchema> = {}): Optimizer {
 const sgdSchema = z
   .object({
     learningRate: z.number().positive().finite().default(0.01),
+    ...decayFields,
     momentum: z.number().min(0).lt(1).default(0),
     nesterov: z.boolean().default(false),
   })
@@ -78,7 +99,7 @@ export function sgd(options: z.input<typeof sgdSchema> = {}): Optimizer {
     config: { ...o },
     slots: o.momentum > 0 ? ["velocity"] : [],
     scalarInputs: ["sgd_lr"],
-    scalars: () => ({ sgd_lr: o.learningRate }),
+    scalars: (t) => ({ sgd_lr: learningRateAt(o, t) }),
     update(g, p, grad, slots, s) {
       const scaled = g.op("Mul", [grad, s.sgd_lr]);
       if (o.momentum === 0) return { param: g.op("Sub", [p, scaled]), slots: [] };
