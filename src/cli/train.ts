@@ -18,10 +18,10 @@ export function trainCommand(): Command {
     .addOption(
       new Option(
         "--lr-decay <kind>",
-        "learning-rate schedule: cosine decay to 0 over the run, or none (constant)",
+        "learning-rate schedule: cosine decay to 0 over the run, or none (constant, as the notebook)",
       )
         .choices(["cosine", "none"])
-        .default("none"),
+        .default("cosine"),
     )
     .option("--seed <n>", "seed for initial weights and shuffling", (v) => Number.parseInt(v, 10), 2)
     .option("--validation <spec>", 'validation data: "test", "split:0.1" or "none"', "test")

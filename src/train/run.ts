@@ -28,7 +28,10 @@ export interface TrainConfig {
   batchSize: number;
   learningRate: number;
   optimizer: "adam" | "sgd";
-  /** "cosine": Keras's CosineDecay of the learning rate to 0 over the run; "none": constant (the notebook). */
+  /**
+   * "cosine" (default): Keras's CosineDecay of the learning rate to 0 over the run; "none": constant, as the
+   * notebook. Cosine lands the main job at 99.2–99.3% where constant lands at 98.9–99.2% (README).
+   */
   lrDecay?: "none" | "cosine";
   seed: number;
   /** "test" (the notebook), "split:F" (last fraction F of the training set, as Keras), or "none". */
@@ -96,9 +99,10 @@ export async function trainRun(config: TrainConfig, events: RunEvents = {}): Pro
   }
 
   const model = buildArchitecture(config.architecture, config.seed);
+  const lrDecay = config.lrDecay ?? "cosine";
   const rate = {
     learningRate: config.learningRate,
-    decaySteps: config.lrDecay === "cosine" ? config.epochs * Math.ceil(train.count / config.batchSize) : 0,
+    decaySteps: lrDecay === "cosine" ? config.epochs * Math.ceil(train.count / config.batchSize) : 0,
   };
   const optimizer = config.optimizer === "adam" ? adam(rate) : sgd({ ...rate, momentum: 0.9 });
   const out = path.resolve(config.out);
@@ -106,6 +110,7 @@ export async function trainRun(config: TrainConfig, events: RunEvents = {}): Pro
   fs.mkdirSync(out, { recursive: true });
   const runConfig = {
     ...config,
+    lrDecay,
     out,
     dataSource: data.source,
     dataset: { name: "mnist", sha256: data.sha256 },
