@@ -11,5 +11,5 @@ for r in $(seq "$rounds"); do
   echo "== round $r: keras"
   "$venv/bin/python" ../shared/anchors/keras_bench.py 6000 2>/dev/null | grep -E "^(TRAIN|INFER)"
   echo "== round $r: digits"
-  npx tsx bench/train.ts --rounds 3 --steps 30 --batches 32,128 | tail -1
+  npx tsx bench/train.ts --rounds 3 --steps 100 --batches 32,128 2>/dev/null | tail -1
 done

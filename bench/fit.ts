@@ -1,0 +1,48 @@
+/**
+ * Real training throughput: `fit` on MNIST (the reference CNN, the worker thread, shuffling, batching), one
+ * epoch per sample, data-parallel replicas (as `fit` chooses) against one session on every core, interleaved
+ * because this VM's speed drifts. Usage: npm run bench:fit [-- --rounds 3 --batch 32 --images 60000]
+ * Prints a line per run, then one JSON line (last line).
+ */
+import { parseArgs } from "node:util";
+import { adam, fit } from "../src/engine/index.js";
+import { defaultThreads } from "../src/engine/runtime/ort.js";
+import { defaultReplicas } from "../src/engine/runtime/replicas.js";
+import { loadMnist } from "../src/data/mnist.js";
+import { referenceCnn } from "./reference-model.js";
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: "string", default: "3" },
+    batch: { type: "string", default: "32" },
+    images: { type: "string", default: "60000" },
+  },
+});
+const rounds = Number(values.rounds);
+const batchSize = Number(values.batch);
+const data = await loadMnist();
+const count = Math.min(Number(values.images), data.train.count);
+const x = data.train.x.subarray(0, count * 784);
+const labels = data.train.labels.subarray(0, count);
+const auto = defaultReplicas(referenceCnn(), batchSize, defaultThreads());
+const variants = [
+  { label: `replicas=${auto} (auto)`, replicas: auto },
+  { label: "replicas=1", replicas: 1 },
+];
+const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
+const samples = new Map<string, number[]>(variants.map((v) => [v.label, []]));
+for (let r = 0; r < rounds; r++) {
+  for (const v of variants) {
+    const result = await fit(referenceCnn(), x, labels, {
+      optimizer: adam(),
+      epochs: 1,
+      batchSize,
+      replicas: v.replicas,
+    }).done;
+    const rate = result.history[0].imagesPerSecond;
+    samples.get(v.label)?.push(rate);
+    console.log(`round ${r + 1} ${v.label.padEnd(22)} ${rate.toFixed(0)} images/s`);
+  }
+}
+const imagesPerSecond = Object.fromEntries([...samples].map(([k, s]) => [k, Math.round(median(s))]));
+console.log(JSON.stringify({ benchmark: "fit", batchSize, images: count, rounds, imagesPerSecond }));
