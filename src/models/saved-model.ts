@@ -23,6 +23,7 @@ export const epochSchema = z
     accuracy: z.number(),
     val_loss: z.number().optional(),
     val_accuracy: z.number().optional(),
+    learning_rate: z.number().optional(),
     seconds: z.number(),
     validationSeconds: z.number().optional(),
     imagesPerSecond: z.number(),

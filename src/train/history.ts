@@ -10,6 +10,7 @@ export const HISTORY_COLUMNS = [
   "accuracy",
   "val_loss",
   "val_accuracy",
+  "learning_rate",
   "seconds",
   "imagesPerSecond",
 ] as const;

@@ -59,8 +59,13 @@ describe("digits train", () => {
       expect(fs.existsSync(path.join(runDir, f)), f).toBe(true);
     }
     const csv = fs.readFileSync(path.join(runDir, "history.csv"), "utf8").trim().split("\n");
-    expect(csv[0]).toBe("epoch,loss,accuracy,val_loss,val_accuracy,seconds,imagesPerSecond");
+    expect(csv[0]).toBe("epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,seconds,imagesPerSecond");
     expect(csv).toHaveLength(3);
+    // The default cosine decay over 2 × 47 steps: half the rate after epoch 1, ~0 after epoch 2.
+    const history = JSON.parse(fs.readFileSync(path.join(runDir, "history.json"), "utf8"));
+    expect(history[0].learning_rate).toBeCloseTo(0.0005, 4);
+    expect(history[1].learning_rate).toBeLessThan(1e-6);
+    expect(JSON.parse(fs.readFileSync(path.join(runDir, "config.json"), "utf8")).lrDecay).toBe("cosine");
     const metrics = JSON.parse(fs.readFileSync(path.join(runDir, "metrics.json"), "utf8"));
     expect(metrics.test.count).toBe(10000);
     expect(metrics.test.accuracy).toBeGreaterThan(0.85);

@@ -20,6 +20,8 @@ export interface Optimizer {
   readonly scalarInputs: readonly string[];
   /** Values for those scalars at 1-based step t. */
   scalars(step: number): Record<string, number>;
+  /** The learning rate at 1-based step t, after any decay (for logs). */
+  learningRate(step: number): number;
   update(
     g: Graph,
     param: string,
@@ -66,6 +68,7 @@ export function adam(options: z.input<typeof adamSchema> = {}): Optimizer {
     config: { ...o },
     slots: ["m", "v"],
     scalarInputs: ["adam_alpha"],
+    learningRate: (t) => learningRateAt(o, t),
     scalars: (t) => ({
       adam_alpha: (learningRateAt(o, t) * Math.sqrt(1 - Math.pow(o.beta2, t))) / (1 - Math.pow(o.beta1, t)),
     }),
@@ -99,6 +102,7 @@ export function sgd(options: z.input<typeof sgdSchema> = {}): Optimizer {
     config: { ...o },
     slots: o.momentum > 0 ? ["velocity"] : [],
     scalarInputs: ["sgd_lr"],
+    learningRate: (t) => learningRateAt(o, t),
     scalars: (t) => ({ sgd_lr: learningRateAt(o, t) }),
     update(g, p, grad, slots, s) {
       const scaled = g.op("Mul", [grad, s.sgd_lr]);

@@ -15,6 +15,8 @@ export interface EpochLogs {
   accuracy: number;
   val_loss?: number;
   val_accuracy?: number;
+  /** The learning rate of the epoch's last step (it changes within an epoch when it decays). */
+  learning_rate: number;
   /** Wall time of the epoch's training steps, and of its validation. */
   seconds: number;
   validationSeconds?: number;
@@ -108,6 +110,7 @@ export async function trainLoop(
   const batches = Math.ceil(count / batchSize);
   const started = performance.now();
   let stopped = false;
+  let stepsDone = 0;
 
   try {
     for (let epoch = options.initialEpoch; epoch < options.initialEpoch + epochs && !stopped; epoch++) {
@@ -131,6 +134,7 @@ export async function trainLoop(
           yb[i * classes + data.labels[src]] = 1;
         }
         const r = await stepper.run(xb, yb, n);
+        stepsDone++;
         lossSum += r.loss * n;
         correct += r.correct;
         seen += n;
@@ -154,6 +158,7 @@ export async function trainLoop(
       const logs: EpochLogs = {
         loss: lossSum / seen,
         accuracy: correct / seen,
+        learning_rate: optimizer.learningRate(stepsDone),
         seconds,
         imagesPerSecond: seen / seconds,
       };
