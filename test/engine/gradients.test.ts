@@ -19,6 +19,7 @@ import { Random } from "../../src/engine/model/random.js";
 import { input, sequential, type Sequential } from "../../src/engine/model/sequential.js";
 import { createSession, floatTensor } from "../../src/engine/runtime/ort.js";
 import { mnistSlice, oneHot } from "../helpers/mnist.js";
+import { smallReferenceCnn } from "../helpers/models.js";
 import { evaluate, tensor, type T } from "./reference.js";
 
 interface Param {
@@ -301,20 +302,7 @@ async function checkModel(model: Sequential, count: number, coordsPerWeight: num
 
 describe("whole models on real MNIST digits", () => {
   it("a small reference-shaped CNN (conv-pool-conv-pool-dense-dense)", async () => {
-    const model = sequential(
-      [
-        input([28, 28, 1]),
-        conv2d({ filters: 4, kernelSize: 3, activation: "relu" }),
-        maxPooling2d(),
-        conv2d({ filters: 6, kernelSize: 3, activation: "relu" }),
-        maxPooling2d(),
-        flatten(),
-        dense({ units: 12, activation: "relu" }),
-        dense({ units: 10, activation: "softmax" }),
-      ],
-      { seed: 5 },
-    );
-    await checkModel(model, 3, 6);
+    await checkModel(smallReferenceCnn([4, 6], 12, 5), 3, 6);
   });
   it("same padding, strides, batch normalization and tanh", async () => {
     const model = sequential(

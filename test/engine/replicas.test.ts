@@ -1,36 +1,14 @@
 /** Data-parallel steps: the same training as one session on the whole batch, on real MNIST. */
 import { describe, expect, it } from "vitest";
-import {
-  adam,
-  conv2d,
-  dense,
-  dropout,
-  flatten,
-  input,
-  maxPooling2d,
-  sequential,
-  sgd,
-} from "../../src/engine/index.js";
+import { adam, dense, dropout, flatten, input, sequential, sgd } from "../../src/engine/index.js";
 import type { Optimizer } from "../../src/engine/compiler/optimizers.js";
 import { DataParallelStepper, defaultReplicas } from "../../src/engine/runtime/replicas.js";
 import { SessionStepper, type Stepper } from "../../src/engine/runtime/train-step.js";
 import { buildArchitecture } from "../../src/models/architectures.js";
 import { mnistSlice, oneHot } from "../helpers/mnist.js";
+import { smallReferenceCnn } from "../helpers/models.js";
 
-const cnn = () =>
-  sequential(
-    [
-      input([28, 28, 1]),
-      conv2d({ filters: 8, kernelSize: 3, activation: "relu" }),
-      maxPooling2d(),
-      conv2d({ filters: 8, kernelSize: 3, activation: "relu" }),
-      maxPooling2d(),
-      flatten(),
-      dense({ units: 16, activation: "relu" }),
-      dense({ units: 10, activation: "softmax" }),
-    ],
-    { seed: 3 },
-  );
+const cnn = () => smallReferenceCnn([8, 8], 16, 3);
 
 /** Runs the batches (sizes may vary) through a stepper; returns per-step results and the final weights. */
 async function train(stepper: Stepper, x: Float32Array, y: Float32Array, sizes: number[]) {
