@@ -57,7 +57,7 @@ for (const batch of batches) {
     const replicas = variant.dataParallel ? defaultReplicas(model, batch, defaultThreads()) : 1;
     const stepper: Stepper =
       replicas > 1
-        ? DataParallelStepper.create(model, optimizer, batch, replicas)
+        ? await DataParallelStepper.create(model, optimizer, batch, replicas)
         : new SessionStepper(model, optimizer, variant.options);
     const { x, y } = syntheticBatch(batch);
     const xs = x.data as Float32Array;

@@ -51,7 +51,7 @@ describe("data-parallel training steps", () => {
       const single = await train(new SessionStepper(cnn(), optimizer()), slice.x, y, sizes);
       const model = cnn();
       const parallel = await train(
-        DataParallelStepper.create(model, optimizer(), 33, replicas),
+        await DataParallelStepper.create(model, optimizer(), 33, replicas),
         slice.x,
         y,
         sizes,
@@ -86,7 +86,7 @@ describe("data-parallel training steps", () => {
     const y2 = new Float32Array(64 * 10);
     y2.set(y.subarray(0, 320));
     y2.set(y.subarray(0, 320), 320);
-    const stepper = DataParallelStepper.create(model, adam(), 64, 2);
+    const stepper = await DataParallelStepper.create(model, adam(), 64, 2);
     const first = await stepper.run(twice, y2, 64);
     const stats = (stepper as unknown as { s: { stats: Float64Array } }).s.stats;
     expect(stats[0]).not.toBe(stats[2]);
@@ -109,7 +109,7 @@ describe("data-parallel training steps", () => {
 
   it("fail clearly when training diverges, and still release their workers", async () => {
     const slice = await mnistSlice("train", 0, 64);
-    const stepper = DataParallelStepper.create(cnn(), sgd({ learningRate: 1e30 }), 64, 2);
+    const stepper = await DataParallelStepper.create(cnn(), sgd({ learningRate: 1e30 }), 64, 2);
     const y = oneHot(slice.labels);
     const run = async () => {
       for (let i = 0; i < 10; i++) await stepper.run(slice.x, y, 64);

@@ -14,7 +14,7 @@
  * Atomics.wait/notify. onnxruntime-node refuses tensors over shared memory, so each replica copies what it
  * feeds into its own buffers (a batch share and a slice of each gradient).
  */
-import type { Worker } from "node:worker_threads";
+import { parentPort, type Worker } from "node:worker_threads";
 import {
   buildApplyGraph,
   buildReplicaGradientGraph,
@@ -246,6 +246,7 @@ export async function runHelper(start: HelperStart): Promise<void> {
     optimizerFromConfig(start.optimizer.name, start.optimizer.config),
     s,
   );
+  parentPort?.postMessage("ready");
   try {
     for (let seq = 1; ; seq++) {
       waitAtLeast(s, SEQ, seq);
@@ -277,17 +278,22 @@ export class DataParallelStepper implements Stepper {
     private readonly helpers: Worker[],
   ) {}
 
-  static create(
+  /**
+   * Starts the helper workers and waits until each has built its replica: the steps block their thread while
+   * waiting for the others, so a helper that failed to start must be known before the first step.
+   */
+  static async create(
     model: Sequential,
     optimizer: Optimizer,
     batchSize: number,
     replicas: number,
-  ): DataParallelStepper {
+  ): Promise<DataParallelStepper> {
     if (replicas < 2) throw new Error("data-parallel training needs at least two replicas");
     const per = model.inputSpec.shape.reduce((a, b) => a * b, 1);
     const size = flatLayout(model).reduce((n, l) => n + l.size, 0);
     const s = allocate(replicas, Math.ceil(batchSize / replicas), per, model.outputShape[0], size);
     const helpers: Worker[] = [];
+    const started: Promise<unknown>[] = [];
     for (let index = 1; index < replicas; index++) {
       const start: HelperStart = {
         index,
@@ -299,11 +305,24 @@ export class DataParallelStepper implements Stepper {
       };
       const worker = spawnWorker("replica-worker", start);
       worker.on("error", (e) => {
-        // Reaches here only for failures outside runHelper's own handling (e.g. the module failed to load).
+        // After start-up, runHelper reports its own failures through shared memory; this catches the rest.
         s.error.set(new TextEncoder().encode(e.message).subarray(0, s.error.length));
         signal(s, FAILED, 1);
       });
       helpers.push(worker);
+      started.push(
+        new Promise((resolve, reject) => {
+          worker.once("message", resolve);
+          worker.once("error", reject);
+          worker.once("exit", (code) => reject(new Error(`a training replica exited with code ${code}`)));
+        }),
+      );
+    }
+    try {
+      await Promise.all(started);
+    } catch (e) {
+      await Promise.all(helpers.map((w) => w.terminate()));
+      throw new Error(`could not start the training replicas: ${(e as Error).message}`, { cause: e });
     }
     return new DataParallelStepper(s, new Replica(0, model, optimizer, s), helpers);
   }

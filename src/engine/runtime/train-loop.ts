@@ -100,7 +100,7 @@ export async function trainLoop(
   const replicas = options.replicas ?? defaultReplicas(model, batchSize, defaultThreads());
   const stepper: Stepper =
     replicas > 1
-      ? DataParallelStepper.create(model, optimizer, batchSize, replicas)
+      ? await DataParallelStepper.create(model, optimizer, batchSize, replicas)
       : new SessionStepper(model, optimizer);
   const rng = new Random(options.seed);
   const order = Uint32Array.from({ length: count }, (_, i) => i);
