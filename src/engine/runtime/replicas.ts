@@ -43,7 +43,9 @@ interface Shared {
   per: number;
   classes: number;
   size: number; // flat parameter count
-  control: Int32Array; // HEADER, share sizes [parity][replica], last step each replica's gradient is ready for
+  // HEADER, then share sizes [parity][replica], and per replica the last step whose gradient it has written
+  // (ready) and whose slice of new weights it has written (updated).
+  control: Int32Array;
   stats: Float64Array; // per replica: loss (mean over share), correct
   grads: Float32Array; // [parity][replica][size]
   weights: Float32Array; // [size]: each replica writes its updated slice, then all copy the whole
