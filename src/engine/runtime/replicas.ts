@@ -6,8 +6,9 @@
  * new weights back. The result is the same step as one session on the whole batch, up to the order of float
  * sums; the optimizer's slots (Adam's moments) live sharded, each slice with the replica that updates it.
  *
- * Why: the kernels of a 32-image step parallelise poorly: one session on two threads trains hardly faster
- * than on one, while two single-threaded sessions each train at nearly that speed (`npm run bench:train`).
+ * Why: the kernels of a small batch parallelise poorly: one session on two threads trains hardly faster than
+ * on one, while two single-threaded sessions each train at nearly that speed. Net of the update and the two
+ * meeting points per step, that is ~1.9× at batch 128 and on par at batch 32 (`npm run bench:fit`).
  *
  * Replicas meet through shared memory: batches, gradients (double-buffered by step parity, so a replica
  * still updating step s never sees step s+1's gradients), the new weights, and a few Int32 counters for
