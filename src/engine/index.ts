@@ -17,6 +17,8 @@ export type { Optimizer } from "./compiler/optimizers.js";
 export { buildInferenceGraph, buildTrainGraph, INPUT, OUTPUT } from "./compiler/compile.js";
 export { toOnnx } from "./compiler/serialize.js";
 export { fit } from "./runtime/fit.js";
+export { defaultReplicas } from "./runtime/replicas.js";
+export { defaultThreads } from "./runtime/ort.js";
 export type { FitOptions, FitHandle } from "./runtime/fit.js";
 export type { EpochLogs, BatchProgress, LoopResult } from "./runtime/train-loop.js";
 export { Predictor, predict, evaluate, score, argmaxRows } from "./runtime/inference.js";

@@ -8,6 +8,8 @@ import path from "node:path";
 import { loadMnist, type Mnist, type Split } from "../data/mnist.js";
 import {
   adam,
+  defaultReplicas,
+  defaultThreads,
   evaluate,
   fit,
   sgd,
@@ -38,6 +40,8 @@ export interface TrainConfig {
   validation: string;
   out: string;
   dataDir?: string;
+  /** Data-parallel replicas (default: `fit`'s choice); results depend on it in the last float digits. */
+  replicas?: number;
   /** Use only the first N training images (quick runs and tests). */
   limit?: number;
 }
@@ -100,6 +104,7 @@ export async function trainRun(config: TrainConfig, events: RunEvents = {}): Pro
 
   const model = buildArchitecture(config.architecture, config.seed);
   const lrDecay = config.lrDecay ?? "cosine";
+  const replicas = config.replicas ?? defaultReplicas(model, config.batchSize, defaultThreads());
   const rate = {
     learningRate: config.learningRate,
     decaySteps: lrDecay === "cosine" ? config.epochs * Math.ceil(train.count / config.batchSize) : 0,
@@ -111,6 +116,7 @@ export async function trainRun(config: TrainConfig, events: RunEvents = {}): Pro
   const runConfig = {
     ...config,
     lrDecay,
+    replicas,
     out,
     dataSource: data.source,
     dataset: { name: "mnist", sha256: data.sha256 },
@@ -122,6 +128,7 @@ export async function trainRun(config: TrainConfig, events: RunEvents = {}): Pro
     optimizer: { name: optimizer.name, config: optimizer.config },
     epochs: config.epochs,
     batchSize: config.batchSize,
+    replicas,
     seed: config.seed,
     validation: config.validation,
     dataset: runConfig.dataset,
@@ -136,6 +143,7 @@ export async function trainRun(config: TrainConfig, events: RunEvents = {}): Pro
     optimizer,
     epochs: config.epochs,
     batchSize: config.batchSize,
+    replicas,
     seed: config.seed,
     validationData: valid ? { x: valid.x, labels: valid.labels } : undefined,
     onBatch: events.onBatch,

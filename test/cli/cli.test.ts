@@ -65,7 +65,9 @@ describe("digits train", () => {
     const history = JSON.parse(fs.readFileSync(path.join(runDir, "history.json"), "utf8"));
     expect(history[0].learning_rate).toBeCloseTo(0.0005, 4);
     expect(history[1].learning_rate).toBeLessThan(1e-6);
-    expect(JSON.parse(fs.readFileSync(path.join(runDir, "config.json"), "utf8")).lrDecay).toBe("cosine");
+    const config = JSON.parse(fs.readFileSync(path.join(runDir, "config.json"), "utf8"));
+    expect(config.lrDecay).toBe("cosine");
+    expect(config.replicas).toBeGreaterThanOrEqual(1); // recorded: results depend on it in the last digits
     const metrics = JSON.parse(fs.readFileSync(path.join(runDir, "metrics.json"), "utf8"));
     expect(metrics.test.count).toBe(10000);
     expect(metrics.test.accuracy).toBeGreaterThan(0.85);
@@ -75,6 +77,9 @@ describe("digits train", () => {
     const r = await digits("train", "--epochs", "0");
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/--epochs must be a positive integer/);
+    const replicas = await digits("train", "--replicas", "0");
+    expect(replicas.code).toBe(1);
+    expect(replicas.stderr).toMatch(/--replicas must be a positive integer/);
     const v = await digits(
       "train",
       "--validation",

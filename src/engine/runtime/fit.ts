@@ -76,6 +76,13 @@ export function fit(model: Sequential, x: Float32Array, labels: Labels, options:
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new Error(`fit: batchSize must be a positive integer`);
   if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`fit: epochs must be a positive integer`);
+  const replicas = options.replicas;
+  if (replicas !== undefined) {
+    if (!Number.isInteger(replicas) || replicas < 1 || replicas > batchSize)
+      throw new Error(`fit: replicas must be an integer from 1 to the batch size (${batchSize})`);
+    if (replicas > 1 && model.stateKeys.length > 0)
+      throw new Error("fit: a model with batch normalization trains with one replica (batch statistics)");
+  }
   const loopOptions: LoopOptions = {
     epochs,
     batchSize,
@@ -84,7 +91,7 @@ export function fit(model: Sequential, x: Float32Array, labels: Labels, options:
     initialEpoch: options.initialEpoch ?? 0,
     validation,
     progressIntervalMs: options.progressIntervalMs ?? 100,
-    replicas: options.replicas,
+    replicas,
   };
   // [0]: stop requested; [1]: epochs the caller has finished handling (the worker waits for it, so an early
   // stop decided in onEpochEnd takes effect before the next epoch starts).
