@@ -145,7 +145,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       const probabilities = Array.from(await predictor.predict(prepared.input));
       const confidence = Math.max(...probabilities);
       const digit = probabilities.indexOf(confidence);
-      const input28 = (await inputToPng(prepared.input)).toString("base64");
+      const input28 = inputToPng(prepared.input).toString("base64");
       return reply.send({
         digit,
         probabilities,
@@ -199,7 +199,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
             digit: probabilities.indexOf(confidence),
             confidence,
             probabilities,
-            input28: (await inputToPng(p.input)).toString("base64"),
+            input28: inputToPng(p.input).toString("base64"),
           };
         }),
       );
