@@ -1,20 +1,24 @@
 /**
- * Profiles one training step of the reference CNN with onnxruntime's profiler and prints where the time goes,
- * by op type and by node. Usage: npx tsx bench/profile.ts [batch=128] [steps=30] [--plain]
+ * Profiles one training step (one session) of a named architecture (default: the reference CNN) with
+ * onnxruntime's profiler and prints where the time goes, by op type and by node.
+ * Usage: npx tsx bench/profile.ts [batch=128] [steps=30] [--plain] [--arch=batchnorm]
  */
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { adam } from "../src/engine/compiler/optimizers.js";
 import { TrainingState, TrainStep } from "../src/engine/runtime/train-step.js";
-import { referenceCnn, syntheticBatch } from "./reference-model.js";
+import { buildArchitecture, isArchitectureName } from "../src/models/architectures.js";
+import { syntheticBatch } from "./reference-model.js";
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith("--"));
 const batch = Number(args[0] ?? 128);
 const steps = Number(args[1] ?? 30);
 const plain = process.argv.includes("--plain");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "digits-profile-"));
-const model = referenceCnn();
+const archName = process.argv.find((a) => a.startsWith("--arch="))?.slice("--arch=".length) ?? "reference";
+if (!isArchitectureName(archName)) throw new Error(`unknown architecture ${archName}`);
+const model = buildArchitecture(archName, 1);
 const optimizer = adam();
 const step = await TrainStep.create(model, optimizer, batch, {
   profilePrefix: path.join(dir, "train"),
