@@ -117,6 +117,23 @@ export function flatLayout(model: Sequential): { key: string; offset: number; si
     });
 }
 
+/** How many values the flat parameter vector holds. */
+export function flatSize(model: Sequential): number {
+  return flatLayout(model).reduce((n, l) => n + l.size, 0);
+}
+
+/** The model's trainable weights packed into one new flat vector. */
+export function packFlat(model: Sequential): Float32Array {
+  const all = new Float32Array(flatSize(model));
+  for (const l of flatLayout(model)) all.set(model.weights.get(l.key) as Float32Array, l.offset);
+  return all;
+}
+
+/** A flat vector's trainable weights by key, copied out. */
+export function unpackFlat(model: Sequential, all: Float32Array): Map<string, Float32Array> {
+  return new Map(flatLayout(model).map((l) => [l.key, all.slice(l.offset, l.offset + l.size)]));
+}
+
 /** The single input holding every trainable weight, when parameters are flat. */
 export const FLAT = "*";
 
@@ -136,9 +153,8 @@ function buildLoss(
   if (flat) {
     // One input for all trainable weights: the optimizer then updates one vector with a dozen kernels
     // instead of a dozen per weight, and a step passes three tensors instead of three per weight.
-    const layout = flatLayout(model);
-    const all = g.input(TRAIN.weight(FLAT), [layout.reduce((n, l) => n + l.size, 0)]);
-    for (const l of layout) {
+    const all = g.input(TRAIN.weight(FLAT), [flatSize(model)]);
+    for (const l of flatLayout(model)) {
       const part = g.op("Slice", [all, g.ints([l.offset]), g.ints([l.offset + l.size]), g.ints([0])]);
       names.set(l.key, g.op("Reshape", [part, g.ints([...l.shape], "shape")]));
     }
@@ -237,10 +253,9 @@ function addUpdates(g: Graph, optimizer: Optimizer, params: string[], paramGrads
 }
 
 /**
- * Data-parallel training splits each batch between replicas, each with its own single-threaded session:
- * on two cores that beats one two-threaded session, because the kernels of a small batch parallelise poorly.
- * Each replica runs the gradient graph on its share, then every replica applies the same update graph to the
- * same inputs, so the replicas' weights stay bit-identical without ever being sent.
+ * Data-parallel training (runtime/replicas.ts) splits each batch between replicas, each with its own
+ * single-threaded session: each runs the gradient graph on its share, then the update graph on its slice of
+ * the weights, fed every replica's gradient for that slice.
  */
 export const REPLICA = {
   grad: "grad",

@@ -20,7 +20,9 @@ import {
   buildApplyGraph,
   buildReplicaGradientGraph,
   FLAT,
-  flatLayout,
+  flatSize,
+  packFlat,
+  unpackFlat,
   REPLICA,
   TRAIN,
 } from "../compiler/compile.js";
@@ -125,8 +127,7 @@ class Replica {
     private readonly optimizer: Optimizer,
     private readonly s: Shared,
   ) {
-    this.w = new Float32Array(s.size);
-    for (const l of flatLayout(model)) this.w.set(model.weights.get(l.key) as Float32Array, l.offset);
+    this.w = packFlat(model);
     this.start = Math.floor((index * s.size) / s.replicas);
     this.end = Math.floor(((index + 1) * s.size) / s.replicas);
     this.x = new Float32Array(s.maxShare * s.per);
@@ -217,9 +218,7 @@ class Replica {
 
   /** This replica's weights by layer, copied out. */
   weights(): Map<string, Float32Array> {
-    const out = new Map<string, Float32Array>();
-    for (const l of flatLayout(this.model)) out.set(l.key, this.w.slice(l.offset, l.offset + l.size));
-    return out;
+    return unpackFlat(this.model, this.w);
   }
 
   async release(): Promise<void> {
@@ -293,7 +292,7 @@ export class DataParallelStepper implements Stepper {
   ): Promise<DataParallelStepper> {
     if (replicas < 2) throw new Error("data-parallel training needs at least two replicas");
     const per = model.inputSpec.shape.reduce((a, b) => a * b, 1);
-    const size = flatLayout(model).reduce((n, l) => n + l.size, 0);
+    const size = flatSize(model);
     const s = allocate(replicas, Math.ceil(batchSize / replicas), per, model.outputShape[0], size);
     const helpers: Worker[] = [];
     const started: Promise<unknown>[] = [];

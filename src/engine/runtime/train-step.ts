@@ -3,7 +3,14 @@
  * onnxruntime tensors between steps: each step's `next/*` outputs become the next step's inputs, so nothing is
  * copied on the JavaScript side.
  */
-import { buildTrainGraph, FLAT, flatLayout, TRAIN, type TrainGraphOptions } from "../compiler/compile.js";
+import {
+  buildTrainGraph,
+  FLAT,
+  packFlat,
+  TRAIN,
+  unpackFlat,
+  type TrainGraphOptions,
+} from "../compiler/compile.js";
 import type { Optimizer } from "../compiler/optimizers.js";
 import { toOnnx } from "../compiler/serialize.js";
 import type { Sequential } from "../model/sequential.js";
@@ -34,9 +41,7 @@ export class TrainingState {
       }
     };
     if (flat) {
-      const layout = flatLayout(model);
-      const all = new Float32Array(layout.reduce((n, l) => n + l.size, 0));
-      for (const l of layout) all.set(model.weights.get(l.key) as Float32Array, l.offset);
+      const all = packFlat(model);
       put(TRAIN.weight(FLAT), all, [all.length]);
     } else {
       for (const w of trainable)
@@ -49,12 +54,8 @@ export class TrainingState {
 
   /** Current weights, copied out (for saving, checkpoints or evaluation). */
   weights(model: Sequential): Map<string, Float32Array> {
-    const out = new Map<string, Float32Array>();
     const data = (name: string) => (this.tensors.get(name) as ort.Tensor).data as Float32Array;
-    if (this.flat) {
-      const all = data(TRAIN.weight(FLAT));
-      for (const l of flatLayout(model)) out.set(l.key, all.slice(l.offset, l.offset + l.size));
-    }
+    const out = this.flat ? unpackFlat(model, data(TRAIN.weight(FLAT))) : new Map<string, Float32Array>();
     for (const w of model.weightSpecs) {
       if (w.trainable && this.flat) continue;
       out.set(w.key, Float32Array.from(data(w.trainable ? TRAIN.weight(w.key) : TRAIN.state(w.key))));
