@@ -63,6 +63,17 @@ class HttpError extends Error {
   }
 }
 
+/** One digit's answer: the probabilities, the most likely digit and how sure, and the 28×28 the model saw. */
+function answer(probabilities: number[], input: Float32Array) {
+  const confidence = Math.max(...probabilities);
+  return {
+    digit: probabilities.indexOf(confidence),
+    confidence,
+    probabilities,
+    input28: inputToPng(input).toString("base64"),
+  };
+}
+
 /** Preprocessing failures as the HTTP errors they are: a picture without ink, or not a picture at all. */
 async function asHttpErrors<T>(work: () => Promise<T>): Promise<T> {
   try {
@@ -142,16 +153,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       const t0 = performance.now();
       const bytes = await imageFrom(req);
       const prepared = await asHttpErrors(() => prepareImage(bytes, "upload"));
-      const probabilities = Array.from(await predictor.predict(prepared.input));
-      const confidence = Math.max(...probabilities);
-      const digit = probabilities.indexOf(confidence);
-      const input28 = inputToPng(prepared.input).toString("base64");
+      const digit = answer(Array.from(await predictor.predict(prepared.input)), prepared.input);
       return reply.send({
-        digit,
-        probabilities,
-        confidence,
-        lowConfidence: confidence < LOW_CONFIDENCE,
-        input28,
+        ...digit,
+        lowConfidence: digit.confidence < LOW_CONFIDENCE,
         inverted: prepared.inverted,
         ms: performance.now() - t0,
       });
@@ -191,18 +196,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       const x = new Float32Array(prepared.length * 784);
       prepared.forEach((p, i) => x.set(p.input, i * 784));
       const probs = await predictor.predict(x);
-      const digits = await Promise.all(
-        prepared.map(async (p, i) => {
-          const probabilities = Array.from(probs.subarray(i * 10, i * 10 + 10));
-          const confidence = Math.max(...probabilities);
-          return {
-            digit: probabilities.indexOf(confidence),
-            confidence,
-            probabilities,
-            input28: inputToPng(p.input).toString("base64"),
-          };
-        }),
-      );
+      const digits = prepared.map((p, i) => answer(Array.from(probs.subarray(i * 10, i * 10 + 10)), p.input));
       return reply.send({ number: digits.map((d) => d.digit).join(""), digits, ms: performance.now() - t0 });
     },
   );
