@@ -91,10 +91,10 @@ export function predictCommand(): Command {
         return;
       }
       if (o.json) return printJson(results);
-      for (const r of results) {
+      results.forEach((r, i) => {
         const top = r.top3.map((t) => `${t.digit} ${pct(t.probability, 1)}`).join(", ");
         process.stdout.write(`${r.input}: ${r.digit}   (${top})\n`);
-        if (o.show) process.stdout.write(`${asText(inputs[results.indexOf(r)].x)}\n`);
-      }
+        if (o.show) process.stdout.write(`${asText(inputs[i].x)}\n`);
+      });
     });
 }

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { Command } from "commander";
 import { loadMnist } from "../data/mnist.js";
-import { writeComparison, comparisonTable } from "../report/compare.js";
+import { comparisonTable, readRun, writeComparison } from "../report/compare.js";
 import { writeReport } from "../report/report.js";
 import { openModel, pct, printJson, resolveModelDir } from "./common.js";
 
@@ -19,11 +19,9 @@ export function reportCommand(): Command {
     .action(async (o) => {
       if (o.model && o.run) throw new Error("give --model or --run, not both");
       const loaded = openModel(o.run ?? o.model);
-      let history;
-      if (o.run) {
-        const file = path.join(o.run, "history.json");
-        if (fs.existsSync(file)) history = JSON.parse(fs.readFileSync(file, "utf8"));
-      }
+      // A run stopped in its first epoch has no history yet; one that has it is checked as compare checks it.
+      const history =
+        o.run && fs.existsSync(path.join(o.run, "history.json")) ? readRun(o.run).history : undefined;
       const { test } = await loadMnist({ dataDir: o.dataDir });
       const result = await writeReport({
         loaded,

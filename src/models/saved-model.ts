@@ -29,6 +29,9 @@ export const epochSchema = z
     imagesPerSecond: z.number(),
   });
 
+/** An epoch as stored (runs and models written before a field existed lack it). */
+export type SavedEpoch = z.infer<typeof epochSchema>;
+
 const metadataSchema = z.object({
   format: z.literal(FORMAT),
   formatVersion: z.literal(FORMAT_VERSION),

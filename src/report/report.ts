@@ -8,9 +8,9 @@ import path from "node:path";
 import sharp from "sharp";
 import type { TopLevelSpec } from "vega-lite";
 import type { Split } from "../data/mnist.js";
-import { Predictor, type EpochLogs } from "../engine/index.js";
+import { Predictor } from "../engine/index.js";
 import { classificationReport } from "../eval/metrics.js";
-import type { LoadedModel } from "../models/saved-model.js";
+import type { LoadedModel, SavedEpoch } from "../models/saved-model.js";
 import { reliability } from "./calibration.js";
 import {
   confusionHeatmap,
@@ -85,7 +85,7 @@ ${figures.map((f) => `<section id="${f.name}"><h2>${escape(f.title)}</h2>${f.svg
 
 export interface ReportInput {
   loaded: LoadedModel;
-  history?: readonly EpochLogs[];
+  history?: readonly SavedEpoch[];
   test: Split;
   out: string;
   onProgress?(m: string): void;
