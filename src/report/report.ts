@@ -5,12 +5,12 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import sharp from "sharp";
 import type { TopLevelSpec } from "vega-lite";
 import type { Split } from "../data/mnist.js";
 import { Predictor } from "../engine/index.js";
 import { classificationReport } from "../eval/metrics.js";
 import type { LoadedModel, SavedEpoch } from "../models/saved-model.js";
+import { inputToPng } from "../vision/decode.js";
 import { reliability } from "./calibration.js";
 import {
   confusionHeatmap,
@@ -38,13 +38,12 @@ export interface ReportResult {
   ece: number;
 }
 
-async function thumbnail(pixels: Uint8Array): Promise<string> {
-  const png = await sharp(Buffer.from(pixels.map((v) => 255 - v)), {
-    raw: { width: 28, height: 28, channels: 1 },
-  })
-    .resize(56, 56, { kernel: "nearest" })
-    .png()
-    .toBuffer();
+/** A test digit as people see digits (dark on white), 56×56, as a data URL for a Vega image mark. */
+function thumbnail(pixels: Uint8Array): string {
+  const png = inputToPng(
+    Float32Array.from(pixels, (v) => 1 - v / 255),
+    2,
+  );
   return `data:image/png;base64,${png.toString("base64")}`;
 }
 
@@ -143,7 +142,7 @@ export async function writeReport({
   const samples: Thumb[] = [];
   for (let i = 0; i < 40; i++) {
     samples.push({
-      url: await thumbnail(test.pixels.subarray(i * 784, (i + 1) * 784)),
+      url: thumbnail(test.pixels.subarray(i * 784, (i + 1) * 784)),
       caption: predicted[i] === test.labels[i] ? `${predicted[i]}` : `${predicted[i]} (is ${test.labels[i]})`,
       wrong: predicted[i] !== test.labels[i],
     });
@@ -165,7 +164,7 @@ export async function writeReport({
   const wrongThumbs: Thumb[] = [];
   for (const i of mistakes) {
     wrongThumbs.push({
-      url: await thumbnail(test.pixels.subarray(i * 784, (i + 1) * 784)),
+      url: thumbnail(test.pixels.subarray(i * 784, (i + 1) * 784)),
       caption: `${test.labels[i]}→${predicted[i]} ${(100 * confidence[i]).toFixed(0)}%`,
       wrong: true,
     });
