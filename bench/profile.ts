@@ -7,8 +7,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { adam } from "../src/engine/compiler/optimizers.js";
-import { TrainingState, TrainStep } from "../src/engine/runtime/train-step.js";
-import { buildArchitecture, isArchitectureName } from "../src/models/architectures.js";
+import { TrainingState, TrainStep } from "../src/engine/runtime/step.js";
+import { buildArchitecture, isArchitectureName } from "../src/zoo/architectures.js";
 import { syntheticBatch } from "./reference-model.js";
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith("--"));

@@ -1,7 +1,7 @@
 /** The notebook's CNN, shared by the benchmarks. */
 import type { Sequential } from "../src/engine/index.js";
 import { floatTensor, type ort } from "../src/engine/runtime/ort.js";
-import { buildArchitecture } from "../src/models/architectures.js";
+import { buildArchitecture } from "../src/zoo/architectures.js";
 
 export function referenceCnn(seed = 1): Sequential {
   return buildArchitecture("reference", seed);

@@ -9,7 +9,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import sharp from "sharp";
-import { PACKAGE_ROOT } from "../src/cli/common.js";
+import { PACKAGE_ROOT } from "../src/paths.js";
 import { loadMnist } from "../src/data/mnist.js";
 
 const { values } = parseArgs({

@@ -7,10 +7,10 @@
 import { parseArgs } from "node:util";
 import { buildInferenceGraph } from "../src/engine/compiler/compile.js";
 import { adam } from "../src/engine/compiler/optimizers.js";
-import { toOnnx } from "../src/engine/compiler/serialize.js";
+import { toOnnx } from "../src/engine/graph/serialize.js";
 import { createSession, defaultThreads, floatTensor } from "../src/engine/runtime/ort.js";
 import { DataParallelStepper, defaultReplicas } from "../src/engine/runtime/replicas.js";
-import { SessionStepper, type Stepper } from "../src/engine/runtime/train-step.js";
+import { SessionStepper, type Stepper } from "../src/engine/runtime/step.js";
 import { referenceCnn, syntheticBatch } from "./reference-model.js";
 
 const { values } = parseArgs({

@@ -1,8 +1,10 @@
 import { Command } from "commander";
 import { loadIdxPair, loadMnist } from "../data/mnist.js";
 import { evaluate } from "../engine/index.js";
-import { classificationReport, formatReport } from "../eval/metrics.js";
-import { openModel, pct, printJson } from "./common.js";
+import { classificationReport, formatReport } from "../metrics/classification.js";
+import { openModel } from "../zoo/resolve.js";
+import { pct } from "../util/format.js";
+import { printJson } from "../util/json.js";
 
 export function evaluateCommand(): Command {
   return new Command("evaluate")

@@ -3,7 +3,9 @@ import { Command } from "commander";
 import { IMAGES_MAGIC, parseImages, readIdxBytes } from "../data/idx.js";
 import { Predictor } from "../engine/index.js";
 import { prepareImage, prepareImageDigits } from "../vision/decode.js";
-import { openModel, pct, printJson } from "./common.js";
+import { openModel } from "../zoo/resolve.js";
+import { pct } from "../util/format.js";
+import { printJson } from "../util/json.js";
 
 interface Input {
   source: string;

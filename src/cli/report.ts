@@ -4,7 +4,9 @@ import { Command } from "commander";
 import { loadMnist } from "../data/mnist.js";
 import { comparisonTable, readRun, writeComparison } from "../report/compare.js";
 import { writeReport } from "../report/report.js";
-import { openModel, pct, printJson, resolveModelDir } from "./common.js";
+import { openModel, resolveModelDir } from "../zoo/resolve.js";
+import { pct } from "../util/format.js";
+import { printJson } from "../util/json.js";
 
 export function reportCommand(): Command {
   return new Command("report")

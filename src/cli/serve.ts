@@ -1,7 +1,8 @@
-import path from "node:path";
 import { Command } from "commander";
 import { buildApp } from "../server/app.js";
-import { openModel, PACKAGE_ROOT, port } from "./common.js";
+import { WEB_DIST_DIR } from "../paths.js";
+import { openModel } from "../zoo/resolve.js";
+import { port } from "./options.js";
 
 export function serveCommand(): Command {
   return new Command("serve")
@@ -11,7 +12,7 @@ export function serveCommand(): Command {
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .action(async (o) => {
       const model = openModel(o.model);
-      const app = await buildApp({ model, webDir: path.join(PACKAGE_ROOT, "web", "dist") });
+      const app = await buildApp({ model, webDir: WEB_DIST_DIR });
       const address = await app.listen({ port: o.port, host: o.host });
       process.stderr.write(`digits: serving ${model.dir} at ${address} (Ctrl-C to stop)\n`);
       const close = () => void app.close().then(() => process.exit(0));

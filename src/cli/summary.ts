@@ -1,6 +1,8 @@
 import { Command } from "commander";
 import { kerasShape } from "../engine/index.js";
-import { openModel, pct, printJson } from "./common.js";
+import { openModel } from "../zoo/resolve.js";
+import { pct } from "../util/format.js";
+import { printJson } from "../util/json.js";
 
 export function summaryCommand(): Command {
   return new Command("summary")

@@ -1,8 +1,10 @@
 import { Command, Option } from "commander";
-import { ARCHITECTURES, isArchitectureName } from "../models/architectures.js";
-import { formatReport } from "../eval/metrics.js";
-import { trainRun } from "../train/run.js";
-import { pct, positiveInt, positiveNumber, printJson } from "./common.js";
+import { ARCHITECTURES, isArchitectureName } from "../zoo/architectures.js";
+import { formatReport } from "../metrics/classification.js";
+import { trainRun } from "../runs/run.js";
+import { pct } from "../util/format.js";
+import { printJson } from "../util/json.js";
+import { positiveInt, positiveNumber } from "./options.js";
 import { TrainingProgress } from "./progress.js";
 
 export function trainCommand(): Command {

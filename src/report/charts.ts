@@ -1,7 +1,8 @@
 /** The report's figures as Vega-Lite specs. */
 import type { TopLevelSpec } from "vega-lite";
-import type { ClassScore } from "../eval/metrics.js";
-import type { ReliabilityBin } from "./calibration.js";
+import { pct } from "../util/format.js";
+import type { ClassScore } from "../metrics/classification.js";
+import type { ReliabilityBin } from "../metrics/calibration.js";
 
 export interface HistoryRow {
   run: string;
@@ -165,7 +166,7 @@ export function reliabilityDiagram(bins: ReliabilityBin[], ece: number): TopLeve
   return {
     title: {
       text: "Reliability diagram",
-      subtitle: `expected calibration error ${(100 * ece).toFixed(2)}% (10 bins)`,
+      subtitle: `expected calibration error ${pct(ece)} (10 bins)`,
     },
     width: 320,
     height: 320,

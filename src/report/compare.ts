@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { epochSchema } from "../models/saved-model.js";
+import { epochSchema } from "../zoo/saved-model.js";
 import { trainingCurves, type HistoryRow } from "./charts.js";
 import { page, writeFigure, type Figure } from "./report.js";
 

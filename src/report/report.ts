@@ -7,11 +7,12 @@ import fs from "node:fs";
 import path from "node:path";
 import type { TopLevelSpec } from "vega-lite";
 import type { Split } from "../data/mnist.js";
-import { Predictor } from "../engine/index.js";
-import { classificationReport } from "../eval/metrics.js";
-import type { LoadedModel, SavedEpoch } from "../models/saved-model.js";
-import { inputToPng } from "../vision/decode.js";
-import { reliability } from "./calibration.js";
+import { Predictor, score } from "../engine/index.js";
+import { classificationReport } from "../metrics/classification.js";
+import type { LoadedModel, SavedEpoch } from "../zoo/saved-model.js";
+import { pct } from "../util/format.js";
+import { inputToPng } from "../vision/png.js";
+import { reliability } from "../metrics/calibration.js";
 import {
   confusionHeatmap,
   perClassBars,
@@ -105,18 +106,8 @@ export async function writeReport({
   const probabilities = await predictor.predict(test.x);
   await predictor.release();
   const classes = model.outputShape[0];
-  const predicted = new Uint8Array(test.count);
-  const confidence = new Float32Array(test.count);
-  let loss = 0;
-  for (let i = 0; i < test.count; i++) {
-    const row = probabilities.subarray(i * classes, (i + 1) * classes);
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (row[c] > row[best]) best = c;
-    predicted[i] = best;
-    confidence[i] = row[best];
-    loss -= Math.log(Math.min(Math.max(row[test.labels[i]], 1e-7), 1 - 1e-7));
-  }
-  loss /= test.count;
+  const { predicted, loss } = score(probabilities, test.labels, classes);
+  const confidence = Float32Array.from(predicted, (p, i) => probabilities[i * classes + p]);
   const report = classificationReport(test.labels, predicted, classes);
   const calibration = reliability(probabilities, test.labels, classes);
 
@@ -190,7 +181,6 @@ export async function writeReport({
     ),
   );
 
-  const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
   const tables = `<section><h2>Summary</h2><table>
 <tr><th>test accuracy</th><td>${pct(report.accuracy)}</td></tr>
 <tr><th>test loss</th><td>${loss.toFixed(4)}</td></tr>

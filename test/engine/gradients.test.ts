@@ -5,8 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { differentiate } from "../../src/engine/compiler/autodiff.js";
 import { buildGradientGraph, TRAIN } from "../../src/engine/compiler/compile.js";
-import { Graph } from "../../src/engine/compiler/graph.js";
-import { toOnnx } from "../../src/engine/compiler/serialize.js";
+import { Graph } from "../../src/engine/graph/graph.js";
+import { toOnnx } from "../../src/engine/graph/serialize.js";
 import {
   batchNormalization,
   conv2d,

@@ -11,9 +11,9 @@ import {
 } from "../../src/engine/compiler/compile.js";
 import { adam } from "../../src/engine/compiler/optimizers.js";
 import { BACKWARD_PASSES, FORWARD_PASSES } from "../../src/engine/compiler/passes.js";
-import { TrainingState, TrainStep } from "../../src/engine/runtime/train-step.js";
-import { buildArchitecture } from "../../src/models/architectures.js";
-import { toOnnx } from "../../src/engine/compiler/serialize.js";
+import { TrainingState, TrainStep } from "../../src/engine/runtime/step.js";
+import { buildArchitecture } from "../../src/zoo/architectures.js";
+import { toOnnx } from "../../src/engine/graph/serialize.js";
 import { createSession, floatTensor, ort } from "../../src/engine/runtime/ort.js";
 import { referenceCnn } from "../../bench/reference-model.js";
 import { mnistSlice, oneHot } from "../helpers/mnist.js";

@@ -3,7 +3,7 @@
  * operator specs. Tests use it as ground truth: forward values, and central finite differences precise enough
  * for convolutions (a float32 difference through the graph is too noisy).
  */
-import type { Graph, Node } from "../../src/engine/compiler/graph.js";
+import type { Graph, Node } from "../../src/engine/graph/graph.js";
 
 export interface T {
   shape: number[];

@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import { adam, dense, dropout, flatten, input, sequential, sgd } from "../../src/engine/index.js";
 import type { Optimizer } from "../../src/engine/compiler/optimizers.js";
 import { DataParallelStepper, defaultReplicas } from "../../src/engine/runtime/replicas.js";
-import { SessionStepper, type Stepper } from "../../src/engine/runtime/train-step.js";
-import { buildArchitecture } from "../../src/models/architectures.js";
+import { SessionStepper, type Stepper } from "../../src/engine/runtime/step.js";
+import { buildArchitecture } from "../../src/zoo/architectures.js";
 import { mnistSlice, oneHot } from "../helpers/mnist.js";
 import { smallReferenceCnn } from "../helpers/models.js";
 

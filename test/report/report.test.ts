@@ -4,13 +4,13 @@ import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
-import { PACKAGE_ROOT } from "../../src/cli/common.js";
+import { PACKAGE_ROOT } from "../../src/paths.js";
 import { loadMnist } from "../../src/data/mnist.js";
-import { loadModel } from "../../src/models/saved-model.js";
-import { reliability } from "../../src/report/calibration.js";
+import { loadModel } from "../../src/zoo/saved-model.js";
+import { reliability } from "../../src/metrics/calibration.js";
 import { writeComparison } from "../../src/report/compare.js";
 import { writeReport } from "../../src/report/report.js";
-import { trainRun } from "../../src/train/run.js";
+import { trainRun } from "../../src/runs/run.js";
 import { launchChromium } from "../helpers/browser.js";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "digits-report-"));

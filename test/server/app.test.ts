@@ -1,9 +1,8 @@
 /** The HTTP API through fastify's inject: predictions, model info, and every kind of bad upload. */
-import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_MODEL_DIR, PACKAGE_ROOT } from "../../src/cli/common.js";
-import { loadModel } from "../../src/models/saved-model.js";
+import { DEFAULT_MODEL_DIR, WEB_DIST_DIR } from "../../src/paths.js";
+import { loadModel } from "../../src/zoo/saved-model.js";
 import { buildApp } from "../../src/server/app.js";
 import { mnistSlice } from "../helpers/mnist.js";
 import type { FastifyInstance } from "fastify";
@@ -15,7 +14,7 @@ let digitLabel: number;
 beforeAll(async () => {
   app = await buildApp({
     model: loadModel(DEFAULT_MODEL_DIR),
-    webDir: path.join(PACKAGE_ROOT, "web", "dist"),
+    webDir: WEB_DIST_DIR,
     bodyLimit: 1024 * 1024,
   });
   const { pixels, labels } = await mnistSlice("t10k", 3, 1);

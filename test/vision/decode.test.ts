@@ -1,7 +1,7 @@
 /** The 28×28 the model saw, as a PNG for people: exact pixels, and scaled up without blurring. */
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { inputToPng } from "../../src/vision/decode.js";
+import { inputToPng } from "../../src/vision/png.js";
 import { mnistSlice } from "../helpers/mnist.js";
 
 describe("inputToPng", () => {

@@ -4,10 +4,10 @@
  */
 import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_MODEL_DIR } from "../../src/cli/common.js";
+import { DEFAULT_MODEL_DIR } from "../../src/paths.js";
 import { Predictor } from "../../src/engine/index.js";
 import { Random } from "../../src/engine/model/random.js";
-import { loadModel } from "../../src/models/saved-model.js";
+import { loadModel } from "../../src/zoo/saved-model.js";
 import { decodeImage, prepareImage } from "../../src/vision/decode.js";
 import { mnistFromInk, NoInkError, prepareDigit } from "../../src/vision/preprocess.js";
 import { mnistSlice, scaledDigit } from "../helpers/mnist.js";

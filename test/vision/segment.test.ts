@@ -1,9 +1,9 @@
 /** Reading a written number: several MNIST test digits side by side in one picture, read left to right. */
 import { beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_MODEL_DIR } from "../../src/cli/common.js";
+import { DEFAULT_MODEL_DIR } from "../../src/paths.js";
 import { Predictor } from "../../src/engine/index.js";
 import { Random } from "../../src/engine/model/random.js";
-import { loadModel } from "../../src/models/saved-model.js";
+import { loadModel } from "../../src/zoo/saved-model.js";
 import { NoInkError, prepareDigits } from "../../src/vision/preprocess.js";
 import { mnistSlice, scaledDigit } from "../helpers/mnist.js";
 

@@ -9,8 +9,8 @@ import type { AddressInfo } from "node:net";
 import sharp from "sharp";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_MODEL_DIR, PACKAGE_ROOT } from "../../src/cli/common.js";
-import { loadModel } from "../../src/models/saved-model.js";
+import { DEFAULT_MODEL_DIR, PACKAGE_ROOT, WEB_DIST_DIR } from "../../src/paths.js";
+import { loadModel } from "../../src/zoo/saved-model.js";
 import { buildApp } from "../../src/server/app.js";
 import { launchChromium } from "../helpers/browser.js";
 import { mnistSlice } from "../helpers/mnist.js";
@@ -25,7 +25,7 @@ const consoleErrors: string[] = [];
 beforeAll(async () => {
   app = await buildApp({
     model: loadModel(DEFAULT_MODEL_DIR),
-    webDir: path.join(PACKAGE_ROOT, "web", "dist"),
+    webDir: WEB_DIST_DIR,
   });
   await app.listen({ port: 0, host: "127.0.0.1" });
   browser = await launchChromium();

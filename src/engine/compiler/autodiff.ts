@@ -3,8 +3,8 @@
  * in reverse topological order, with contributions to a value summed. The same design as ONNX Runtime's
  * training gradient builder, but emitting only standard opset-17 ops so onnxruntime-node can run the result.
  */
-import type { Graph, Node } from "./graph.js";
-import { GRADIENT_RULES } from "./gradients.js";
+import type { Graph, Node } from "../graph/graph.js";
+import { GRADIENT_RULES } from "../graph/gradients.js";
 
 export interface Gradients {
   /** Gradient value name for each requested parameter, in the order asked. */

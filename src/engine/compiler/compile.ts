@@ -5,7 +5,7 @@
  *    values as outputs, one fixed batch size): forward, softmax cross-entropy, gradients, optimizer update.
  */
 import { differentiate } from "./autodiff.js";
-import { Graph, type Shape } from "./graph.js";
+import { Graph, type Shape } from "../graph/graph.js";
 import type { Optimizer } from "./optimizers.js";
 import { BACKWARD_PASSES, eliminateDeadNodes, FORWARD_PASSES, runPasses, type Pass } from "./passes.js";
 import type { ForwardContext } from "../model/layers.js";

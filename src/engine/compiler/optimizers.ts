@@ -3,8 +3,8 @@
  * which per-step scalars the runtime must feed (so bias correction stays exact without recompiling).
  */
 import { z } from "zod";
-import { parseOptions } from "../options.js";
-import type { Graph } from "./graph.js";
+import { parseOptions } from "../model/options.js";
+import type { Graph } from "../graph/graph.js";
 
 export interface OptimizerUpdate {
   param: string;

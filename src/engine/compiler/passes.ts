@@ -3,8 +3,8 @@
  * test/engine/passes.test.ts) and exists only because it makes ONNX Runtime faster or the graph smaller.
  * Forward passes run before differentiation (autodiff then sees the cheaper forward); backward passes after.
  */
-import type { Graph, Node } from "./graph.js";
-import { windowMaxPool } from "./lowering.js";
+import type { Graph, Node } from "../graph/graph.js";
+import { windowMaxPool } from "../graph/lowering.js";
 
 export type Pass = (g: Graph) => void;
 

@@ -4,9 +4,9 @@
  * ONNX Runtime's kernels want; shapes shown to people are Keras's (H, W, C).
  */
 import { z } from "zod";
-import { parseOptions } from "../options.js";
-import type { Graph, Shape } from "../compiler/graph.js";
-import { windowMaxPool } from "../compiler/lowering.js";
+import { parseOptions } from "./options.js";
+import type { Graph, Shape } from "../graph/graph.js";
+import { windowMaxPool } from "../graph/lowering.js";
 import { Random } from "./random.js";
 
 export const ACTIVATIONS = ["linear", "relu", "softmax", "sigmoid", "tanh"] as const;

@@ -2,7 +2,7 @@
  * `sequential([...])`: a stack of layers with named weights, Keras-style. The model owns its weights as
  * Float32Arrays keyed "layer/weight"; compiling and training live elsewhere (compiler/, runtime/).
  */
-import type { Shape } from "../compiler/graph.js";
+import type { Shape } from "../graph/graph.js";
 import { LAYER_FACTORIES, kerasShape, type Layer, type WeightSpec } from "./layers.js";
 import { Random } from "./random.js";
 

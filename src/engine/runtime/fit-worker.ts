@@ -1,7 +1,7 @@
 /** Worker entry for `fit`: rebuilds the model, runs the loop, reports progress and the trained weights. */
 import { parentPort, workerData } from "node:worker_threads";
 import { fromWorkerStart, type WorkerMessage, type WorkerStart } from "./fit.js";
-import { trainLoop } from "./train-loop.js";
+import { trainLoop } from "./loop.js";
 
 const start = workerData as WorkerStart;
 const post = (m: WorkerMessage) => parentPort?.postMessage(m);

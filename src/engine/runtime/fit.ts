@@ -13,9 +13,9 @@ import {
   type LoopEvents,
   type LoopOptions,
   type LoopResult,
-} from "./train-loop.js";
+} from "./loop.js";
 import { spawnWorker } from "./spawn.js";
-import { checkInputs, checkLabels, type Labels } from "./validate.js";
+import { checkInputs, checkLabels, type Labels } from "./checks.js";
 
 export type FitCallbacks = Pick<LoopEvents, "onBatch" | "onEpochEnd">;
 

@@ -3,10 +3,11 @@
  * `Predictor` for repeated use, `predict` and `evaluate` for one-off calls.
  */
 import { buildInferenceGraph, INPUT, OUTPUT } from "../compiler/compile.js";
-import { toOnnx } from "../compiler/serialize.js";
+import { toOnnx } from "../graph/serialize.js";
 import type { Sequential } from "../model/sequential.js";
 import { createSession, floatTensor, ort, type SessionOptions } from "./ort.js";
-import { checkInputs, checkLabels, type Labels } from "./validate.js";
+import { argmaxRows } from "../../util/argmax.js";
+import { checkInputs, checkLabels, type Labels } from "./checks.js";
 
 export class Predictor {
   private constructor(
@@ -64,21 +65,10 @@ export interface Evaluation {
   predicted: Uint8Array;
 }
 
-export function argmaxRows(probabilities: Float32Array, classes: number): Uint8Array {
-  const count = probabilities.length / classes;
-  const out = new Uint8Array(count);
-  for (let i = 0; i < count; i++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++)
-      if (probabilities[i * classes + c] > probabilities[i * classes + best]) best = c;
-    out[i] = best;
-  }
-  return out;
-}
-
 /** Loss and accuracy of probabilities against labels (class indices or one-hot rows). */
 export function score(probabilities: Float32Array, labels: Labels, classes: number): Evaluation {
   const count = probabilities.length / classes;
+  if (count === 0) throw new Error("evaluate: no examples to score");
   const truth = checkLabels(labels, count, classes, "evaluate");
   const predicted = argmaxRows(probabilities, classes);
   let loss = 0;
@@ -89,8 +79,8 @@ export function score(probabilities: Float32Array, labels: Labels, classes: numb
     if (predicted[i] === truth[i]) correct++;
   }
   return {
-    loss: count ? loss / count : NaN,
-    accuracy: count ? correct / count : NaN,
+    loss: loss / count,
+    accuracy: correct / count,
     count,
     probabilities,
     predicted,
@@ -112,5 +102,7 @@ export async function evaluate(
   labels: Labels,
   batchSize?: number,
 ): Promise<Evaluation> {
+  if (labels === undefined)
+    throw new Error("evaluate(model, x, labels): labels are required (use predict() without them)");
   return score(await predict(model, x, batchSize), labels, model.outputShape[0]);
 }

@@ -27,11 +27,11 @@ import {
   TRAIN,
 } from "../compiler/compile.js";
 import { optimizerFromConfig, type Optimizer } from "../compiler/optimizers.js";
-import { toOnnx } from "../compiler/serialize.js";
+import { toOnnx } from "../graph/serialize.js";
 import { fromArchitecture, type Architecture, type Sequential } from "../model/sequential.js";
 import { createSession, floatTensor, type ort } from "./ort.js";
 import { spawnWorker } from "./spawn.js";
-import type { StepResult, Stepper } from "./train-step.js";
+import type { StepResult, Stepper } from "./step.js";
 
 // Int32 control slots.
 const SEQ = 0; // the step every replica should run next (incremented by the coordinator)

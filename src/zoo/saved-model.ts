@@ -7,7 +7,15 @@ import fs from "node:fs";
 import path from "node:path";
 import onnxProto from "onnx-proto";
 import { z } from "zod";
-import { buildInferenceGraph, fromArchitecture, INPUT, OUTPUT, toOnnx, type EpochLogs, type Sequential } from "../engine/index.js";
+import {
+  buildInferenceGraph,
+  fromArchitecture,
+  INPUT,
+  OUTPUT,
+  toOnnx,
+  type EpochLogs,
+  type Sequential,
+} from "../engine/index.js";
 import { sha256 } from "../util/hash.js";
 import { versions } from "../version.js";
 
@@ -17,17 +25,16 @@ export const FORMAT = "digits-model";
 export const FORMAT_VERSION = 1;
 
 /** One epoch of training history (also what a run's history.json holds). */
-export const epochSchema = z
-  .object({
-    loss: z.number(),
-    accuracy: z.number(),
-    val_loss: z.number().optional(),
-    val_accuracy: z.number().optional(),
-    learning_rate: z.number().optional(),
-    seconds: z.number(),
-    validationSeconds: z.number().optional(),
-    imagesPerSecond: z.number(),
-  });
+export const epochSchema = z.object({
+  loss: z.number(),
+  accuracy: z.number(),
+  val_loss: z.number().optional(),
+  val_accuracy: z.number().optional(),
+  learning_rate: z.number().optional(),
+  seconds: z.number(),
+  validationSeconds: z.number().optional(),
+  imagesPerSecond: z.number(),
+});
 
 /** An epoch as stored (runs and models written before a field existed lack it). */
 export type SavedEpoch = z.infer<typeof epochSchema>;
@@ -43,10 +50,18 @@ const metadataSchema = z.object({
   architectureName: z.string().optional(),
   seed: z.number().int(),
   io: z.object({
-    input: z.object({ name: z.string(), shape: z.array(z.number()), range: z.tuple([z.number(), z.number()]), layout: z.string() }),
+    input: z.object({
+      name: z.string(),
+      shape: z.array(z.number()),
+      range: z.tuple([z.number(), z.number()]),
+      layout: z.string(),
+    }),
     output: z.object({ name: z.string(), classes: z.number().int().positive(), labels: z.array(z.string()) }),
   }),
-  files: z.record(z.string(), z.object({ sha256: z.string().length(64), bytes: z.number().int().nonnegative() })),
+  files: z.record(
+    z.string(),
+    z.object({ sha256: z.string().length(64), bytes: z.number().int().nonnegative() }),
+  ),
   parameters: z.object({ total: z.number().int(), trainable: z.number().int() }),
   training: z.record(z.string(), z.unknown()).optional(),
   history: z.array(epochSchema).optional(),
@@ -85,7 +100,12 @@ export function saveModel(dir: string, model: Sequential, info: SaveInfo = {}): 
     ...(info.architectureName ? { architectureName: info.architectureName } : {}),
     seed: model.seed,
     io: {
-      input: { name: INPUT, shape: [-1, ...model.inputSpec.shape], range: [0, 1], layout: "NHWC, white ink on black" },
+      input: {
+        name: INPUT,
+        shape: [-1, ...model.inputSpec.shape],
+        range: [0, 1],
+        layout: "NHWC, white ink on black",
+      },
       output: {
         name: OUTPUT,
         classes: model.outputShape[0],
@@ -161,7 +181,9 @@ export function loadModel(dir: string): LoadedModel {
   const parsed = metadataSchema.safeParse(readJson(metaFile));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ModelError(`${metaFile}: not a digits model (${issue.path.join(".") || "top level"}: ${issue.message})`);
+    throw new ModelError(
+      `${metaFile}: not a digits model (${issue.path.join(".") || "top level"}: ${issue.message})`,
+    );
   }
   const metadata = parsed.data;
   const onnxFile = path.join(dir, MODEL_FILE);
@@ -170,7 +192,9 @@ export function loadModel(dir: string): LoadedModel {
   const expected = metadata.files[MODEL_FILE];
   if (!expected) throw new ModelError(`${metaFile}: lists no checksum for ${MODEL_FILE}`);
   if (onnx.length !== expected.bytes || sha256(onnx) !== expected.sha256) {
-    throw new ModelError(`${onnxFile}: checksum mismatch with ${METADATA_FILE} (the file was changed or is corrupt)`);
+    throw new ModelError(
+      `${onnxFile}: checksum mismatch with ${METADATA_FILE} (the file was changed or is corrupt)`,
+    );
   }
   let weights: Map<string, Float32Array>;
   try {

@@ -17,9 +17,9 @@ import {
   type EpochLogs,
   type FitHandle,
 } from "../engine/index.js";
-import { classificationReport, type Report } from "../eval/metrics.js";
-import { buildArchitecture, type ArchitectureName } from "../models/architectures.js";
-import { saveModel } from "../models/saved-model.js";
+import { classificationReport, type Report } from "../metrics/classification.js";
+import { buildArchitecture, type ArchitectureName } from "../zoo/architectures.js";
+import { saveModel } from "../zoo/saved-model.js";
 import { versions } from "../version.js";
 import { writeAtomic } from "../util/fs.js";
 import { writeHistory } from "./history.js";

@@ -8,7 +8,7 @@ import type { Sequential } from "../model/sequential.js";
 import { Predictor, score } from "./inference.js";
 import { defaultThreads } from "./ort.js";
 import { DataParallelStepper, defaultReplicas } from "./replicas.js";
-import { SessionStepper, type Stepper } from "./train-step.js";
+import { SessionStepper, type Stepper } from "./step.js";
 
 export interface EpochLogs {
   loss: number;

@@ -12,7 +12,7 @@ import {
   type TrainGraphOptions,
 } from "../compiler/compile.js";
 import type { Optimizer } from "../compiler/optimizers.js";
-import { toOnnx } from "../compiler/serialize.js";
+import { toOnnx } from "../graph/serialize.js";
 import type { Sequential } from "../model/sequential.js";
 import { createSession, floatTensor, ort, type SessionOptions } from "./ort.js";
 

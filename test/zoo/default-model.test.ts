@@ -2,8 +2,8 @@
 import { describe, expect, it } from "vitest";
 import { loadMnist } from "../../src/data/mnist.js";
 import { evaluate } from "../../src/engine/index.js";
-import { DEFAULT_MODEL_DIR } from "../../src/cli/common.js";
-import { loadModel } from "../../src/models/saved-model.js";
+import { DEFAULT_MODEL_DIR } from "../../src/paths.js";
+import { loadModel } from "../../src/zoo/saved-model.js";
 
 describe("the shipped default model", () => {
   it("loads and reaches ≥ 99.0% on the 10,000 MNIST test digits, as recorded in its metadata", async () => {

@@ -3,34 +3,37 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { predict } from "../../src/engine/index.js";
-import { buildArchitecture } from "../../src/models/architectures.js";
-import { loadModel, saveModel } from "../../src/models/saved-model.js";
+import { buildArchitecture } from "../../src/zoo/architectures.js";
+import { loadModel, saveModel } from "../../src/zoo/saved-model.js";
 import { Predictor } from "../../src/engine/index.js";
 import { mnistSlice } from "../helpers/mnist.js";
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "digits-model-"));
 
 describe("saved model directory", () => {
-  it.each(["reference", "dropout", "batchnorm"] as const)("round-trips %s: identical predictions after reload", async (arch) => {
-    const model = buildArchitecture(arch, 3);
-    if (arch === "batchnorm") {
-      // non-default moving statistics must survive the trip too
-      const mean = model.weights.get("batch_normalization/moving_mean") as Float32Array;
-      mean.fill(0.25);
-    }
-    const dir = path.join(tmp(), "m");
-    saveModel(dir, model, { architectureName: arch, metrics: { test: { accuracy: 0.5 } } });
-    const loaded = loadModel(dir);
-    expect(loaded.metadata.architectureName).toBe(arch);
-    expect(loaded.metadata.parameters).toEqual(model.countParams());
-    const { x } = await mnistSlice("t10k", 0, 20);
-    const a = await predict(model, x);
-    const b = await predict(loaded.model, x);
-    expect(Array.from(b)).toEqual(Array.from(a));
-    // model.onnx alone (as a browser or another runtime would use it) gives the same answers
-    const fromFile = await Predictor.fromOnnx(loaded.onnx, [28, 28, 1], 10);
-    expect(Array.from(await fromFile.predict(x))).toEqual(Array.from(a));
-  });
+  it.each(["reference", "dropout", "batchnorm"] as const)(
+    "round-trips %s: identical predictions after reload",
+    async (arch) => {
+      const model = buildArchitecture(arch, 3);
+      if (arch === "batchnorm") {
+        // non-default moving statistics must survive the trip too
+        const mean = model.weights.get("batch_normalization/moving_mean") as Float32Array;
+        mean.fill(0.25);
+      }
+      const dir = path.join(tmp(), "m");
+      saveModel(dir, model, { architectureName: arch, metrics: { test: { accuracy: 0.5 } } });
+      const loaded = loadModel(dir);
+      expect(loaded.metadata.architectureName).toBe(arch);
+      expect(loaded.metadata.parameters).toEqual(model.countParams());
+      const { x } = await mnistSlice("t10k", 0, 20);
+      const a = await predict(model, x);
+      const b = await predict(loaded.model, x);
+      expect(Array.from(b)).toEqual(Array.from(a));
+      // model.onnx alone (as a browser or another runtime would use it) gives the same answers
+      const fromFile = await Predictor.fromOnnx(loaded.onnx, [28, 28, 1], 10);
+      expect(Array.from(await fromFile.predict(x))).toEqual(Array.from(a));
+    },
+  );
 
   it("replaces an existing directory atomically, leaving no temp files", () => {
     const parent = tmp();

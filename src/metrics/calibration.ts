@@ -1,4 +1,5 @@
 /** Calibration: are the model's confidences right? Reliability bins and the expected calibration error. */
+import { argmax } from "../util/argmax.js";
 
 export interface ReliabilityBin {
   lo: number;
@@ -25,9 +26,7 @@ export function reliability(
     right: 0,
   }));
   for (let i = 0; i < count; i++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++)
-      if (probabilities[i * classes + c] > probabilities[i * classes + best]) best = c;
+    const best = argmax(probabilities, i * classes, classes);
     const p = probabilities[i * classes + best];
     const b = acc[Math.min(bins - 1, Math.floor(p * bins))];
     b.count++;

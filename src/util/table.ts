@@ -1,0 +1,45 @@
+/** Text tables for terminals (cli-table3): the layer summary, the classification report, run comparisons. */
+import Table from "cli-table3";
+
+export interface TableOptions {
+  /** Columns aligned right (numbers); the rest align left. */
+  right?: readonly number[];
+  /** Draw horizontal rules between rows (Keras's summary does). */
+  rules?: boolean;
+}
+
+const KERAS_CHARS = {
+  top: "━",
+  "top-mid": "┳",
+  "top-left": "┏",
+  "top-right": "┓",
+  bottom: "━",
+  "bottom-mid": "┻",
+  "bottom-left": "┗",
+  "bottom-right": "┛",
+  left: "┃",
+  "left-mid": "┣",
+  mid: "━",
+  "mid-mid": "╋",
+  right: "┃",
+  "right-mid": "┫",
+  middle: "┃",
+};
+
+export function renderTable(
+  head: readonly string[],
+  rows: readonly (readonly string[])[],
+  options: TableOptions = {},
+): string {
+  const right = new Set(options.right ?? []);
+  const table = new Table({
+    head: [...head],
+    chars: options.rules
+      ? KERAS_CHARS
+      : { ...KERAS_CHARS, mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" },
+    style: { head: [], border: [], compact: !options.rules },
+    colAligns: head.map((_, i) => (right.has(i) ? "right" : "left")),
+  });
+  table.push(...rows.map((r) => [...r]));
+  return table.toString();
+}
