@@ -1,4 +1,6 @@
 /** Classification metrics from true and predicted labels: confusion matrix and per-class scores. */
+import { pct } from "../util/format.js";
+import { renderTable } from "../util/table.js";
 
 export interface ClassScore {
   label: number;
@@ -50,18 +52,16 @@ export function classificationReport(
 
 /** The report as text: per-class table, then the confusion matrix (rows true, columns predicted). */
 export function formatReport(r: Report): string {
-  const pct = (v: number) => (100 * v).toFixed(2).padStart(7);
-  const lines = ["class  precision   recall       f1  support"];
-  for (const p of r.perClass) {
-    lines.push(
-      `${String(p.label).padStart(5)}  ${pct(p.precision)}% ${pct(p.recall)}% ${pct(p.f1)}% ${String(p.support).padStart(8)}`,
-    );
-  }
-  lines.push(`macro F1 ${pct(r.macroF1)}%`, "", "confusion matrix (rows: true digit, columns: predicted)");
-  const width = Math.max(4, ...r.confusion.flat().map((v) => String(v).length + 1));
-  lines.push(`     ${r.confusion.map((_, c) => String(c).padStart(width)).join("")}`);
-  r.confusion.forEach((row, t) =>
-    lines.push(`${String(t).padStart(4)} ${row.map((v) => String(v).padStart(width)).join("")}`),
+  const scores = renderTable(
+    ["class", "precision", "recall", "f1", "support"],
+    r.perClass.map((p) => [String(p.label), pct(p.precision), pct(p.recall), pct(p.f1), String(p.support)]),
+    { right: [0, 1, 2, 3, 4] },
   );
-  return lines.join("\n");
+  const classes = r.confusion.map((_, c) => String(c));
+  const confusion = renderTable(
+    ["true \\ predicted", ...classes],
+    r.confusion.map((row, t) => [String(t), ...row.map(String)]),
+    { right: classes.map((_, c) => c + 1) },
+  );
+  return `${scores}\nmacro F1 ${pct(r.macroF1)}\n\nconfusion matrix (rows: true digit, columns: predicted)\n${confusion}`;
 }

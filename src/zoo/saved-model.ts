@@ -17,6 +17,7 @@ import {
   type Sequential,
 } from "../engine/index.js";
 import { sha256 } from "../util/hash.js";
+import { readJson } from "../util/json.js";
 import { versions } from "../version.js";
 
 export const MODEL_FILE = "model.onnx";
@@ -142,18 +143,11 @@ export function saveModel(dir: string, model: Sequential, info: SaveInfo = {}): 
   return metadata;
 }
 
-function readJson(file: string): unknown {
-  let text: string;
+function readMetadata(file: string): unknown {
   try {
-    text = fs.readFileSync(file, "utf8");
+    return readJson(file, "model directory");
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new ModelError(`${file}: ${code === "ENOENT" ? "not found" : (e as Error).message}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new ModelError(`${file}: not valid JSON (${(e as Error).message})`);
+    throw new ModelError((e as Error).message, { cause: e });
   }
 }
 
@@ -178,7 +172,7 @@ export function onnxInitializers(bytes: Uint8Array): Map<string, Float32Array> {
 export function loadModel(dir: string): LoadedModel {
   if (!fs.existsSync(dir)) throw new ModelError(`${dir}: model directory not found`);
   const metaFile = path.join(dir, METADATA_FILE);
-  const parsed = metadataSchema.safeParse(readJson(metaFile));
+  const parsed = metadataSchema.safeParse(readMetadata(metaFile));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new ModelError(

@@ -4,6 +4,8 @@
  */
 import type { Shape } from "../graph/graph.js";
 import { LAYER_FACTORIES, kerasShape, type Layer, type WeightSpec } from "./layers.js";
+import { count } from "../../util/format.js";
+import { renderTable } from "../../util/table.js";
 import { Random } from "./random.js";
 
 export interface InputSpec {
@@ -158,25 +160,16 @@ export class Sequential {
       return [
         `${p.name} (${p.layer.className})`,
         `(None, ${kerasShape(p.outputShape).join(", ")})`,
-        params.toLocaleString("en-US"),
+        count(params),
       ];
     });
-    const head = ["Layer (type)", "Output Shape", "Param #"];
-    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)) + 2);
-    const line = (r: string[]) =>
-      r.map((c, i) => (i === 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(" ");
-    const rule = (ch: string) => ch.repeat(widths.reduce((a, b) => a + b + 1, -1));
     const { total, trainable } = this.countParams();
     return [
       'Model: "sequential"',
-      rule("━"),
-      line(head),
-      rule("━"),
-      ...rows.flatMap((r, i) => (i ? [rule("─"), line(r)] : [line(r)])),
-      rule("━"),
-      ` Total params: ${total.toLocaleString("en-US")}`,
-      ` Trainable params: ${trainable.toLocaleString("en-US")}`,
-      ` Non-trainable params: ${(total - trainable).toLocaleString("en-US")}`,
+      renderTable(["Layer (type)", "Output Shape", "Param #"], rows, { right: [2], rules: true }),
+      ` Total params: ${count(total)}`,
+      ` Trainable params: ${count(trainable)}`,
+      ` Non-trainable params: ${count(total - trainable)}`,
     ].join("\n");
   }
 }
