@@ -4,7 +4,7 @@ import { formatReport } from "../metrics/classification.js";
 import { trainRun } from "../runs/run.js";
 import { pct } from "../util/format.js";
 import { printJson } from "../util/json.js";
-import { positiveInt, positiveNumber } from "./options.js";
+import { fraction, nonNegativeInt, positiveInt, positiveNumber } from "./options.js";
 import { TrainingProgress } from "./progress.js";
 
 export function trainCommand(): Command {
@@ -17,6 +17,11 @@ export function trainCommand(): Command {
     .option("--batch-size <n>", "mini-batch size", positiveInt("--batch-size"), 32)
     .option("--lr <rate>", "learning rate", positiveNumber("--lr"), 0.001)
     .addOption(new Option("--optimizer <name>", "optimizer").choices(["adam", "sgd"]).default("adam"))
+    .option(
+      "--momentum <m>",
+      "SGD's momentum, 0 for plain SGD (default with --optimizer sgd: 0.9)",
+      fraction("--momentum"),
+    )
     .addOption(
       new Option(
         "--lr-decay <kind>",
@@ -25,7 +30,7 @@ export function trainCommand(): Command {
         .choices(["cosine", "none"])
         .default("cosine"),
     )
-    .option("--seed <n>", "seed for initial weights and shuffling", (v) => Number.parseInt(v, 10), 2)
+    .option("--seed <n>", "seed for initial weights and shuffling", nonNegativeInt("--seed"), 2)
     .option("--validation <spec>", 'validation data: "test", "split:0.1" or "none"', "test")
     .option("--out <dir>", "run directory (default: runs/<date-time>)")
     .option(
@@ -52,6 +57,7 @@ export function trainCommand(): Command {
           batchSize: o.batchSize,
           learningRate: o.lr,
           optimizer: o.optimizer,
+          momentum: o.momentum,
           lrDecay: o.lrDecay,
           replicas: o.replicas,
           seed: o.seed,

@@ -8,7 +8,9 @@ import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
+import { z } from "zod";
 import { writeAtomic } from "../util/fs.js";
+import { parseOptions } from "../util/options.js";
 import { sha256 } from "../util/hash.js";
 import { parseImages, parseLabels, readIdxBytes, type IdxImages } from "./idx.js";
 
@@ -63,6 +65,8 @@ export interface LoadOptions {
   cacheDir?: string;
   /** Mirrors to download from when no local copy exists; [] disables downloading. */
   mirrors?: readonly string[];
+  /** Keep only the first N images of a split (quick runs, examples, tests). */
+  limit?: { train?: number; test?: number };
   onProgress?(message: string): void;
 }
 
@@ -73,6 +77,18 @@ export class DataError extends Error {
 export function defaultCacheDir(): string {
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
   return path.join(base, "digits", "mnist");
+}
+
+/** Images start…end of a split (views: nothing is copied). */
+export function sliceSplit(s: Split, start: number, end = s.count): Split {
+  const per = s.count ? s.pixels.length / s.count : 0;
+  const [a, b] = [Math.max(0, Math.min(start, s.count)), Math.max(0, Math.min(end, s.count))];
+  return {
+    x: s.x.subarray(a * per, b * per),
+    labels: s.labels.subarray(a, b),
+    pixels: s.pixels.subarray(a * per, b * per),
+    count: Math.max(0, b - a),
+  };
 }
 
 export function toSplit(images: IdxImages, labels: Uint8Array): Split {
@@ -174,7 +190,32 @@ export async function downloadFile(
   throw new DataError(`could not download ${name}.gz:\n  ${failures.join("\n  ")}`);
 }
 
+const loadSchema = z
+  .object({
+    dataDir: z.string().optional(),
+    skipPackage: z.boolean().optional(),
+    cacheDir: z.string().optional(),
+    mirrors: z.array(z.string()).optional(),
+    limit: z
+      .object({ train: z.number().int().positive().optional(), test: z.number().int().positive().optional() })
+      .strict()
+      .optional(),
+    onProgress: z.custom<(m: string) => void>((v) => typeof v === "function").optional(),
+  })
+  .strict();
+
 export async function loadMnist(options: LoadOptions = {}): Promise<Mnist> {
+  const { limit } = parseOptions(loadSchema, "loadMnist", options);
+  const data = await findAndLoad(options);
+  if (!limit) return data;
+  return {
+    ...data,
+    train: sliceSplit(data.train, 0, limit.train),
+    test: sliceSplit(data.test, 0, limit.test),
+  };
+}
+
+async function findAndLoad(options: LoadOptions): Promise<Mnist> {
   const say = options.onProgress ?? (() => {});
   const explicit = options.dataDir ?? process.env.MNIST_DIR;
   if (explicit) {

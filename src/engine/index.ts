@@ -19,7 +19,7 @@ export { toOnnx } from "./graph/serialize.js";
 export { fit } from "./runtime/fit.js";
 export { defaultReplicas } from "./runtime/replicas.js";
 export { defaultThreads } from "./runtime/ort.js";
-export type { FitOptions, FitHandle } from "./runtime/fit.js";
+export type { FitOptions, FitHandle, FitCallbacks } from "./runtime/fit.js";
 export type { EpochLogs, BatchProgress, LoopResult } from "./runtime/loop.js";
 export { Predictor, predict, evaluate, score } from "./runtime/inference.js";
 export { argmax, argmaxRows } from "../util/argmax.js";

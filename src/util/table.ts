@@ -8,22 +8,33 @@ export interface TableOptions {
   rules?: boolean;
 }
 
-const KERAS_CHARS = {
+// No vertical borders, so columns read as plain aligned text (and copy-paste as such); Keras's layer summary
+// adds heavy rules above and below and light ones between rows.
+const PLAIN = {
+  top: "",
+  "top-mid": "",
+  "top-left": "",
+  "top-right": "",
+  bottom: "",
+  "bottom-mid": "",
+  "bottom-left": "",
+  "bottom-right": "",
+  left: "",
+  "left-mid": "",
+  mid: "",
+  "mid-mid": "",
+  right: "",
+  "right-mid": "",
+  middle: " ",
+};
+const RULED = {
+  ...PLAIN,
   top: "━",
-  "top-mid": "┳",
-  "top-left": "┏",
-  "top-right": "┓",
+  "top-mid": "━",
   bottom: "━",
-  "bottom-mid": "┻",
-  "bottom-left": "┗",
-  "bottom-right": "┛",
-  left: "┃",
-  "left-mid": "┣",
-  mid: "━",
-  "mid-mid": "╋",
-  right: "┃",
-  "right-mid": "┫",
-  middle: "┃",
+  "bottom-mid": "━",
+  mid: "─",
+  "mid-mid": "─",
 };
 
 export function renderTable(
@@ -34,12 +45,11 @@ export function renderTable(
   const right = new Set(options.right ?? []);
   const table = new Table({
     head: [...head],
-    chars: options.rules
-      ? KERAS_CHARS
-      : { ...KERAS_CHARS, mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" },
+    chars: options.rules ? RULED : PLAIN,
     style: { head: [], border: [], compact: !options.rules },
     colAligns: head.map((_, i) => (right.has(i) ? "right" : "left")),
   });
   table.push(...rows.map((r) => [...r]));
-  return table.toString();
+  // Trailing padding would only make lines longer than they look.
+  return table.toString().replace(/ +$/gm, "");
 }

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { differentiate } from "../../src/engine/compiler/autodiff.js";
-import { buildGradientGraph, TRAIN } from "../../src/engine/compiler/compile.js";
+import { buildGradientGraph } from "../../src/engine/compiler/compile.js";
+import { TRAIN } from "../../src/engine/compiler/params.js";
 import { Graph } from "../../src/engine/graph/graph.js";
 import { toOnnx } from "../../src/engine/graph/serialize.js";
 import {

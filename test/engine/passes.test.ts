@@ -6,9 +6,9 @@ import {
   buildTrainGraph,
   INPUT,
   OUTPUT,
-  TRAIN,
   type TrainGraphOptions,
 } from "../../src/engine/compiler/compile.js";
+import { TRAIN } from "../../src/engine/compiler/params.js";
 import { adam } from "../../src/engine/compiler/optimizers.js";
 import { BACKWARD_PASSES, FORWARD_PASSES } from "../../src/engine/compiler/passes.js";
 import { TrainingState, TrainStep } from "../../src/engine/runtime/step.js";

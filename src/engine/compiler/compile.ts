@@ -7,6 +7,7 @@
 import { differentiate } from "./autodiff.js";
 import { Graph, type Shape } from "../graph/graph.js";
 import type { Optimizer } from "./optimizers.js";
+import { FLAT, flatLayout, flatSize, REPLICA, TRAIN } from "./params.js";
 import { BACKWARD_PASSES, eliminateDeadNodes, FORWARD_PASSES, runPasses, type Pass } from "./passes.js";
 import type { ForwardContext } from "../model/layers.js";
 import type { Sequential } from "../model/sequential.js";
@@ -71,17 +72,6 @@ export function buildInferenceGraph(model: Sequential): Graph {
   return g;
 }
 
-export const TRAIN = {
-  x: "x",
-  y: "y",
-  loss: "loss",
-  correct: "correct",
-  weight: (key: string) => `w:${key}`,
-  state: (key: string) => `s:${key}`,
-  slot: (slot: string, key: string) => `${slot}:${key}`,
-  next: (name: string) => `next/${name}`,
-} as const;
-
 export interface TrainGraph {
   graph: Graph;
   /** Input names whose next value the step outputs as `next/<name>`. */
@@ -103,39 +93,6 @@ interface LossGraph {
   stateUpdates: Map<string, string>;
   nameOf: (key: string) => string;
 }
-
-/** Where each trainable weight lives in the flat parameter vector. */
-export function flatLayout(model: Sequential): { key: string; offset: number; size: number; shape: Shape }[] {
-  let offset = 0;
-  return model.weightSpecs
-    .filter((w) => w.trainable)
-    .map((w) => {
-      const size = w.shape.reduce((a, b) => a * b, 1);
-      const entry = { key: w.key, offset, size, shape: w.shape };
-      offset += size;
-      return entry;
-    });
-}
-
-/** How many values the flat parameter vector holds. */
-export function flatSize(model: Sequential): number {
-  return flatLayout(model).reduce((n, l) => n + l.size, 0);
-}
-
-/** The model's trainable weights packed into one new flat vector. */
-export function packFlat(model: Sequential): Float32Array {
-  const all = new Float32Array(flatSize(model));
-  for (const l of flatLayout(model)) all.set(model.weights.get(l.key) as Float32Array, l.offset);
-  return all;
-}
-
-/** A flat vector's trainable weights by key, copied out. */
-export function unpackFlat(model: Sequential, all: Float32Array): Map<string, Float32Array> {
-  return new Map(flatLayout(model).map((l) => [l.key, all.slice(l.offset, l.offset + l.size)]));
-}
-
-/** The single input holding every trainable weight, when parameters are flat. */
-export const FLAT = "*";
 
 /** Inputs, forward (training mode), softmax cross-entropy and the accuracy count: what every step computes. */
 function buildLoss(
@@ -241,9 +198,7 @@ function addUpdates(g: Graph, optimizer: Optimizer, params: string[], paramGrads
   for (const s of optimizer.scalarInputs) scalars[s] = g.input(s, []);
   const slotInputs: string[] = [];
   params.forEach((param, i) => {
-    const slotNames = optimizer.slots.map((s) =>
-      g.input(TRAIN.slot(s, param.slice("w:".length)), g.shape(param)),
-    );
+    const slotNames = optimizer.slots.map((s) => g.input(TRAIN.slot(s, param), g.shape(param)));
     slotInputs.push(...slotNames);
     const update = optimizer.update(g, param, paramGrads[i], slotNames, scalars);
     g.output(g.rename(update.param, TRAIN.next(param)));
@@ -251,18 +206,6 @@ function addUpdates(g: Graph, optimizer: Optimizer, params: string[], paramGrads
   });
   return slotInputs;
 }
-
-/**
- * Data-parallel training (runtime/replicas.ts) splits each batch between replicas, each with its own
- * single-threaded session: each runs the gradient graph on its share, then the update graph on its slice of
- * the weights, fed every replica's gradient for that slice.
- */
-export const REPLICA = {
-  grad: "grad",
-  /** Replica r's flat gradient (the mean over its share), and the fraction of the batch it had. */
-  partial: (r: number) => `grad:${r}`,
-  share: (r: number) => `share:${r}`,
-} as const;
 
 /** Flat weights, one share of the batch → loss, correct, and the flat gradient of the share's mean loss. */
 export function buildReplicaGradientGraph(

@@ -3,7 +3,7 @@
  * which per-step scalars the runtime must feed (so bias correction stays exact without recompiling).
  */
 import { z } from "zod";
-import { parseOptions } from "../model/options.js";
+import { parseOptions } from "../../util/options.js";
 import type { Graph } from "../graph/graph.js";
 
 export interface OptimizerUpdate {

@@ -5,6 +5,7 @@
  */
 import type { Graph, Node } from "../graph/graph.js";
 import { windowMaxPool } from "../graph/lowering.js";
+import { isWeight } from "./params.js";
 
 export type Pass = (g: Graph) => void;
 
@@ -28,7 +29,7 @@ function readers(g: Graph, value: string): Node[] {
   return g.nodes.filter((n) => n.inputs.includes(value));
 }
 
-/** Whether any trainable weight ("w:…" input) flows into `value`. */
+/** Whether any trainable weight (a weight input) flows into `value`. */
 function dependsOnWeights(g: Graph, value: string): boolean {
   const seen = new Set<string>();
   const stack = [value];
@@ -36,7 +37,7 @@ function dependsOnWeights(g: Graph, value: string): boolean {
     const v = stack.pop() as string;
     if (seen.has(v)) continue;
     seen.add(v);
-    if (v.startsWith("w:")) return true;
+    if (isWeight(v)) return true;
     const p = g.producer(v);
     if (p) stack.push(...p.inputs.filter((i) => i !== ""));
   }

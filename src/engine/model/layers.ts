@@ -4,7 +4,7 @@
  * ONNX Runtime's kernels want; shapes shown to people are Keras's (H, W, C).
  */
 import { z } from "zod";
-import { parseOptions } from "./options.js";
+import { parseOptions } from "../../util/options.js";
 import type { Graph, Shape } from "../graph/graph.js";
 import { windowMaxPool } from "../graph/lowering.js";
 import { Random } from "./random.js";

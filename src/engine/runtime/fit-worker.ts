@@ -9,6 +9,7 @@ const post = (m: WorkerMessage) => parentPort?.postMessage(m);
 try {
   const { model, optimizer } = fromWorkerStart(start);
   const result = await trainLoop(model, optimizer, start.data, start.options, {
+    onEpochStart: (epoch, epochs, batches) => post({ type: "epochStart", epoch, epochs, batches }),
     onBatch: (progress) => post({ type: "batch", progress }),
     onEpochEnd: (epoch, logs, weights) => {
       const handled = Atomics.load(start.stopFlag, 1);

@@ -3,8 +3,11 @@
  * onnxruntime's `run` blocks the thread it is called on: the caller's thread stays free for progress output,
  * Ctrl-C and servers. `stop()` on the returned handle ends training after the current batch.
  */
-import { optimizerFromConfig, type Optimizer } from "../compiler/optimizers.js";
-import { fromArchitecture, type Sequential } from "../model/sequential.js";
+import { z } from "zod";
+import type { Optimizer } from "../compiler/optimizers.js";
+import { parseOptions } from "../../util/options.js";
+import type { Sequential } from "../model/sequential.js";
+import { checkInputs, checkLabels, type Labels } from "./checks.js";
 import {
   trainLoop,
   type BatchProgress,
@@ -14,10 +17,39 @@ import {
   type LoopOptions,
   type LoopResult,
 } from "./loop.js";
+import { fromPayload, toPayload, type ModelPayload } from "./payload.js";
 import { spawnWorker } from "./spawn.js";
-import { checkInputs, checkLabels, type Labels } from "./checks.js";
 
-export type FitCallbacks = Pick<LoopEvents, "onBatch" | "onEpochEnd">;
+export type FitCallbacks = Pick<LoopEvents, "onEpochStart" | "onBatch" | "onEpochEnd">;
+
+const callback = z.custom<(...args: never[]) => unknown>(
+  (v) => typeof v === "function",
+  "must be a function",
+);
+const fitSchema = z
+  .object({
+    optimizer: z.custom<Optimizer>(
+      (v) => typeof v === "object" && v !== null && "update" in v && "slots" in v,
+      "must be an optimizer (adam() or sgd())",
+    ),
+    epochs: z.number().int().positive().default(1),
+    batchSize: z.number().int().positive().default(32),
+    shuffle: z.boolean().default(true),
+    seed: z.number().int().optional(),
+    initialEpoch: z.number().int().nonnegative().default(0),
+    validationData: z
+      .object({ x: z.instanceof(Float32Array), labels: z.any() })
+      .strict()
+      .optional(),
+    validationSplit: z.number().gt(0).lt(1).optional(),
+    inProcess: z.boolean().default(false),
+    progressIntervalMs: z.number().nonnegative().default(100),
+    replicas: z.number().int().positive().optional(),
+    onEpochStart: callback.optional(),
+    onBatch: callback.optional(),
+    onEpochEnd: callback.optional(),
+  })
+  .strict();
 
 export interface FitOptions extends FitCallbacks {
   optimizer: Optimizer;
@@ -28,6 +60,11 @@ export interface FitOptions extends FitCallbacks {
   seed?: number;
   initialEpoch?: number;
   validationData?: { x: Float32Array; labels: Labels };
+  /**
+   * Hold out this fraction of the examples, taken from the end before shuffling (as Keras does), and score
+   * them after every epoch. Not with `validationData`.
+   */
+  validationSplit?: number;
   /** Run in the calling thread instead of a worker (tests, small jobs). */
   inProcess?: boolean;
   progressIntervalMs?: number;
@@ -44,16 +81,14 @@ export interface FitHandle {
 
 /** What crosses to the worker: plain data only. */
 export interface WorkerStart {
-  architecture: ReturnType<Sequential["architecture"]>;
-  modelSeed: number;
-  weights: Map<string, Float32Array>;
-  optimizer: { name: string; config: Record<string, unknown> };
+  model: ModelPayload;
   data: LoopData;
   options: LoopOptions;
   stopFlag: Int32Array;
 }
 
 export type WorkerMessage =
+  | { type: "epochStart"; epoch: number; epochs: number; batches: number }
   | { type: "batch"; progress: BatchProgress }
   | { type: "epoch"; epoch: number; logs: EpochLogs; weights: Map<string, Float32Array> }
   | { type: "done"; result: LoopResult }
@@ -66,32 +101,47 @@ function prepare(model: Sequential, x: Float32Array, labels: Labels, what: strin
   return { x, labels: checkLabels(labels, count, model.outputShape[0], what) };
 }
 
+/** Training and validation data: given, carved from the end of x (validationSplit), or none. */
+function splitData(model: Sequential, x: Float32Array, labels: Labels, o: z.infer<typeof fitSchema>) {
+  const all = prepare(model, x, labels, "fit");
+  if (o.validationData && o.validationSplit !== undefined)
+    throw new Error("fit: give validationData or validationSplit, not both");
+  if (o.validationData) {
+    const v = o.validationData as { x: Float32Array; labels: Labels };
+    return { train: all, validation: prepare(model, v.x, v.labels, "fit (validation data)") };
+  }
+  if (o.validationSplit === undefined) return { train: all, validation: undefined };
+  const count = all.labels.length;
+  const cut = Math.round(count * (1 - o.validationSplit));
+  if (cut < 1 || cut >= count)
+    throw new Error(
+      `fit: validationSplit ${o.validationSplit} of ${count} examples leaves no training or validation data`,
+    );
+  const per = all.x.length / count;
+  return {
+    train: { x: all.x.subarray(0, cut * per), labels: all.labels.subarray(0, cut) },
+    validation: { x: all.x.subarray(cut * per), labels: all.labels.subarray(cut) },
+  };
+}
+
 export function fit(model: Sequential, x: Float32Array, labels: Labels, options: FitOptions): FitHandle {
-  const data = prepare(model, x, labels, "fit");
-  const validation = options.validationData
-    ? prepare(model, options.validationData.x, options.validationData.labels, "fit (validation data)")
-    : undefined;
-  const batchSize = options.batchSize ?? 32;
-  const epochs = options.epochs ?? 1;
-  if (!Number.isInteger(batchSize) || batchSize < 1)
-    throw new Error(`fit: batchSize must be a positive integer`);
-  if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`fit: epochs must be a positive integer`);
-  const replicas = options.replicas;
-  if (replicas !== undefined) {
-    if (!Number.isInteger(replicas) || replicas < 1 || replicas > batchSize)
-      throw new Error(`fit: replicas must be an integer from 1 to the batch size (${batchSize})`);
-    if (replicas > 1 && model.stateKeys.length > 0)
+  const o = parseOptions(fitSchema, "fit", options);
+  const { train, validation } = splitData(model, x, labels, o);
+  if (o.replicas !== undefined) {
+    if (o.replicas > o.batchSize)
+      throw new Error(`fit: replicas must be an integer from 1 to the batch size (${o.batchSize})`);
+    if (o.replicas > 1 && model.stateKeys.length > 0)
       throw new Error("fit: a model with batch normalization trains with one replica (batch statistics)");
   }
   const loopOptions: LoopOptions = {
-    epochs,
-    batchSize,
-    shuffle: options.shuffle ?? true,
-    seed: options.seed ?? model.seed,
-    initialEpoch: options.initialEpoch ?? 0,
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    shuffle: o.shuffle,
+    seed: o.seed ?? model.seed,
+    initialEpoch: o.initialEpoch,
     validation,
-    progressIntervalMs: options.progressIntervalMs ?? 100,
-    replicas,
+    progressIntervalMs: o.progressIntervalMs,
+    replicas: o.replicas,
   };
   // [0]: stop requested; [1]: epochs the caller has finished handling (the worker waits for it, so an early
   // stop decided in onEpochEnd takes effect before the next epoch starts).
@@ -101,27 +151,28 @@ export function fit(model: Sequential, x: Float32Array, labels: Labels, options:
     model.setWeights(result.weights);
     return result;
   };
-
-  if (options.inProcess) {
-    const done = trainLoop(model, options.optimizer, data, loopOptions, {
+  if (o.inProcess) {
+    const done = trainLoop(model, options.optimizer, train, loopOptions, {
+      onEpochStart: options.onEpochStart,
       onBatch: options.onBatch,
       onEpochEnd: options.onEpochEnd,
       shouldStop: () => Atomics.load(stopFlag, 0) === 1,
     }).then(finish);
     return { done, stop };
   }
-
   const start: WorkerStart = {
-    architecture: model.architecture(),
-    modelSeed: model.seed,
-    weights: model.weights,
-    optimizer: { name: options.optimizer.name, config: options.optimizer.config },
-    data,
+    model: toPayload(model, options.optimizer),
+    data: train,
     options: loopOptions,
     stopFlag,
   };
+  return { done: inWorker(start, options, stop).then(finish), stop };
+}
+
+/** Runs the loop in a worker thread, relaying its events to the caller's callbacks. */
+function inWorker(start: WorkerStart, callbacks: FitCallbacks, stop: () => void): Promise<LoopResult> {
   const worker = spawnWorker("fit-worker", start);
-  const done = new Promise<LoopResult>((resolve, reject) => {
+  return new Promise<LoopResult>((resolve, reject) => {
     let settled = false;
     const fail = (e: Error) => {
       if (settled) return;
@@ -129,15 +180,19 @@ export function fit(model: Sequential, x: Float32Array, labels: Labels, options:
       reject(e);
       void worker.terminate();
     };
+    const epochHandled = () => {
+      Atomics.add(start.stopFlag, 1, 1);
+      Atomics.notify(start.stopFlag, 1);
+    };
     worker.on("message", async (m: WorkerMessage) => {
       try {
-        if (m.type === "batch") options.onBatch?.(m.progress);
+        if (m.type === "epochStart") callbacks.onEpochStart?.(m.epoch, m.epochs, m.batches);
+        else if (m.type === "batch") callbacks.onBatch?.(m.progress);
         else if (m.type === "epoch") {
           try {
-            if ((await options.onEpochEnd?.(m.epoch, m.logs, m.weights)) === true) stop();
+            if ((await callbacks.onEpochEnd?.(m.epoch, m.logs, m.weights)) === true) stop();
           } finally {
-            Atomics.add(stopFlag, 1, 1);
-            Atomics.notify(stopFlag, 1);
+            epochHandled();
           }
         } else if (m.type === "error") {
           const err = new Error(m.message);
@@ -145,7 +200,7 @@ export function fit(model: Sequential, x: Float32Array, labels: Labels, options:
           fail(err);
         } else if (m.type === "done") {
           settled = true;
-          resolve(finish(m.result));
+          resolve(m.result);
           void worker.terminate();
         }
       } catch (e) {
@@ -158,12 +213,7 @@ export function fit(model: Sequential, x: Float32Array, labels: Labels, options:
       if (!settled) fail(new Error(`training worker exited with code ${code} before finishing`));
     });
   });
-  return { done, stop };
 }
 
 /** Rebuilds what `fit` sent, inside the worker. */
-export function fromWorkerStart(start: WorkerStart): { model: Sequential; optimizer: Optimizer } {
-  const model = fromArchitecture(start.architecture, { seed: start.modelSeed });
-  model.setWeights(start.weights);
-  return { model, optimizer: optimizerFromConfig(start.optimizer.name, start.optimizer.config) };
-}
+export const fromWorkerStart = (start: WorkerStart) => fromPayload(start.model);

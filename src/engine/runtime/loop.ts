@@ -1,6 +1,7 @@
 /**
- * The training loop: epochs of shuffled mini-batches through compiled training steps, validation after each
- * epoch, progress events throttled for display. It runs wherever it is called; `fit` runs it in a worker.
+ * The training loop: epochs of shuffled mini-batches through compiled training steps, the validation data
+ * scored after each epoch, progress events throttled for display. It runs wherever it is called; `fit` runs
+ * it in a worker.
  */
 import type { Optimizer } from "../compiler/optimizers.js";
 import { Random } from "../model/random.js";
@@ -54,6 +55,8 @@ export interface LoopOptions {
 }
 
 export interface LoopEvents {
+  /** Before each epoch's first batch. */
+  onEpochStart?(epoch: number, epochs: number, batches: number): void;
   onBatch?(p: BatchProgress): void;
   /** Called with a copy of the weights after each epoch; return true to stop training. */
   onEpochEnd?(
@@ -74,7 +77,8 @@ export interface LoopResult {
   epochsDone: number;
 }
 
-export async function validate(model: Sequential, weights: Map<string, Float32Array>, data: LoopData) {
+/** Loss and accuracy of `weights` on held-out data (the model's own weights are left as they were). */
+export async function scoreWeights(model: Sequential, weights: Map<string, Float32Array>, data: LoopData) {
   const saved = new Map(model.weights);
   model.setWeights(weights);
   const predictor = await Predictor.create(model);
@@ -86,6 +90,91 @@ export async function validate(model: Sequential, weights: Map<string, Float32Ar
   }
 }
 
+/** Fills reusable batch buffers with examples order[start…start+n) and their one-hot labels. */
+class Batcher {
+  readonly x: Float32Array;
+  readonly y: Float32Array;
+
+  constructor(
+    private readonly data: LoopData,
+    private readonly per: number,
+    private readonly classes: number,
+    batchSize: number,
+  ) {
+    this.x = new Float32Array(batchSize * per);
+    this.y = new Float32Array(batchSize * classes);
+  }
+
+  fill(order: Uint32Array, start: number, n: number): void {
+    const { per, classes, data } = this;
+    this.y.fill(0);
+    for (let i = 0; i < n; i++) {
+      const src = order[start + i];
+      this.x.set(data.x.subarray(src * per, (src + 1) * per), i * per);
+      this.y[i * classes + data.labels[src]] = 1;
+    }
+  }
+}
+
+/** One epoch's running totals, and the throttle on progress events. */
+class EpochMeter {
+  private readonly t0 = performance.now();
+  private lossSum = 0;
+  private correct = 0;
+  seen = 0;
+  private lastEvent = 0;
+
+  add(loss: number, correct: number, n: number): void {
+    this.lossSum += loss * n;
+    this.correct += correct;
+    this.seen += n;
+  }
+
+  progress(
+    base: Omit<BatchProgress, "loss" | "accuracy" | "imagesPerSecond" | "elapsedSeconds">,
+    started: number,
+  ) {
+    const now = performance.now();
+    return {
+      ...base,
+      loss: this.lossSum / this.seen,
+      accuracy: this.correct / this.seen,
+      imagesPerSecond: this.seen / ((now - this.t0) / 1000),
+      elapsedSeconds: (now - started) / 1000,
+    };
+  }
+
+  /** Whether a progress event is due (at most one per interval, and always for the last batch). */
+  due(intervalMs: number, last: boolean): boolean {
+    const now = performance.now();
+    if (!last && now - this.lastEvent < intervalMs) return false;
+    this.lastEvent = now;
+    return true;
+  }
+
+  logs(learningRate: number): EpochLogs {
+    const seconds = (performance.now() - this.t0) / 1000;
+    return {
+      loss: this.lossSum / this.seen,
+      accuracy: this.correct / this.seen,
+      learning_rate: learningRate,
+      seconds,
+      imagesPerSecond: this.seen / seconds,
+    };
+  }
+}
+
+async function createStepper(
+  model: Sequential,
+  optimizer: Optimizer,
+  options: LoopOptions,
+): Promise<Stepper> {
+  const replicas = options.replicas ?? defaultReplicas(model, options.batchSize, defaultThreads());
+  return replicas > 1
+    ? DataParallelStepper.create(model, optimizer, options.batchSize, replicas)
+    : new SessionStepper(model, optimizer);
+}
+
 export async function trainLoop(
   model: Sequential,
   optimizer: Optimizer,
@@ -93,81 +182,46 @@ export async function trainLoop(
   options: LoopOptions,
   events: LoopEvents = {},
 ): Promise<LoopResult> {
-  const per = model.inputSpec.shape.reduce((a, b) => a * b, 1);
   const classes = model.outputShape[0];
   const count = data.labels.length;
-  const { batchSize, epochs } = options;
-  const replicas = options.replicas ?? defaultReplicas(model, batchSize, defaultThreads());
-  const stepper: Stepper =
-    replicas > 1
-      ? await DataParallelStepper.create(model, optimizer, batchSize, replicas)
-      : new SessionStepper(model, optimizer);
+  const { batchSize, epochs, initialEpoch } = options;
+  const stepper = await createStepper(model, optimizer, options);
+  const batcher = new Batcher(data, data.x.length / count, classes, batchSize);
   const rng = new Random(options.seed);
   const order = Uint32Array.from({ length: count }, (_, i) => i);
-  const xb = new Float32Array(batchSize * per);
-  const yb = new Float32Array(batchSize * classes);
   const history: EpochLogs[] = [];
   const batches = Math.ceil(count / batchSize);
   const started = performance.now();
   let stopped = false;
-  let stepsDone = 0;
+  let steps = 0;
 
   try {
-    for (let epoch = options.initialEpoch; epoch < options.initialEpoch + epochs && !stopped; epoch++) {
+    for (let epoch = initialEpoch; epoch < initialEpoch + epochs && !stopped; epoch++) {
       if (options.shuffle) rng.shuffle(order);
-      const t0 = performance.now();
-      let lossSum = 0;
-      let correct = 0;
-      let seen = 0;
-      let lastEvent = 0;
+      events.onEpochStart?.(epoch, initialEpoch + epochs, batches);
+      const meter = new EpochMeter();
       for (let b = 0; b < batches; b++) {
         if (events.shouldStop?.()) {
           stopped = true;
           break;
         }
-        const start = b * batchSize;
-        const n = Math.min(batchSize, count - start);
-        yb.fill(0);
-        for (let i = 0; i < n; i++) {
-          const src = order[start + i];
-          xb.set(data.x.subarray(src * per, (src + 1) * per), i * per);
-          yb[i * classes + data.labels[src]] = 1;
-        }
-        const r = await stepper.run(xb, yb, n);
-        stepsDone++;
-        lossSum += r.loss * n;
-        correct += r.correct;
-        seen += n;
-        const now = performance.now();
-        if (events.onBatch && (now - lastEvent >= options.progressIntervalMs || b === batches - 1)) {
-          lastEvent = now;
-          events.onBatch({
-            epoch,
-            epochs: options.initialEpoch + epochs,
-            batch: b + 1,
-            batches,
-            loss: lossSum / seen,
-            accuracy: correct / seen,
-            imagesPerSecond: seen / ((now - t0) / 1000),
-            elapsedSeconds: (now - started) / 1000,
-          });
-        }
+        const n = Math.min(batchSize, count - b * batchSize);
+        batcher.fill(order, b * batchSize, n);
+        const r = await stepper.run(batcher.x, batcher.y, n);
+        steps++;
+        meter.add(r.loss, r.correct, n);
+        if (events.onBatch && meter.due(options.progressIntervalMs, b === batches - 1))
+          events.onBatch(
+            meter.progress({ epoch, epochs: initialEpoch + epochs, batch: b + 1, batches }, started),
+          );
       }
-      if (stopped && seen < count) break; // a partial epoch is not an epoch: keep its weights, log nothing
-      const seconds = (performance.now() - t0) / 1000;
-      const logs: EpochLogs = {
-        loss: lossSum / seen,
-        accuracy: correct / seen,
-        learning_rate: optimizer.learningRate(stepsDone),
-        seconds,
-        imagesPerSecond: seen / seconds,
-      };
+      if (stopped && meter.seen < count) break; // a partial epoch is not an epoch: keep its weights, log nothing
+      const logs = meter.logs(optimizer.learningRate(steps));
       const weights = stepper.weights();
       if (options.validation) {
         const v0 = performance.now();
-        const v = await validate(model, weights, options.validation);
-        logs.val_loss = v.loss;
-        logs.val_accuracy = v.accuracy;
+        const v = await scoreWeights(model, weights, options.validation);
+        Object.assign(logs, { val_loss: v.loss, val_accuracy: v.accuracy });
         logs.validationSeconds = (performance.now() - v0) / 1000;
       }
       history.push(logs);

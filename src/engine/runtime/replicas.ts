@@ -16,22 +16,15 @@
  * feeds into its own buffers (a batch share and a slice of each gradient).
  */
 import { parentPort, type Worker } from "node:worker_threads";
-import {
-  buildApplyGraph,
-  buildReplicaGradientGraph,
-  FLAT,
-  flatSize,
-  packFlat,
-  unpackFlat,
-  REPLICA,
-  TRAIN,
-} from "../compiler/compile.js";
-import { optimizerFromConfig, type Optimizer } from "../compiler/optimizers.js";
+import { buildApplyGraph, buildReplicaGradientGraph } from "../compiler/compile.js";
+import type { Optimizer } from "../compiler/optimizers.js";
+import { FLAT, flatSize, packFlat, REPLICA, TRAIN, unpackFlat } from "../compiler/params.js";
 import { toOnnx } from "../graph/serialize.js";
-import { fromArchitecture, type Architecture, type Sequential } from "../model/sequential.js";
+import type { Sequential } from "../model/sequential.js";
 import { createSession, floatTensor, type ort } from "./ort.js";
+import { fromPayload, toPayload, type ModelPayload } from "./payload.js";
 import { spawnWorker } from "./spawn.js";
-import type { StepResult, Stepper } from "./step.js";
+import { checkedLoss, scalarFeeds, type StepResult, type Stepper } from "./step.js";
 
 // Int32 control slots.
 const SEQ = 0; // the step every replica should run next (incremented by the coordinator)
@@ -165,10 +158,7 @@ class Replica {
         [TRAIN.y]: floatTensor(ys, [n, s.classes]),
         [TRAIN.weight(FLAT)]: floatTensor(this.w, [s.size]),
       });
-      const loss = (result[TRAIN.loss].data as Float32Array)[0];
-      if (!Number.isFinite(loss)) {
-        throw new Error(`training diverged at step ${seq}: the loss is ${loss} (try a lower learning rate)`);
-      }
+      const loss = checkedLoss(result, seq);
       out.set(result[REPLICA.grad].data as Float32Array);
       s.stats[2 * this.index] = loss;
       s.stats[2 * this.index + 1] = (result[TRAIN.correct].data as Float32Array)[0];
@@ -204,9 +194,7 @@ class Replica {
       feeds[REPLICA.partial(r)] = floatTensor(this.grads[r], [length]);
       feeds[REPLICA.share(r)] = floatTensor(Float32Array.of(shareOf(s, seq, r) / total), []);
     }
-    for (const [name, value] of Object.entries(this.optimizer.scalars(t))) {
-      feeds[name] = floatTensor(Float32Array.of(value), []);
-    }
+    Object.assign(feeds, scalarFeeds(this.optimizer, t));
     const out = await this.apply.session.run(feeds);
     for (const name of this.apply.slots) this.slots.set(name, out[TRAIN.next(name)]);
     s.weights.set(out[TRAIN.next(TRAIN.weight(FLAT))].data as Float32Array, this.start);
@@ -230,24 +218,15 @@ class Replica {
 /** What a helper worker needs to build its replica. */
 export interface HelperStart {
   index: number;
-  architecture: Architecture;
-  modelSeed: number;
-  weights: Map<string, Float32Array>;
-  optimizer: { name: string; config: Record<string, unknown> };
+  model: ModelPayload;
   shared: Shared;
 }
 
 /** The helper worker's loop: wait for a step, compute the gradient, update, until told to quit. */
 export async function runHelper(start: HelperStart): Promise<void> {
   const s = start.shared;
-  const model = fromArchitecture(start.architecture, { seed: start.modelSeed });
-  model.setWeights(start.weights);
-  const replica = new Replica(
-    start.index,
-    model,
-    optimizerFromConfig(start.optimizer.name, start.optimizer.config),
-    s,
-  );
+  const { model, optimizer } = fromPayload(start.model);
+  const replica = new Replica(start.index, model, optimizer, s);
   parentPort?.postMessage("ready");
   try {
     for (let seq = 1; ; seq++) {
@@ -297,14 +276,7 @@ export class DataParallelStepper implements Stepper {
     const helpers: Worker[] = [];
     const started: Promise<unknown>[] = [];
     for (let index = 1; index < replicas; index++) {
-      const start: HelperStart = {
-        index,
-        architecture: model.architecture(),
-        modelSeed: model.seed,
-        weights: model.weights,
-        optimizer: { name: optimizer.name, config: optimizer.config },
-        shared: s,
-      };
+      const start: HelperStart = { index, model: toPayload(model, optimizer), shared: s };
       const worker = spawnWorker("replica-worker", start);
       worker.on("error", (e) => {
         // After start-up, runHelper reports its own failures through shared memory; this catches the rest.

@@ -3,14 +3,8 @@
  * onnxruntime tensors between steps: each step's `next/*` outputs become the next step's inputs, so nothing is
  * copied on the JavaScript side.
  */
-import {
-  buildTrainGraph,
-  FLAT,
-  packFlat,
-  TRAIN,
-  unpackFlat,
-  type TrainGraphOptions,
-} from "../compiler/compile.js";
+import { buildTrainGraph, type TrainGraphOptions } from "../compiler/compile.js";
+import { FLAT, isWeight, packFlat, TRAIN, unpackFlat } from "../compiler/params.js";
 import type { Optimizer } from "../compiler/optimizers.js";
 import { toOnnx } from "../graph/serialize.js";
 import type { Sequential } from "../model/sequential.js";
@@ -35,9 +29,9 @@ export class TrainingState {
     const trainable = model.weightSpecs.filter((w) => w.trainable);
     const put = (name: string, data: Float32Array, shape: readonly number[]) => {
       this.tensors.set(name, floatTensor(data, shape));
-      if (!name.startsWith("w:")) return;
+      if (!isWeight(name)) return;
       for (const s of optimizer.slots) {
-        this.tensors.set(TRAIN.slot(s, name.slice(2)), floatTensor(new Float32Array(data.length), shape));
+        this.tensors.set(TRAIN.slot(s, name), floatTensor(new Float32Array(data.length), shape));
       }
     };
     if (flat) {
@@ -64,6 +58,22 @@ export class TrainingState {
   }
 }
 
+/** The optimizer's per-step scalars (e.g. Adam's bias-corrected step size) as feeds for step t. */
+export function scalarFeeds(optimizer: Optimizer, t: number): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const [name, value] of Object.entries(optimizer.scalars(t)))
+    feeds[name] = floatTensor(Float32Array.of(value), []);
+  return feeds;
+}
+
+/** A step's loss; a non-finite one stops training with advice rather than training on NaN. */
+export function checkedLoss(out: ort.InferenceSession.OnnxValueMapType, t: number): number {
+  const loss = (out[TRAIN.loss].data as Float32Array)[0];
+  if (!Number.isFinite(loss))
+    throw new Error(`training diverged at step ${t}: the loss is ${loss} (try a lower learning rate)`);
+  return loss;
+}
+
 export class TrainStep {
   private constructor(
     readonly batch: number,
@@ -88,14 +98,9 @@ export class TrainStep {
     const t = state.step + 1;
     const feeds: Record<string, ort.Tensor> = { [TRAIN.x]: x, [TRAIN.y]: y };
     for (const name of this.carried) feeds[name] = state.tensors.get(name) as ort.Tensor;
-    for (const [name, value] of Object.entries(this.optimizer.scalars(t))) {
-      feeds[name] = floatTensor(Float32Array.of(value), []);
-    }
+    Object.assign(feeds, scalarFeeds(this.optimizer, t));
     const out = await this.session.run(feeds);
-    const loss = (out[TRAIN.loss].data as Float32Array)[0];
-    if (!Number.isFinite(loss)) {
-      throw new Error(`training diverged at step ${t}: the loss is ${loss} (try a lower learning rate)`);
-    }
+    const loss = checkedLoss(out, t);
     for (const name of this.carried) state.tensors.set(name, out[TRAIN.next(name)]);
     state.step = t;
     return { loss, correct: (out[TRAIN.correct].data as Float32Array)[0] };

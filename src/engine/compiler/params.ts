@@ -1,0 +1,75 @@
+/**
+ * The names a training graph's values go by, and the flat parameter vector's layout: the one place that knows
+ * "w:conv2d/kernel" is a trainable weight, "s:…" a batch-norm statistic, "m:…" an Adam moment, "next/…" a
+ * step's updated value.
+ */
+import type { Shape } from "../graph/graph.js";
+import type { Sequential } from "../model/sequential.js";
+
+const WEIGHT = "w:";
+
+/** Whether a graph input is a trainable weight (or the flat vector of them). */
+export const isWeight = (name: string) => name.startsWith(WEIGHT);
+
+/** The model key ("conv2d/kernel") of a weight input ("w:conv2d/kernel"). */
+export function keyOf(param: string): string {
+  if (!isWeight(param)) throw new Error(`"${param}" is not a weight input`);
+  return param.slice(WEIGHT.length);
+}
+
+export const TRAIN = {
+  x: "x",
+  y: "y",
+  loss: "loss",
+  correct: "correct",
+  weight: (key: string) => `${WEIGHT}${key}`,
+  state: (key: string) => `s:${key}`,
+  /** An optimizer slot (e.g. Adam's "m") of the parameter input `param`. */
+  slot: (slot: string, param: string) => `${slot}:${keyOf(param)}`,
+  next: (name: string) => `next/${name}`,
+} as const;
+
+/** Where each trainable weight lives in the flat parameter vector. */
+export function flatLayout(model: Sequential): { key: string; offset: number; size: number; shape: Shape }[] {
+  let offset = 0;
+  return model.weightSpecs
+    .filter((w) => w.trainable)
+    .map((w) => {
+      const size = w.shape.reduce((a, b) => a * b, 1);
+      const entry = { key: w.key, offset, size, shape: w.shape };
+      offset += size;
+      return entry;
+    });
+}
+
+/** How many values the flat parameter vector holds. */
+export function flatSize(model: Sequential): number {
+  return flatLayout(model).reduce((n, l) => n + l.size, 0);
+}
+
+/** The model's trainable weights packed into one new flat vector. */
+export function packFlat(model: Sequential): Float32Array {
+  const all = new Float32Array(flatSize(model));
+  for (const l of flatLayout(model)) all.set(model.weights.get(l.key) as Float32Array, l.offset);
+  return all;
+}
+
+/** A flat vector's trainable weights by key, copied out. */
+export function unpackFlat(model: Sequential, all: Float32Array): Map<string, Float32Array> {
+  return new Map(flatLayout(model).map((l) => [l.key, all.slice(l.offset, l.offset + l.size)]));
+}
+
+/** The single input holding every trainable weight, when parameters are flat. */
+export const FLAT = "*";
+
+/**
+ * Data-parallel training (runtime/replicas.ts) splits each batch between replicas, each with its own
+ * single-threaded session: each runs the gradient graph on its share, then the update graph on its slice of
+ * the weights, fed every replica's gradient for that slice.
+ */
+export const REPLICA = {
+  grad: "grad",
+  /** Replica r's flat gradient (the mean over its share), and the fraction of the batch it had. */
+  partial: (r: number) => `grad:${r}`,
+  share: (r: number) => `share:${r}`,
+} as const;
