@@ -1,10 +1,11 @@
 /**
- * Reverse-mode differentiation over a Graph: one vector-Jacobian rule per ONNX op (see gradients.ts), applied
- * in reverse topological order, with contributions to a value summed. The same design as ONNX Runtime's
- * training gradient builder, but emitting only standard opset-17 ops so onnxruntime-node can run the result.
+ * Reverse-mode differentiation over a Graph: one vector-Jacobian rule per ONNX op (graph/ops/), applied in
+ * reverse topological order, with contributions to a value summed. The same design as ONNX Runtime's training
+ * gradient builder — ops marked non-differentiable stop the gradient — but emitting only standard opset-17
+ * ops so onnxruntime-node can run the result.
  */
 import type { Graph, Node } from "../graph/graph.js";
-import { GRADIENT_RULES } from "../graph/gradients.js";
+import { NOT_DIFFERENTIABLE, opDef } from "../graph/ops/index.js";
 
 export interface Gradients {
   /** Gradient value name for each requested parameter, in the order asked. */
@@ -19,6 +20,7 @@ function nodesBetween(
   // Values that depend on a parameter (forward closure) ...
   const active = new Set(wrt);
   for (const n of g.nodes) {
+    if (opDef(n.op).gradient === NOT_DIFFERENTIABLE) continue;
     if (n.inputs.some((i) => active.has(i))) n.outputs.forEach((o) => active.add(o));
   }
   // ... intersected with values the loss depends on (backward closure).
@@ -47,8 +49,8 @@ export function differentiate(g: Graph, loss: string, wrt: readonly string[]): G
   };
 
   for (const node of nodes) {
-    const rule = GRADIENT_RULES[node.op];
-    if (!rule) throw new Error(`no gradient rule for op ${node.op}`);
+    const rule = opDef(node.op).gradient;
+    if (rule === null || rule === NOT_DIFFERENTIABLE) throw new Error(`no gradient rule for op ${node.op}`);
     const dys = node.outputs.map(total);
     if (dys.every((d) => d === undefined)) continue;
     const dxs = rule({ g, node, dy: (i = 0) => dys[i], wants: (i) => active.has(node.inputs[i]) });

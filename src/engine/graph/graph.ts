@@ -5,7 +5,7 @@
  * broadcasting, padding and reshapes without asking ONNX Runtime. A dimension of -1 is the symbolic batch
  * ("N"), used only by inference graphs that accept any batch size; training graphs are compiled per batch size.
  */
-import { inferShapes } from "./shapes.js";
+import { inferShapes } from "./ops/index.js";
 
 export type DType = "float32" | "int64" | "bool";
 export type Shape = readonly number[];
@@ -190,6 +190,4 @@ export class Graph {
   }
 }
 
-export function sizeOf(shape: Shape): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
+export { sizeOf } from "./ops/types.js";
