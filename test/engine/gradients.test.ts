@@ -7,6 +7,7 @@ import { differentiate } from "../../src/engine/compiler/autodiff.js";
 import { buildGradientGraph } from "../../src/engine/compiler/compile.js";
 import { TRAIN } from "../../src/engine/compiler/params.js";
 import { Graph } from "../../src/engine/graph/graph.js";
+import { OPS } from "../../src/engine/graph/ops/index.js";
 import { toOnnx } from "../../src/engine/graph/serialize.js";
 import {
   batchNormalization,
@@ -60,6 +61,9 @@ function paramValues(params: Param[], seed: number): Record<string, T> {
   );
 }
 
+/** Ops whose gradient rules a finite-difference check below has exercised. */
+const checked = new Set<string>();
+
 /** Asserts onnxruntime's gradient of each param matches float64 central differences. */
 async function checkGradients(params: Param[], body: (g: Graph, p: string[]) => string, seed = 7) {
   const feeds = paramValues(params, seed);
@@ -71,12 +75,21 @@ async function checkGradients(params: Param[], body: (g: Graph, p: string[]) => 
     params.map((p) => p.name),
   );
   grads.forEach((gname, i) => diff.g.output(diff.g.rename(gname, `grad_${i}`)));
+  // Dropout is random: its mask comes out of the run and is fed to the reference, so both see the same one.
+  const masks = diff.g.nodes.filter((n) => n.op === "Dropout").map((n) => n.outputs[1]);
+  masks.forEach((m) => diff.g.output(m));
+  ref.g.nodes.forEach((n) => checked.add(n.op));
   const session = await createSession(toOnnx(diff.g));
   const out = await session.run(
     Object.fromEntries(
       params.map((p) => [p.name, floatTensor(Float32Array.from(feeds[p.name].data), p.shape)]),
     ),
   );
+  for (const m of masks) {
+    const data = out[m].data as unknown as ArrayLike<boolean | number>;
+    feeds[m] = tensor([...diff.g.shape(m)], Array.from(data, Number));
+    expect(new Set(Array.from(data, Number)).size, "a mask that drops some values and keeps others").toBe(2);
+  }
   const lossAt = (f: Record<string, T>) => evaluate(ref.g, f, [ref.loss])[0].data[0];
   params.forEach((p, i) => {
     const analytic = out[`grad_${i}`].data as Float32Array;
@@ -216,6 +229,26 @@ describe("gradient rules match float64 finite differences", () => {
         return g.op("DepthToSpace", [m], { blocksize: 2, mode: "DCR" });
       },
     ));
+  it("Squeeze, Unsqueeze and Identity", () =>
+    checkGradients([{ name: "x", shape: [2, 1, 3] }], (g, [x]) => {
+      const s = g.op("Squeeze", [x, g.ints([1])]);
+      const u = g.op("Unsqueeze", [g.op("Identity", [s]), g.ints([0, 3])]);
+      return g.op("Mul", [u, u]);
+    }));
+  it("Dropout (rate 0.4, training mode: mask and 1/(1 − rate) scaling)", () =>
+    checkGradients([{ name: "x", shape: [4, 16] }], (g, [x]) => {
+      const training = g.op("Cast", [g.scalar(1)], { to: 9 });
+      const [y] = g.opN("Dropout", [x, g.scalar(0.4, "ratio"), training], { seed: 5 }, 2);
+      return g.op("Mul", [y, x]);
+    }));
+});
+
+describe("every gradient rule", () => {
+  it("is checked against finite differences above", () => {
+    const rules = Object.entries(OPS).filter(([, d]) => typeof d.gradient === "function");
+    expect(rules.length).toBeGreaterThan(20);
+    expect(rules.map(([op]) => op).filter((op) => !checked.has(op))).toEqual([]);
+  });
 });
 
 describe("max-pooling sends each gradient to exactly one maximum (ties are common on MNIST)", () => {

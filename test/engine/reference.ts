@@ -178,7 +178,12 @@ function softmax(x: T, log: boolean): T {
   return out;
 }
 
-function run(node: Node, ins: (T | undefined)[], ints: (i: number) => number[]): T[] {
+function run(
+  node: Node,
+  ins: (T | undefined)[],
+  ints: (i: number) => number[],
+  given: (name: string) => T | undefined,
+): T[] {
   const a = node.attrs as Record<string, unknown>;
   const x = ins[0] as T;
   const num = (k: string, d: number) => (a[k] as number | undefined) ?? d;
@@ -236,6 +241,36 @@ function run(node: Node, ins: (T | undefined)[], ints: (i: number) => number[]):
           x.data,
         ),
       ];
+    }
+    case "Squeeze": {
+      const r = x.shape.length;
+      const drop = new Set(ints(1).map((d) => (d < 0 ? d + r : d)));
+      return [
+        t(
+          x.shape.filter((_, i) => !drop.has(i)),
+          x.data,
+        ),
+      ];
+    }
+    case "Unsqueeze": {
+      const r = x.shape.length + ints(1).length;
+      const add = new Set(ints(1).map((d) => (d < 0 ? d + r : d)));
+      const rest = [...x.shape];
+      return [
+        t(
+          Array.from({ length: r }, (_, i) => (add.has(i) ? 1 : (rest.shift() as number))),
+          x.data,
+        ),
+      ];
+    }
+    case "Cast":
+      return [x]; // booleans are 0/1 here already
+    case "Dropout": {
+      // Random: the test feeds the mask onnxruntime drew (the node's second output) to check against it.
+      const m = given(node.outputs[1]);
+      if (!m) throw new Error("reference interpreter: feed Dropout's mask output to evaluate it");
+      const ratio = ins[1] ? ins[1].data[0] : 0.5;
+      return [elementwise([x, m], (v, k) => (v * k) / (1 - ratio)), m];
     }
     case "Transpose":
       return [transpose(x, arr("perm", [...x.shape.keys()].reverse()))];
@@ -365,7 +400,12 @@ export function evaluate(g: Graph, feeds: Record<string, T>, want: string[]): T[
   for (const node of g.nodes.filter((n) => chosen.has(n))) {
     if (node.outputs.every((o) => env.has(o))) continue;
     const ins = node.inputs.map((i) => (i === "" ? undefined : env.get(i)));
-    const outs = run(node, ins, (k) => Array.from((ins[k] as T).data));
+    const outs = run(
+      node,
+      ins,
+      (k) => Array.from((ins[k] as T).data),
+      (name) => env.get(name),
+    );
     node.outputs.forEach((o, k) => outs[k] && env.set(o, outs[k]));
   }
   return want.map((w) => {
