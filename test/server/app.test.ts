@@ -107,7 +107,20 @@ describe("POST /api/predict", () => {
           .toBuffer(),
       }),
       415,
-      /too large|pixel limit|not a readable image/,
+      /the image is too large/,
+    ],
+    [
+      "a decompression bomb's header alone (refused before any pixel is decoded)",
+      async () => ({
+        type: "image/png",
+        payload: (
+          await sharp({ create: { width: 10000, height: 10000, channels: 3, background: "#fff" } })
+            .png()
+            .toBuffer()
+        ).subarray(0, 100),
+      }),
+      415,
+      /the image is too large/,
     ],
   ];
   it.each(bad)("rejects %s with a clear 4xx JSON error", async (_name, make, status, message) => {

@@ -152,8 +152,34 @@ describe("the web app in Chromium", () => {
     expect(Number(await page.evaluate(() => document.body.dataset.digit))).toBe(labels[0]);
   }, 60_000);
 
-  it("undo and clear work, and a blank pad gives no prediction", async () => {
+  it("undo removes the last stroke, clear empties the pad, and a blank pad gives no prediction", async () => {
+    const { pixels, labels } = await mnistSlice("t10k", 2, 1);
+    await drawDigit(pixels, 7, { x: 40, y: 30 }, "20");
+    await page.click("#predict");
+    await page.waitForFunction(() => document.body.dataset.digit !== undefined);
+    const digit = await page.evaluate(() => document.body.dataset.digit);
+    expect(Number(digit)).toBe(labels[0]);
+    const padImage = () =>
+      page.evaluate(() => (document.getElementById("pad") as HTMLCanvasElement).toDataURL());
+    const drawn = await padImage();
+    // One more stroke, a bar across the pad: the picture changes.
+    const box = (await page.locator("#pad").boundingBox()) as {
+      x: number;
+      y: number;
+      width: number;
+      height: number;
+    };
+    await page.mouse.move(box.x + 10, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width - 10, box.y + box.height / 2, { steps: 8 });
+    await page.mouse.up();
+    expect(await padImage()).not.toBe(drawn);
+    await page.click("#undo");
+    expect(await padImage()).toBe(drawn);
+    await page.click("#predict");
+    await page.waitForFunction((d) => document.body.dataset.digit === d, digit);
     await page.click("#clear");
+    expect(await padImage()).not.toBe(drawn);
     await page.click("#predict");
     await expect(page.locator("#confidence").textContent()).resolves.toMatch(/Draw a digit/);
     expect(await page.evaluate(() => document.body.dataset.digit)).toBeUndefined();
