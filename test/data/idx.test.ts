@@ -2,10 +2,12 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   encodeImages,
   encodeLabels,
+  IdxError,
   parseImages,
   parseLabels,
   readImages,
@@ -63,5 +65,73 @@ describe("IDX reader", () => {
     fs.writeFileSync(path.join(dir, "bad.gz"), Uint8Array.of(0x1f, 0x8b, 8, 0, 1, 2, 3));
     await expect(readImages(path.join(dir, "bad.gz"))).rejects.toThrow(/bad.gz: corrupt gzip data/);
     await expect(readImages(path.join(dir, "missing"))).rejects.toThrow(/missing: file not found/);
+  });
+});
+
+describe("IDX reader under random input (fast-check)", () => {
+  const header = (words: number[]) => {
+    const b = new Uint8Array(4 * words.length);
+    const v = new DataView(b.buffer);
+    words.forEach((w, i) => v.setUint32(4 * i, w >>> 0, false));
+    return b;
+  };
+
+  it("round-trips any small image set and label list it encodes", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 5 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.infiniteStream(fc.integer({ min: 0, max: 255 })),
+        (count, rows, cols, values) => {
+          const pixels = Uint8Array.from(values.take(count * rows * cols));
+          const back = parseImages(encodeImages({ count, rows, cols, pixels }));
+          expect([back.count, back.rows, back.cols]).toEqual([count, rows, cols]);
+          expect(Array.from(back.pixels)).toEqual(Array.from(pixels));
+          const labels = Uint8Array.from(values.take(count), (v) => v % 10);
+          expect(Array.from(parseLabels(encodeLabels(labels)).labels)).toEqual(Array.from(labels));
+        },
+      ),
+    );
+  });
+
+  it("gives random bytes either a consistent parse or an IdxError naming the file, nothing else", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), fc.boolean(), (bytes, asImages) => {
+        // Half the time, a valid magic number up front, so the deeper checks are reached too.
+        const b = Uint8Array.from(bytes);
+        if (b.length >= 4 && bytes[0] % 2 === 0) b.set(header([asImages ? 2051 : 2049]));
+        try {
+          if (asImages) {
+            const r = parseImages(b, "r.idx");
+            expect(r.pixels.length).toBe(r.count * r.rows * r.cols);
+          } else expect(parseLabels(b, "r.idx").labels.length).toBe(parseLabels(b, "r.idx").count);
+        } catch (e) {
+          expect(e).toBeInstanceOf(IdxError);
+          expect((e as Error).message).toMatch(/^r\.idx: /);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("refuses every truncation of a valid file, and huge declared sizes, without reading past the end", () => {
+    const good = encodeImages({ count: 3, rows: 5, cols: 4, pixels: new Uint8Array(60).fill(7) });
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: good.length - 1 }), (cut) => {
+        expect(() => parseImages(good.subarray(0, cut), "t.idx")).toThrow(/t\.idx: truncated/);
+      }),
+    );
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2 ** 20, max: 2 ** 32 - 1 }),
+        fc.integer({ min: 1, max: 2 ** 32 - 1 }),
+        (count, side) => {
+          const huge = header([2051, count, side, side]);
+          expect(() => parseImages(huge, "h.idx")).toThrow(/h\.idx: truncated: header says/);
+          expect(() => parseLabels(header([2049, count]), "h.idx")).toThrow(/h\.idx: truncated: header says/);
+        },
+      ),
+    );
   });
 });

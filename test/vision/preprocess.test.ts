@@ -2,6 +2,7 @@
  * MNIST's recipe on digits handed over as people hand them over: MNIST test digits re-rendered large,
  * off-centre, dark on light, on transparent backgrounds, with noise. Scored with the shipped model.
  */
+import fc from "fast-check";
 import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_MODEL_DIR } from "../../src/paths.js";
@@ -9,7 +10,7 @@ import { Predictor } from "../../src/engine/index.js";
 import { Random } from "../../src/engine/model/random.js";
 import { loadModel } from "../../src/zoo/saved-model.js";
 import { decodeImage, prepareImage } from "../../src/vision/decode.js";
-import { mnistFromInk, NoInkError, prepareDigit } from "../../src/vision/preprocess.js";
+import { mnistFromInk, NoInkError, prepareDigit, prepareDigits } from "../../src/vision/preprocess.js";
 import { mnistSlice, scaledDigit } from "../helpers/mnist.js";
 
 let predictor: Predictor;
@@ -150,5 +151,78 @@ describe("MNIST-style preprocessing", () => {
       /cut bomb: the image is too large/,
     );
     await expect(decodeImage(bomb.subarray(0, 20), "cut header")).rejects.toThrow(/not a readable image/);
+  });
+});
+
+describe("preprocessing under random pictures (fast-check)", () => {
+  // Pictures of 1×1 to 48×48 pixels: random noise, or a random rectangle of ink on random paper.
+  const picture = fc
+    .record({
+      width: fc.integer({ min: 1, max: 48 }),
+      height: fc.integer({ min: 1, max: 48 }),
+      seed: fc.integer(),
+      kind: fc.constantFrom("noise", "rectangle", "flat"),
+      paper: fc.integer({ min: 0, max: 255 }),
+      alpha: fc.constantFrom(0, 128, 255),
+    })
+    .map(({ width, height, seed, kind, paper, alpha }) => {
+      const rng = new Random(seed);
+      const rgba = new Uint8ClampedArray(width * height * 4);
+      const [x0, y0] = [rng.int(width), rng.int(height)];
+      const [x1, y1] = [x0 + rng.int(width - x0) + 1, y0 + rng.int(height - y0) + 1];
+      for (let y = 0; y < height; y++)
+        for (let x = 0; x < width; x++) {
+          const inRect = x >= x0 && x < x1 && y >= y0 && y < y1;
+          const v = kind === "noise" ? rng.int(256) : kind === "rectangle" && inRect ? 255 - paper : paper;
+          rgba.set([v, v, v, kind === "flat" ? alpha : 255], 4 * (y * width + x));
+        }
+      return { rgba, width, height };
+    });
+
+  it("gives every picture a 28×28 input in 0–1 with its ink centred, or a clear no-ink error", () => {
+    fc.assert(
+      fc.property(picture, ({ rgba, width, height }) => {
+        for (const read of [
+          () => [prepareDigit(rgba, width, height)],
+          () => prepareDigits(rgba, width, height),
+        ]) {
+          let out: ReturnType<typeof prepareDigits>;
+          try {
+            out = read();
+          } catch (e) {
+            expect(e).toBeInstanceOf(NoInkError);
+            continue;
+          }
+          for (const { input, box } of out) {
+            expect(input.length).toBe(784);
+            expect(input.every((v) => Number.isFinite(v) && v >= 0 && v <= 1)).toBe(true);
+            const mass = input.reduce((a, b) => a + b, 0);
+            expect(mass).toBeGreaterThan(0);
+            const cy = input.reduce((s, v, i) => s + v * Math.floor(i / 28), 0) / mass;
+            const cx = input.reduce((s, v, i) => s + v * (i % 28), 0) / mass;
+            expect(Math.hypot(cx - 13.5, cy - 13.5)).toBeLessThan(3);
+            expect(box.x + box.width).toBeLessThanOrEqual(width);
+            expect(box.y + box.height).toBeLessThanOrEqual(height);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("refuses pixels that do not match the stated size", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: -3, max: 3 }),
+        (w, h, off) => {
+          fc.pre(off !== 0 && w * h * 4 + off >= 0);
+          expect(() => prepareDigit(new Uint8ClampedArray(w * h * 4 + off), w, h)).toThrow(
+            /pixels|RGBA|values/i,
+          );
+        },
+      ),
+    );
   });
 });
