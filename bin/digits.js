@@ -1,3 +1,10 @@
 #!/usr/bin/env node
-// The installed command: runs the compiled CLI (npm ci builds it through the "prepare" script).
-import "../dist/cli/run.js";
+// The `digits` command: runs the compiled CLI. In a checkout, `npm start` and `npm test` build it first
+// (npm ci builds nothing here: .npmrc turns off install scripts); an installed package ships it built.
+import fs from "node:fs";
+
+if (!fs.existsSync(new URL("../dist/cli/run.js", import.meta.url))) {
+  process.stderr.write("digits: not built yet: run `npm run build` in this folder first\n");
+  process.exit(1);
+}
+await import("../dist/cli/run.js");
