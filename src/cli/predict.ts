@@ -3,6 +3,9 @@ import { Command } from "commander";
 import { IMAGES_MAGIC, parseImages, readIdxBytes } from "../data/idx.js";
 import { Predictor } from "../engine/index.js";
 import { prepareImage, prepareImageDigits } from "../vision/decode.js";
+import { SIZE } from "../vision/preprocess.js";
+
+const PIXELS = SIZE * SIZE;
 import { openModel } from "../zoo/resolve.js";
 import { pct } from "../util/format.js";
 import { printJson } from "../util/json.js";
@@ -24,7 +27,7 @@ async function readInputs(file: string, asNumber: boolean): Promise<Input[]> {
       throw new Error(`${file}: images are ${images.rows}×${images.cols}, not 28×28`);
     return Array.from({ length: images.count }, (_, i) => ({
       source: `${file}#${i}`,
-      x: Float32Array.from(images.pixels.subarray(i * 784, (i + 1) * 784), (p) => p / 255),
+      x: Float32Array.from(images.pixels.subarray(i * PIXELS, (i + 1) * PIXELS), (p) => p / 255),
     }));
   }
   if (asNumber) {
@@ -61,8 +64,8 @@ export function predictCommand(): Command {
     .action(async (files: string[], o) => {
       const { model } = openModel(o.model);
       const inputs = (await Promise.all(files.map((f) => readInputs(f, Boolean(o.number))))).flat();
-      const x = new Float32Array(inputs.length * 784);
-      inputs.forEach((inp, i) => x.set(inp.x, i * 784));
+      const x = new Float32Array(inputs.length * PIXELS);
+      inputs.forEach((inp, i) => x.set(inp.x, i * PIXELS));
       const predictor = await Predictor.create(model);
       const probabilities = await predictor.predict(x);
       await predictor.release();

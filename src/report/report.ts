@@ -12,6 +12,9 @@ import { classificationReport } from "../metrics/classification.js";
 import type { LoadedModel, SavedEpoch } from "../zoo/saved-model.js";
 import { pct } from "../util/format.js";
 import { inputToPng } from "../vision/png.js";
+import { SIZE } from "../vision/preprocess.js";
+
+const PIXELS = SIZE * SIZE;
 import { reliability } from "../metrics/calibration.js";
 import {
   confusionHeatmap,
@@ -133,7 +136,7 @@ export async function writeReport({
   const samples: Thumb[] = [];
   for (let i = 0; i < 40; i++) {
     samples.push({
-      url: thumbnail(test.pixels.subarray(i * 784, (i + 1) * 784)),
+      url: thumbnail(test.pixels.subarray(i * PIXELS, (i + 1) * PIXELS)),
       caption: predicted[i] === test.labels[i] ? `${predicted[i]}` : `${predicted[i]} (is ${test.labels[i]})`,
       wrong: predicted[i] !== test.labels[i],
     });
@@ -155,7 +158,7 @@ export async function writeReport({
   const wrongThumbs: Thumb[] = [];
   for (const i of mistakes) {
     wrongThumbs.push({
-      url: thumbnail(test.pixels.subarray(i * 784, (i + 1) * 784)),
+      url: thumbnail(test.pixels.subarray(i * PIXELS, (i + 1) * PIXELS)),
       caption: `${test.labels[i]}→${predicted[i]} ${(100 * confidence[i]).toFixed(0)}%`,
       wrong: true,
     });

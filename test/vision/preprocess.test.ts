@@ -5,6 +5,7 @@
 import fc from "fast-check";
 import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
+import { argmax } from "../../src/util/argmax.js";
 import { DEFAULT_MODEL_DIR } from "../../src/paths.js";
 import { Predictor } from "../../src/engine/index.js";
 import { Random } from "../../src/engine/model/random.js";
@@ -71,7 +72,7 @@ describe("MNIST-style preprocessing", () => {
     const perStyle = new Map<Style, number>();
     for (let i = 0; i < 1000; i++) {
       const row = Array.from(p.subarray(i * 10, i * 10 + 10));
-      if (row.indexOf(Math.max(...row)) === labels[i]) {
+      if (argmax(row) === labels[i]) {
         correct++;
         perStyle.set(styles[i % 4], (perStyle.get(styles[i % 4]) ?? 0) + 1);
       }
@@ -135,7 +136,7 @@ describe("MNIST-style preprocessing", () => {
       const prepared = await prepareImage(bytes, format);
       expect(prepared.inverted).toBe(true);
       const p = await predictor.predict(prepared.input);
-      expect(Array.from(p).indexOf(Math.max(...p)), format).toBe(labels[0]);
+      expect(argmax(p), format).toBe(labels[0]);
     }
     await expect(decodeImage(Buffer.from("definitely not an image"), "junk")).rejects.toThrow(
       /junk: not a readable image/,

@@ -1,5 +1,6 @@
 /** Reading a written number: several MNIST test digits side by side in one picture, read left to right. */
 import { beforeAll, describe, expect, it } from "vitest";
+import { argmax } from "../../src/util/argmax.js";
 import { DEFAULT_MODEL_DIR } from "../../src/paths.js";
 import { Predictor } from "../../src/engine/index.js";
 import { Random } from "../../src/engine/model/random.js";
@@ -60,7 +61,7 @@ describe("prepareDigits", () => {
       const probs = await predictor.predict(x);
       const read = prepared.map((_, i) => {
         const row = Array.from(probs.subarray(i * 10, i * 10 + 10));
-        return row.indexOf(Math.max(...row));
+        return argmax(row);
       });
       const truth = idx.map((i) => labels[i]);
       if (read.join("") === truth.join("")) numbersRight++;
