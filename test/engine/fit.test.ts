@@ -152,5 +152,43 @@ describe("fit", () => {
     expect(() => conv2d({ filters: 3, kernelSize: 3, kernal: 2 })).toThrow(/Unrecognized key.*kernal/);
     expect(() => sequential([input([28, 28, 1]), dense({ units: 3 })])).toThrow(/flat input/);
     await expect(predict(model, new Float32Array(10))).rejects.toThrow(/whole number of examples/);
+    // @ts-expect-error a typo in fit's options is an error (Keras's name is epochs)
+    expect(() => fit(model, x, [1, 2], { optimizer: adam(), epoch: 3 })).toThrow(
+      /fit: .*Unrecognized key.*epoch/,
+    );
+    // @ts-expect-error an optimizer is required, and must be one
+    expect(() => fit(model, x, [1, 2], { optimizer: "adam" })).toThrow(
+      /fit: optimizer: must be an optimizer/,
+    );
+    expect(() =>
+      fit(model, x, [1, 2], {
+        optimizer: adam(),
+        validationSplit: 0.5,
+        validationData: { x, labels: [1, 2] },
+      }),
+    ).toThrow(/validationData or validationSplit, not both/);
+    expect(() => fit(model, x, [1, 2], { optimizer: adam(), validationSplit: 0.1 })).toThrow(
+      /leaves no training or validation data/,
+    );
+    // @ts-expect-error labels are required to evaluate
+    await expect(evaluate(model, x)).rejects.toThrow(/labels are required/);
+    await expect(evaluate(model, new Float32Array(0), [])).rejects.toThrow(/no examples/);
+  });
+
+  it("holds out the last validationSplit of the examples, as Keras does, and scores them each epoch", async () => {
+    const { x, labels } = await mnistSlice("train", 0, 1000);
+    const model = small(3);
+    const { history } = await fit(model, x, labels, {
+      optimizer: adam(),
+      epochs: 2,
+      batchSize: 50,
+      validationSplit: 0.2,
+      inProcess: true,
+    }).done;
+    expect(history.map((h) => h.imagesPerSecond > 0 && h.val_accuracy !== undefined)).toEqual([true, true]);
+    // The validation score is exactly the model's on the last 200 examples, which it never trained on.
+    const last = await evaluate(model, x.subarray(800 * 784), labels.subarray(800));
+    expect(history[1].val_accuracy).toBeCloseTo(last.accuracy, 6);
+    expect(history[1].val_loss).toBeCloseTo(last.loss, 4);
   });
 });
