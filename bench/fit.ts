@@ -1,11 +1,14 @@
 /**
  * Real training throughput: `fit` on MNIST (the reference CNN, the worker thread, shuffling, batching),
  * data-parallel replicas (as `fit` chooses) against one session on every core, interleaved because this VM's
- * speed drifts. Each sample is the second epoch of a two-epoch fit, so session compilation is left out. Usage: npm run bench:fit [-- --rounds 3 --batch 32 --images 60000]
+ * speed drifts. Each sample is the second epoch of a two-epoch fit, so session compilation is left out.
+ * `--augment` compares training with the standard augmentation against without it instead (auto replicas).
+ * Usage: npm run bench:fit [-- --rounds 3 --batch 32 --images 60000 --augment]
  * Prints a line per run, then one JSON line (last line).
  */
 import { parseArgs } from "node:util";
-import { adam, fit } from "../src/engine/index.js";
+import { adam, fit, type AugmentOptions } from "../src/engine/index.js";
+import { STANDARD_AUGMENT } from "../src/zoo/recipes.js";
 import { defaultThreads } from "../src/engine/runtime/ort.js";
 import { defaultReplicas } from "../src/engine/runtime/replicas.js";
 import { loadMnist } from "../src/data/mnist.js";
@@ -16,6 +19,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "3" },
     batch: { type: "string", default: "32" },
     images: { type: "string", default: "60000" },
+    augment: { type: "boolean", default: false },
   },
 });
 const rounds = Number(values.rounds);
@@ -25,10 +29,15 @@ const count = Math.min(Number(values.images), data.train.count);
 const x = data.train.x.subarray(0, count * 784);
 const labels = data.train.labels.subarray(0, count);
 const auto = defaultReplicas(referenceCnn(), batchSize, defaultThreads());
-const variants = [
-  { label: `replicas=${auto} (auto)`, replicas: auto },
-  { label: "replicas=1", replicas: 1 },
-];
+const variants: { label: string; replicas: number; augment?: AugmentOptions }[] = values.augment
+  ? [
+      { label: "augmented", replicas: auto, augment: STANDARD_AUGMENT },
+      { label: "plain", replicas: auto },
+    ]
+  : [
+      { label: `replicas=${auto} (auto)`, replicas: auto },
+      { label: "replicas=1", replicas: 1 },
+    ];
 const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
 const samples = new Map<string, number[]>(variants.map((v) => [v.label, []]));
 for (let r = 0; r < rounds; r++) {
@@ -38,6 +47,7 @@ for (let r = 0; r < rounds; r++) {
       epochs: 2,
       batchSize,
       replicas: v.replicas,
+      augment: v.augment,
     }).done;
     const rate = result.history[1].imagesPerSecond;
     samples.get(v.label)?.push(rate);
@@ -45,4 +55,13 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 const imagesPerSecond = Object.fromEntries([...samples].map(([k, s]) => [k, Math.round(median(s))]));
-console.log(JSON.stringify({ benchmark: "fit", batchSize, images: count, rounds, imagesPerSecond }));
+console.log(
+  JSON.stringify({
+    benchmark: "fit",
+    batchSize,
+    images: count,
+    rounds,
+    augment: values.augment,
+    imagesPerSecond,
+  }),
+);

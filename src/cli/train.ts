@@ -1,5 +1,6 @@
 import { Command, Option } from "commander";
 import { ARCHITECTURES, isArchitectureName } from "../zoo/architectures.js";
+import { parseAugmentSpec } from "../zoo/recipes.js";
 import { formatReport } from "../metrics/classification.js";
 import { trainRun } from "../runs/run.js";
 import { pct } from "../util/format.js";
@@ -42,6 +43,11 @@ export function trainCommand(): Command {
       "data-parallel replicas (default: one per core, ≥ 16 images each; 1: one session on all cores)",
       positiveInt("--replicas"),
     )
+    .option(
+      "--augment <spec>",
+      'augment each batch: "standard", "none", or settings like "rotation=10,scale=0.1,shear=8,translate=2,elastic=1.5,thickness=0.5"',
+      parseAugmentSpec,
+    )
     .option("--limit <n>", "train on the first N images only (quick runs)", positiveInt("--limit"))
     .option("--json", "print the result as JSON on stdout")
     .action(async (o) => {
@@ -65,6 +71,7 @@ export function trainCommand(): Command {
           out,
           dataDir: o.dataDir,
           limit: o.limit,
+          augment: o.augment,
         },
         {
           onMessage: (m) => process.stderr.write(`${m}\n`),

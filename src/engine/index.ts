@@ -16,6 +16,8 @@ export { adam, sgd, optimizerFromConfig } from "./compiler/optimizers.js";
 export type { Optimizer } from "./compiler/optimizers.js";
 export { buildInferenceGraph, buildTrainGraph, INPUT, OUTPUT } from "./compiler/compile.js";
 export { toOnnx } from "./graph/serialize.js";
+export { addAugmentation, augmentFeeds, parseAugment, AUGMENT_INPUTS } from "./compiler/augment.js";
+export type { Augment, AugmentOptions } from "./compiler/augment.js";
 export { fit } from "./runtime/fit.js";
 export { defaultReplicas } from "./runtime/replicas.js";
 export { defaultThreads } from "./runtime/ort.js";

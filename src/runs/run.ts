@@ -16,6 +16,7 @@ import {
   type FitCallbacks,
   type EpochLogs,
   type FitHandle,
+  type AugmentOptions,
   type Optimizer,
 } from "../engine/index.js";
 import { classificationReport, type Report } from "../metrics/classification.js";
@@ -47,6 +48,8 @@ export interface TrainConfig {
   replicas?: number;
   /** Use only the first N training images (quick runs and tests). */
   limit?: number;
+  /** Augment every training batch on the fly (see zoo/recipes.ts for the standard setting). */
+  augment?: AugmentOptions;
 }
 
 export interface RunEvents extends FitCallbacks {
@@ -114,6 +117,7 @@ function startRunDir(
     replicas,
     seed: config.seed,
     validation: config.validation,
+    augment: config.augment ?? null,
     dataset,
     trainCount,
   };
@@ -150,6 +154,7 @@ export async function trainRun(config: TrainConfig, events: RunEvents = {}): Pro
     seed: config.seed,
     validationData: validation.kind === "test" ? { x: data.test.x, labels: data.test.labels } : undefined,
     validationSplit: split,
+    augment: config.augment,
     onEpochStart: events.onEpochStart,
     onBatch: events.onBatch,
     onEpochEnd: (epoch, logs, weights) => {

@@ -6,6 +6,7 @@
  */
 import { differentiate } from "./autodiff.js";
 import { Graph, type Shape } from "../graph/graph.js";
+import { addAugmentation, augments, type Augment } from "./augment.js";
 import type { Optimizer } from "./optimizers.js";
 import { FLAT, flatLayout, flatSize, REPLICA, TRAIN } from "./params.js";
 import { BACKWARD_PASSES, eliminateDeadNodes, FORWARD_PASSES, runPasses, type Pass } from "./passes.js";
@@ -85,6 +86,8 @@ export interface TrainGraphOptions {
   skipPasses?: readonly string[];
   /** Keep all trainable weights (and optimizer slots) in one flat vector (default true). */
   flatParameters?: boolean;
+  /** Augment each batch inside the graph (augment.ts); its parameters are fed per step. */
+  augment?: Augment;
 }
 
 interface LossGraph {
@@ -101,9 +104,11 @@ function buildLoss(
   forwardPasses: readonly Pass[],
   flat = false,
   replica = 0,
+  augment?: Augment,
 ): LossGraph {
   const g = new Graph();
-  const x = g.input(TRAIN.x, batchedInputShape(model, batch));
+  const given = g.input(TRAIN.x, batchedInputShape(model, batch));
+  const x = augment && augments(augment) ? addAugmentation(g, given, augment) : given;
   const classes = model.outputShape[0];
   const y = g.input(TRAIN.y, [batch, classes]);
   const names = new Map<string, string>();
@@ -168,7 +173,7 @@ export function buildTrainGraph(
 ): TrainGraph {
   const passes = choosePasses(options);
   const flat = options.flatParameters ?? true;
-  const { g, loss, stateUpdates, nameOf } = buildLoss(model, batch, passes.forward, flat);
+  const { g, loss, stateUpdates, nameOf } = buildLoss(model, batch, passes.forward, flat, 0, options.augment);
   const keys = model.trainableKeys;
   const params = flat ? [TRAIN.weight(FLAT)] : keys.map(TRAIN.weight);
   const carried = [...params, ...model.stateKeys.map(TRAIN.state)];
@@ -216,7 +221,7 @@ export function buildReplicaGradientGraph(
 ): Graph {
   if (model.stateKeys.length > 0) throw new Error("data-parallel training does not support batch statistics");
   const passes = choosePasses(options);
-  const { g, loss, nameOf } = buildLoss(model, batch, passes.forward, true, replica);
+  const { g, loss, nameOf } = buildLoss(model, batch, passes.forward, true, replica, options.augment);
   const { grads } = differentiate(g, loss, model.trainableKeys.map(nameOf));
   g.output(g.rename(concatFlat(g, grads), REPLICA.grad));
   runPasses(g, passes.backward);

@@ -4,6 +4,7 @@
  * Ctrl-C and servers. `stop()` on the returned handle ends training after the current batch.
  */
 import { z } from "zod";
+import { augmentSchema, type AugmentOptions } from "../compiler/augment.js";
 import type { Optimizer } from "../compiler/optimizers.js";
 import { parseOptions } from "../../util/options.js";
 import type { Sequential } from "../model/sequential.js";
@@ -45,6 +46,7 @@ const fitSchema = z
     inProcess: z.boolean().default(false),
     progressIntervalMs: z.number().nonnegative().default(100),
     replicas: z.number().int().positive().optional(),
+    augment: augmentSchema.optional(),
     onEpochStart: callback.optional(),
     onBatch: callback.optional(),
     onEpochEnd: callback.optional(),
@@ -70,6 +72,8 @@ export interface FitOptions extends FitCallbacks {
   progressIntervalMs?: number;
   /** Data-parallel replicas (one single-threaded session per core); 1 = one session on every core. Default: auto. */
   replicas?: number;
+  /** Augment each training batch on the fly (rotation, scale, shear, translation, elastic, thickness). */
+  augment?: AugmentOptions;
 }
 
 export interface FitHandle {
@@ -133,6 +137,8 @@ export function fit(model: Sequential, x: Float32Array, labels: Labels, options:
     if (o.replicas > 1 && model.stateKeys.length > 0)
       throw new Error("fit: a model with batch normalization trains with one replica (batch statistics)");
   }
+  if (o.augment && model.inputSpec.shape.length !== 3)
+    throw new Error("fit: augment needs an image input (height, width, channels)");
   const loopOptions: LoopOptions = {
     epochs: o.epochs,
     batchSize: o.batchSize,
@@ -142,6 +148,7 @@ export function fit(model: Sequential, x: Float32Array, labels: Labels, options:
     validation,
     progressIntervalMs: o.progressIntervalMs,
     replicas: o.replicas,
+    augment: o.augment,
   };
   // [0]: stop requested; [1]: epochs the caller has finished handling (the worker waits for it, so an early
   // stop decided in onEpochEnd takes effect before the next epoch starts).

@@ -3,6 +3,7 @@
  * scored after each epoch, progress events throttled for display. It runs wherever it is called; `fit` runs
  * it in a worker.
  */
+import { augments, type Augment } from "../compiler/augment.js";
 import type { Optimizer } from "../compiler/optimizers.js";
 import { Random } from "../model/random.js";
 import type { Sequential } from "../model/sequential.js";
@@ -52,6 +53,8 @@ export interface LoopOptions {
   progressIntervalMs: number;
   /** Data-parallel replicas, one per core (see replicas.ts); 1 runs one session on every core. Default: auto. */
   replicas?: number;
+  /** Augment every training batch (compiler/augment.ts), seeded by `seed`. */
+  augment?: Augment;
 }
 
 export interface LoopEvents {
@@ -170,9 +173,13 @@ async function createStepper(
   options: LoopOptions,
 ): Promise<Stepper> {
   const replicas = options.replicas ?? defaultReplicas(model, options.batchSize, defaultThreads());
+  const augment =
+    options.augment && augments(options.augment)
+      ? { augment: options.augment, seed: options.seed }
+      : undefined;
   return replicas > 1
-    ? DataParallelStepper.create(model, optimizer, options.batchSize, replicas)
-    : new SessionStepper(model, optimizer);
+    ? DataParallelStepper.create(model, optimizer, options.batchSize, replicas, augment)
+    : new SessionStepper(model, optimizer, {}, augment);
 }
 
 export async function trainLoop(

@@ -24,7 +24,14 @@ import type { Sequential } from "../model/sequential.js";
 import { createSession, floatTensor, type ort } from "./ort.js";
 import { fromPayload, toPayload, type ModelPayload } from "./payload.js";
 import { spawnWorker } from "./spawn.js";
-import { checkedLoss, scalarFeeds, type StepResult, type Stepper } from "./step.js";
+import {
+  augmentTensors,
+  checkedLoss,
+  scalarFeeds,
+  type StepAugment,
+  type StepResult,
+  type Stepper,
+} from "./step.js";
 
 // Int32 control slots.
 const SEQ = 0; // the step every replica should run next (incremented by the coordinator)
@@ -119,6 +126,7 @@ class Replica {
     private readonly model: Sequential,
     private readonly optimizer: Optimizer,
     private readonly s: Shared,
+    private readonly augment?: StepAugment,
   ) {
     this.w = packFlat(model);
     this.start = Math.floor((index * s.size) / s.replicas);
@@ -145,7 +153,9 @@ class Replica {
     } else {
       let session = this.gradients.get(n);
       if (!session) {
-        const graph = buildReplicaGradientGraph(this.model, n, this.index);
+        const graph = buildReplicaGradientGraph(this.model, n, this.index, {
+          augment: this.augment?.augment,
+        });
         session = await createSession(toOnnx(graph), { threads: 1 });
         this.gradients.set(n, session);
       }
@@ -153,7 +163,10 @@ class Replica {
       const ys = this.y.subarray(0, n * s.classes);
       xs.set(s.x.subarray(this.index * s.maxShare * s.per, (this.index * s.maxShare + n) * s.per));
       ys.set(s.y.subarray(this.index * s.maxShare * s.classes, (this.index * s.maxShare + n) * s.classes));
+      let rowStart = 0;
+      for (let r = 0; r < this.index; r++) rowStart += shareOf(s, seq, r);
       const result = await session.run({
+        ...augmentTensors(this.augment, this.model, seq, rowStart, n),
         [TRAIN.x]: floatTensor(xs, [n, ...this.model.inputSpec.shape]),
         [TRAIN.y]: floatTensor(ys, [n, s.classes]),
         [TRAIN.weight(FLAT)]: floatTensor(this.w, [s.size]),
@@ -220,13 +233,14 @@ export interface HelperStart {
   index: number;
   model: ModelPayload;
   shared: Shared;
+  augment?: StepAugment;
 }
 
 /** The helper worker's loop: wait for a step, compute the gradient, update, until told to quit. */
 export async function runHelper(start: HelperStart): Promise<void> {
   const s = start.shared;
   const { model, optimizer } = fromPayload(start.model);
-  const replica = new Replica(start.index, model, optimizer, s);
+  const replica = new Replica(start.index, model, optimizer, s, start.augment);
   parentPort?.postMessage("ready");
   try {
     for (let seq = 1; ; seq++) {
@@ -268,6 +282,7 @@ export class DataParallelStepper implements Stepper {
     optimizer: Optimizer,
     batchSize: number,
     replicas: number,
+    augment?: StepAugment,
   ): Promise<DataParallelStepper> {
     if (replicas < 2) throw new Error("data-parallel training needs at least two replicas");
     const per = model.inputSpec.shape.reduce((a, b) => a * b, 1);
@@ -276,7 +291,7 @@ export class DataParallelStepper implements Stepper {
     const helpers: Worker[] = [];
     const started: Promise<unknown>[] = [];
     for (let index = 1; index < replicas; index++) {
-      const start: HelperStart = { index, model: toPayload(model, optimizer), shared: s };
+      const start: HelperStart = { index, model: toPayload(model, optimizer), shared: s, augment };
       const worker = spawnWorker("replica-worker", start);
       worker.on("error", (e) => {
         // After start-up, runHelper reports its own failures through shared memory; this catches the rest.
@@ -298,7 +313,7 @@ export class DataParallelStepper implements Stepper {
       await Promise.all(helpers.map((w) => w.terminate()));
       throw new Error(`could not start the training replicas: ${(e as Error).message}`, { cause: e });
     }
-    return new DataParallelStepper(s, new Replica(0, model, optimizer, s), helpers);
+    return new DataParallelStepper(s, new Replica(0, model, optimizer, s, augment), helpers);
   }
 
   async run(x: Float32Array, y: Float32Array, n: number): Promise<StepResult> {

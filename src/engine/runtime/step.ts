@@ -5,6 +5,7 @@
  */
 import { buildTrainGraph, type TrainGraphOptions } from "../compiler/compile.js";
 import { FLAT, isWeight, packFlat, TRAIN, unpackFlat } from "../compiler/params.js";
+import { augmentFeeds, type Augment } from "../compiler/augment.js";
 import type { Optimizer } from "../compiler/optimizers.js";
 import { toOnnx } from "../graph/serialize.js";
 import type { Sequential } from "../model/sequential.js";
@@ -66,6 +67,26 @@ export function scalarFeeds(optimizer: Optimizer, t: number): Record<string, ort
   return feeds;
 }
 
+/** How a stepper augments its batches: the options, and the run's seed for drawing each image's parameters. */
+export interface StepAugment {
+  augment: Augment;
+  seed: number;
+}
+
+/** The augmentation inputs of step t for rows rowStart…rowStart+n of its batch, as tensors. */
+export function augmentTensors(
+  a: StepAugment | undefined,
+  model: Sequential,
+  t: number,
+  rowStart: number,
+  n: number,
+): Record<string, ort.Tensor> {
+  if (!a) return {};
+  const [h, w] = model.inputSpec.shape;
+  const feeds = augmentFeeds(a.augment, a.seed, t, rowStart, n, [h, w]);
+  return Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, floatTensor(v.data, v.shape)]));
+}
+
 /** A step's loss; a non-finite one stops training with advice rather than training on NaN. */
 export function checkedLoss(out: ort.InferenceSession.OnnxValueMapType, t: number): number {
   const loss = (out[TRAIN.loss].data as Float32Array)[0];
@@ -94,9 +115,14 @@ export class TrainStep {
   }
 
   /** Runs forward, backward and the update on one batch; x is [batch, ...input], y one-hot [batch, classes]. */
-  async run(state: TrainingState, x: ort.Tensor, y: ort.Tensor): Promise<StepResult> {
+  async run(
+    state: TrainingState,
+    x: ort.Tensor,
+    y: ort.Tensor,
+    extra: Record<string, ort.Tensor> = {},
+  ): Promise<StepResult> {
     const t = state.step + 1;
-    const feeds: Record<string, ort.Tensor> = { [TRAIN.x]: x, [TRAIN.y]: y };
+    const feeds: Record<string, ort.Tensor> = { [TRAIN.x]: x, [TRAIN.y]: y, ...extra };
     for (const name of this.carried) feeds[name] = state.tensors.get(name) as ort.Tensor;
     Object.assign(feeds, scalarFeeds(this.optimizer, t));
     const out = await this.session.run(feeds);
@@ -128,11 +154,15 @@ export class SessionStepper implements Stepper {
   private readonly per: number;
   private readonly classes: number;
 
+  private readonly options: SessionOptions & TrainGraphOptions;
+
   constructor(
     private readonly model: Sequential,
     private readonly optimizer: Optimizer,
-    private readonly options: SessionOptions & TrainGraphOptions = {},
+    options: SessionOptions & TrainGraphOptions = {},
+    private readonly augment?: StepAugment,
   ) {
+    this.options = { ...options, augment: augment?.augment };
     this.state = new TrainingState(model, optimizer, options.flatParameters ?? true);
     this.inputShape = [...model.inputSpec.shape];
     this.per = this.inputShape.reduce((a, b) => a * b, 1);
@@ -148,6 +178,7 @@ export class SessionStepper implements Stepper {
       this.state,
       floatTensor(rows(x, this.per), [n, ...this.inputShape]),
       floatTensor(rows(y, this.classes), [n, this.classes]),
+      augmentTensors(this.augment, this.model, this.state.step + 1, 0, n),
     );
   }
 

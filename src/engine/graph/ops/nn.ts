@@ -155,6 +155,23 @@ export const NN_OPS: Record<string, OpDef> = {
     },
     gradient: null,
   },
+  // Augmentation (compiler/augment.ts) moves pixels of the input, which needs no gradient.
+  GridSample: {
+    shape: ({ x, need }) => {
+      const grid = need(1).shape;
+      return [{ shape: [x.shape[0], x.shape[1], grid[1], grid[2]], dtype: "float32" }];
+    },
+    gradient: null,
+  },
+  Resize: {
+    shape: ({ x, constInput }) => {
+      const sizes = constInput(3);
+      if (sizes.length !== x.shape.length)
+        throw new Error(`Resize: sizes [${sizes}] for a rank-${x.shape.length} input`);
+      return [{ shape: [...sizes], dtype: x.dtype }];
+    },
+    gradient: null,
+  },
   // Inference only: training computes batch statistics from primitive ops (model/layers.ts).
   BatchNormalization: { shape: ({ x }) => same(x), gradient: null },
   Dropout: {

@@ -1,0 +1,35 @@
+/** Named training settings beside the notebook's: augmentation presets and how the CLI spells them. */
+import type { AugmentOptions } from "../engine/index.js";
+
+/**
+ * The ways people's digits differ from MNIST's that geometry and pen can model: a slant or tilt of up to
+ * 12°, sizes ±12%, shear up to 10°, shifts of 2 pixels, a wobble of 1.5 pixels, and pens up to half a
+ * dilation thicker or thinner.
+ */
+export const STANDARD_AUGMENT: AugmentOptions = {
+  rotation: 12,
+  scale: 0.12,
+  shear: 10,
+  translate: 2,
+  elastic: { alpha: 1.5, cells: 4 },
+  thickness: 0.5,
+};
+
+/**
+ * `--augment` as typed: "none", "standard", or comma-separated settings such as
+ * "rotation=10,scale=0.1,elastic=1.5,thickness=0.5" (elastic is the displacement in pixels).
+ */
+export function parseAugmentSpec(spec: string): AugmentOptions | undefined {
+  if (spec === "none") return undefined;
+  if (spec === "standard") return STANDARD_AUGMENT;
+  const out: Record<string, unknown> = {};
+  for (const part of spec.split(",")) {
+    const m = /^(rotation|scale|shear|translate|elastic|thickness)=([\d.]+)$/.exec(part.trim());
+    if (!m || !Number.isFinite(Number(m[2])))
+      throw new Error(
+        `--augment: "${part}" is not NAME=NUMBER with NAME rotation, scale, shear, translate, elastic or thickness (or use "standard" or "none")`,
+      );
+    out[m[1]] = m[1] === "elastic" ? { alpha: Number(m[2]) } : Number(m[2]);
+  }
+  return out as AugmentOptions;
+}
