@@ -26,9 +26,9 @@ export function trainCommand(): Command {
     .addOption(
       new Option(
         "--lr-decay <kind>",
-        "learning-rate schedule: cosine decay to 0 over the run, or none (constant, as the notebook)",
+        "learning-rate schedule: cosine decay to 0 over the run, one-cycle (warm up to --lr, then down), or none (constant, as the notebook)",
       )
-        .choices(["cosine", "none"])
+        .choices(["cosine", "onecycle", "none"])
         .default("cosine"),
     )
     .option("--seed <n>", "seed for initial weights and shuffling", nonNegativeInt("--seed"), 2)
@@ -42,6 +42,29 @@ export function trainCommand(): Command {
       "--replicas <n>",
       "data-parallel replicas (default: one per core, ≥ 16 images each; 1: one session on all cores)",
       positiveInt("--replicas"),
+    )
+    .option(
+      "--weight-decay <wd>",
+      "AdamW's decoupled weight decay (default 0: Adam)",
+      fraction("--weight-decay"),
+    )
+    .option(
+      "--label-smoothing <e>",
+      "label smoothing of the loss's targets (default 0)",
+      fraction("--label-smoothing"),
+    )
+    .option(
+      "--early-stop <epochs>",
+      "stop after this many epochs without a better validation loss (needs --validation split:F)",
+      positiveInt("--early-stop"),
+    )
+    .addOption(
+      new Option(
+        "--keep <which>",
+        "keep the last epoch's weights, or the best by validation loss (needs split:F)",
+      )
+        .choices(["last", "best"])
+        .default("last"),
     )
     .option(
       "--augment <spec>",
@@ -72,6 +95,10 @@ export function trainCommand(): Command {
           dataDir: o.dataDir,
           limit: o.limit,
           augment: o.augment,
+          weightDecay: o.weightDecay,
+          labelSmoothing: o.labelSmoothing,
+          earlyStop: o.earlyStop,
+          keep: o.keep,
         },
         {
           onMessage: (m) => process.stderr.write(`${m}\n`),

@@ -38,7 +38,18 @@ export interface TrainConfig {
    * "cosine" (default): Keras's CosineDecay of the learning rate to 0 over the run; "none": constant, as the
    * notebook. Cosine lands the main job at 99.2–99.3% where constant lands at 98.9–99.2% (README).
    */
-  lrDecay?: "none" | "cosine";
+  lrDecay?: "none" | "cosine" | "onecycle";
+  /** AdamW's decoupled weight decay (0: plain Adam). */
+  weightDecay?: number;
+  /** Label smoothing ε of the loss's targets. */
+  labelSmoothing?: number;
+  /**
+   * Stop when the validation loss has not improved for this many epochs (needs a validation split carved
+   * from the training set: the test set is never used to choose anything).
+   */
+  earlyStop?: number;
+  /** Which weights the run keeps: the last epoch's (default) or the best epoch's by validation loss. */
+  keep?: "last" | "best";
   seed: number;
   /** "test" (the notebook), "split:F" (last fraction F of the training set, as Keras), or "none". */
   validation: string;
@@ -78,14 +89,44 @@ export function parseValidation(spec: string): ValidationSpec {
   throw new Error(`--validation must be "test", "none" or "split:F" with 0 < F < 1 (got "${spec}")`);
 }
 
-/** The optimizer a run's settings describe, with its cosine decay spanning every step of the run. */
+/** The optimizer a run's settings describe, its schedule spanning every step of the run. */
 function optimizerFor(config: TrainConfig, trainCount: number): Optimizer {
   if (config.optimizer === "adam" && config.momentum !== undefined)
     throw new Error("--momentum is an SGD setting; Adam has none");
-  const decaySteps =
-    (config.lrDecay ?? "cosine") === "cosine" ? config.epochs * Math.ceil(trainCount / config.batchSize) : 0;
-  const rate = { learningRate: config.learningRate, decaySteps };
-  return config.optimizer === "adam" ? adam(rate) : sgd({ ...rate, momentum: config.momentum ?? 0.9 });
+  if (config.optimizer === "sgd" && config.weightDecay)
+    throw new Error("--weight-decay is AdamW's (use --optimizer adam)");
+  const decay = config.lrDecay ?? "cosine";
+  const rate = {
+    learningRate: config.learningRate,
+    schedule: decay === "onecycle" ? ("onecycle" as const) : ("cosine" as const),
+    decaySteps: decay === "none" ? 0 : config.epochs * Math.ceil(trainCount / config.batchSize),
+  };
+  return config.optimizer === "adam"
+    ? adam({ ...rate, weightDecay: config.weightDecay ?? 0 })
+    : sgd({ ...rate, momentum: config.momentum ?? 0.9 });
+}
+
+/**
+ * Early stopping and best-epoch keeping, on the validation loss: `observe` after each epoch says whether to
+ * stop, and whether this epoch is the best so far.
+ */
+function validationWatch(config: TrainConfig, validation: ValidationSpec) {
+  const watching = config.earlyStop !== undefined || config.keep === "best";
+  if (watching && validation.kind !== "split")
+    throw new Error(
+      "--early-stop and --keep best choose by validation loss, so they need --validation split:F (a part of the training set; the test set only scores the final model)",
+    );
+  let best = Infinity;
+  let since = 0;
+  return {
+    observe(logs: EpochLogs): { best: boolean; stop: boolean } {
+      const loss = logs.val_loss ?? Infinity;
+      const improved = loss < best;
+      if (improved) [best, since] = [loss, 0];
+      else since++;
+      return { best: improved, stop: config.earlyStop !== undefined && since >= config.earlyStop };
+    },
+  };
 }
 
 /** Starts a run directory with its config.json; returns what the model metadata records of the training. */
@@ -118,6 +159,7 @@ function startRunDir(
     seed: config.seed,
     validation: config.validation,
     augment: config.augment ?? null,
+    labelSmoothing: config.labelSmoothing ?? 0,
     dataset,
     trainCount,
   };
@@ -137,6 +179,7 @@ export async function trainRun(config: TrainConfig, events: RunEvents = {}): Pro
   const split = validation.kind === "split" ? validation.fraction : undefined;
   const trainCount = split ? Math.round(train.count * (1 - split)) : train.count;
 
+  const watch = validationWatch(config, validation);
   const model = buildArchitecture(config.architecture, config.seed);
   const replicas = config.replicas ?? defaultReplicas(model, config.batchSize, defaultThreads());
   const optimizer = optimizerFor(config, trainCount);
@@ -145,6 +188,7 @@ export async function trainRun(config: TrainConfig, events: RunEvents = {}): Pro
   const saveInfo = (history: EpochLogs[]) => ({ architectureName: config.architecture, training, history });
 
   const history: EpochLogs[] = [];
+  let bestWeights: Map<string, Float32Array> | undefined;
   const fitStart = performance.now();
   const handle = fit(model, train.x, train.labels, {
     optimizer,
@@ -155,21 +199,33 @@ export async function trainRun(config: TrainConfig, events: RunEvents = {}): Pro
     validationData: validation.kind === "test" ? { x: data.test.x, labels: data.test.labels } : undefined,
     validationSplit: split,
     augment: config.augment,
+    labelSmoothing: config.labelSmoothing,
     onEpochStart: events.onEpochStart,
     onBatch: events.onBatch,
-    onEpochEnd: (epoch, logs, weights) => {
+    onEpochEnd: async (epoch, logs, weights) => {
       history.push(logs);
       writeHistory(out, history);
-      // A checkpoint every epoch: an interrupted or crashed run keeps its last finished epoch.
-      const checkpoint = buildArchitecture(config.architecture, config.seed);
-      checkpoint.setWeights(weights);
-      saveModel(modelDir, checkpoint, saveInfo(history));
-      return events.onEpochEnd?.(epoch, logs, weights);
+      const seen = watch.observe(logs);
+      if (seen.best) bestWeights = weights;
+      // A checkpoint every epoch (the best one, with --keep best): an interrupted run keeps what it had.
+      if (config.keep !== "best" || seen.best) {
+        const checkpoint = buildArchitecture(config.architecture, config.seed);
+        checkpoint.setWeights(weights);
+        saveModel(modelDir, checkpoint, saveInfo(history));
+      }
+      const stop = await events.onEpochEnd?.(epoch, logs, weights);
+      if (seen.stop) say(`early stop: no better validation loss for ${config.earlyStop} epoch(s)`);
+      return stop === true || seen.stop;
     },
   });
   events.onStart?.(handle);
   const result = await handle.done;
   const fitSeconds = (performance.now() - fitStart) / 1000;
+  if (config.keep === "best" && bestWeights) model.setWeights(bestWeights);
+  const bestEpoch =
+    config.keep === "best"
+      ? history.findIndex((h) => h.val_loss === Math.min(...history.map((e) => e.val_loss ?? Infinity)))
+      : undefined;
 
   say(`evaluating on the ${data.test.count} test images`);
   const test = await evaluate(model, data.test.x, data.test.labels);
@@ -178,6 +234,7 @@ export async function trainRun(config: TrainConfig, events: RunEvents = {}): Pro
     test: { accuracy: test.accuracy, loss: test.loss, count: test.count, macroF1: report.macroF1 },
     stopped: result.stopped,
     epochsDone: result.epochsDone,
+    ...(bestEpoch !== undefined ? { keptEpoch: bestEpoch + 1 } : {}),
     seconds: { load: loadSeconds, fit: fitSeconds, total: (performance.now() - t0) / 1000 },
   };
   saveModel(modelDir, model, { ...saveInfo(history), metrics });

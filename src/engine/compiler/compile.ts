@@ -88,6 +88,8 @@ export interface TrainGraphOptions {
   flatParameters?: boolean;
   /** Augment each batch inside the graph (augment.ts); its parameters are fed per step. */
   augment?: Augment;
+  /** Label smoothing ε: the loss's targets are (1 − ε)·one-hot + ε/classes, as Keras's. */
+  labelSmoothing?: number;
 }
 
 interface LossGraph {
@@ -104,8 +106,9 @@ function buildLoss(
   forwardPasses: readonly Pass[],
   flat = false,
   replica = 0,
-  augment?: Augment,
+  options: Pick<TrainGraphOptions, "augment" | "labelSmoothing"> = {},
 ): LossGraph {
+  const { augment, labelSmoothing = 0 } = options;
   const g = new Graph();
   const given = g.input(TRAIN.x, batchedInputShape(model, batch));
   const x = augment && augments(augment) ? addAugmentation(g, given, augment) : given;
@@ -132,8 +135,12 @@ function buildLoss(
     throw new Error("training needs a final softmax layer (categorical cross-entropy on its logits)");
   }
   const logp = g.op("LogSoftmax", [logits], { axis: 1 });
+  const target =
+    labelSmoothing > 0
+      ? g.op("Add", [g.op("Mul", [y, g.scalar(1 - labelSmoothing)]), g.scalar(labelSmoothing / classes)])
+      : y;
   const perSample = g.op("Neg", [
-    g.op("ReduceSum", [g.op("Mul", [y, logp]), g.ints([1], "axes")], { keepdims: 0 }),
+    g.op("ReduceSum", [g.op("Mul", [target, logp]), g.ints([1], "axes")], { keepdims: 0 }),
   ]);
   const loss = g.op("ReduceMean", [perSample], { axes: [0], keepdims: 0 });
   g.rename(loss, TRAIN.loss);
@@ -173,7 +180,7 @@ export function buildTrainGraph(
 ): TrainGraph {
   const passes = choosePasses(options);
   const flat = options.flatParameters ?? true;
-  const { g, loss, stateUpdates, nameOf } = buildLoss(model, batch, passes.forward, flat, 0, options.augment);
+  const { g, loss, stateUpdates, nameOf } = buildLoss(model, batch, passes.forward, flat, 0, options);
   const keys = model.trainableKeys;
   const params = flat ? [TRAIN.weight(FLAT)] : keys.map(TRAIN.weight);
   const carried = [...params, ...model.stateKeys.map(TRAIN.state)];
@@ -221,7 +228,7 @@ export function buildReplicaGradientGraph(
 ): Graph {
   if (model.stateKeys.length > 0) throw new Error("data-parallel training does not support batch statistics");
   const passes = choosePasses(options);
-  const { g, loss, nameOf } = buildLoss(model, batch, passes.forward, true, replica, options.augment);
+  const { g, loss, nameOf } = buildLoss(model, batch, passes.forward, true, replica, options);
   const { grads } = differentiate(g, loss, model.trainableKeys.map(nameOf));
   g.output(g.rename(concatFlat(g, grads), REPLICA.grad));
   runPasses(g, passes.backward);

@@ -47,6 +47,7 @@ const fitSchema = z
     progressIntervalMs: z.number().nonnegative().default(100),
     replicas: z.number().int().positive().optional(),
     augment: augmentSchema.optional(),
+    labelSmoothing: z.number().min(0).lt(1).default(0),
     onEpochStart: callback.optional(),
     onBatch: callback.optional(),
     onEpochEnd: callback.optional(),
@@ -74,6 +75,8 @@ export interface FitOptions extends FitCallbacks {
   replicas?: number;
   /** Augment each training batch on the fly (rotation, scale, shear, translation, elastic, thickness). */
   augment?: AugmentOptions;
+  /** Label smoothing ε for the loss: targets (1 − ε)·one-hot + ε/classes (Keras's `label_smoothing`). */
+  labelSmoothing?: number;
 }
 
 export interface FitHandle {
@@ -149,6 +152,7 @@ export function fit(model: Sequential, x: Float32Array, labels: Labels, options:
     progressIntervalMs: o.progressIntervalMs,
     replicas: o.replicas,
     augment: o.augment,
+    labelSmoothing: o.labelSmoothing,
   };
   // [0]: stop requested; [1]: epochs the caller has finished handling (the worker waits for it, so an early
   // stop decided in onEpochEnd takes effect before the next epoch starts).

@@ -55,6 +55,7 @@ export interface LoopOptions {
   replicas?: number;
   /** Augment every training batch (compiler/augment.ts), seeded by `seed`. */
   augment?: Augment;
+  labelSmoothing?: number;
 }
 
 export interface LoopEvents {

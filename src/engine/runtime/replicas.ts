@@ -28,7 +28,7 @@ import {
   augmentTensors,
   checkedLoss,
   scalarFeeds,
-  type StepAugment,
+  type StepSettings,
   type StepResult,
   type Stepper,
 } from "./step.js";
@@ -126,7 +126,7 @@ class Replica {
     private readonly model: Sequential,
     private readonly optimizer: Optimizer,
     private readonly s: Shared,
-    private readonly augment?: StepAugment,
+    private readonly settings?: StepSettings,
   ) {
     this.w = packFlat(model);
     this.start = Math.floor((index * s.size) / s.replicas);
@@ -154,7 +154,8 @@ class Replica {
       let session = this.gradients.get(n);
       if (!session) {
         const graph = buildReplicaGradientGraph(this.model, n, this.index, {
-          augment: this.augment?.augment,
+          augment: this.settings?.augment,
+          labelSmoothing: this.settings?.labelSmoothing,
         });
         session = await createSession(toOnnx(graph), { threads: 1 });
         this.gradients.set(n, session);
@@ -166,7 +167,7 @@ class Replica {
       let rowStart = 0;
       for (let r = 0; r < this.index; r++) rowStart += shareOf(s, seq, r);
       const result = await session.run({
-        ...augmentTensors(this.augment, this.model, seq, rowStart, n),
+        ...augmentTensors(this.settings, this.model, seq, rowStart, n),
         [TRAIN.x]: floatTensor(xs, [n, ...this.model.inputSpec.shape]),
         [TRAIN.y]: floatTensor(ys, [n, s.classes]),
         [TRAIN.weight(FLAT)]: floatTensor(this.w, [s.size]),
@@ -233,14 +234,14 @@ export interface HelperStart {
   index: number;
   model: ModelPayload;
   shared: Shared;
-  augment?: StepAugment;
+  settings?: StepSettings;
 }
 
 /** The helper worker's loop: wait for a step, compute the gradient, update, until told to quit. */
 export async function runHelper(start: HelperStart): Promise<void> {
   const s = start.shared;
   const { model, optimizer } = fromPayload(start.model);
-  const replica = new Replica(start.index, model, optimizer, s, start.augment);
+  const replica = new Replica(start.index, model, optimizer, s, start.settings);
   parentPort?.postMessage("ready");
   try {
     for (let seq = 1; ; seq++) {
@@ -282,7 +283,7 @@ export class DataParallelStepper implements Stepper {
     optimizer: Optimizer,
     batchSize: number,
     replicas: number,
-    augment?: StepAugment,
+    settings?: StepSettings,
   ): Promise<DataParallelStepper> {
     if (replicas < 2) throw new Error("data-parallel training needs at least two replicas");
     const per = model.inputSpec.shape.reduce((a, b) => a * b, 1);
@@ -291,7 +292,7 @@ export class DataParallelStepper implements Stepper {
     const helpers: Worker[] = [];
     const started: Promise<unknown>[] = [];
     for (let index = 1; index < replicas; index++) {
-      const start: HelperStart = { index, model: toPayload(model, optimizer), shared: s, augment };
+      const start: HelperStart = { index, model: toPayload(model, optimizer), shared: s, settings };
       const worker = spawnWorker("replica-worker", start);
       worker.on("error", (e) => {
         // After start-up, runHelper reports its own failures through shared memory; this catches the rest.
@@ -313,7 +314,7 @@ export class DataParallelStepper implements Stepper {
       await Promise.all(helpers.map((w) => w.terminate()));
       throw new Error(`could not start the training replicas: ${(e as Error).message}`, { cause: e });
     }
-    return new DataParallelStepper(s, new Replica(0, model, optimizer, s, augment), helpers);
+    return new DataParallelStepper(s, new Replica(0, model, optimizer, s, settings), helpers);
   }
 
   async run(x: Float32Array, y: Float32Array, n: number): Promise<StepResult> {

@@ -67,21 +67,23 @@ export function scalarFeeds(optimizer: Optimizer, t: number): Record<string, ort
   return feeds;
 }
 
-/** How a stepper augments its batches: the options, and the run's seed for drawing each image's parameters. */
-export interface StepAugment {
-  augment: Augment;
+/** What a training step computes beyond the plain loss: augmentation (drawn from `seed`), label smoothing. */
+export interface StepSettings {
+  augment?: Augment;
+  /** The run's seed, from which each image's augmentation parameters are drawn. */
   seed: number;
+  labelSmoothing?: number;
 }
 
 /** The augmentation inputs of step t for rows rowStart…rowStart+n of its batch, as tensors. */
 export function augmentTensors(
-  a: StepAugment | undefined,
+  a: StepSettings | undefined,
   model: Sequential,
   t: number,
   rowStart: number,
   n: number,
 ): Record<string, ort.Tensor> {
-  if (!a) return {};
+  if (!a?.augment) return {};
   const [h, w] = model.inputSpec.shape;
   const feeds = augmentFeeds(a.augment, a.seed, t, rowStart, n, [h, w]);
   return Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, floatTensor(v.data, v.shape)]));
@@ -160,9 +162,9 @@ export class SessionStepper implements Stepper {
     private readonly model: Sequential,
     private readonly optimizer: Optimizer,
     options: SessionOptions & TrainGraphOptions = {},
-    private readonly augment?: StepAugment,
+    private readonly settings?: StepSettings,
   ) {
-    this.options = { ...options, augment: augment?.augment };
+    this.options = { ...options, augment: settings?.augment, labelSmoothing: settings?.labelSmoothing };
     this.state = new TrainingState(model, optimizer, options.flatParameters ?? true);
     this.inputShape = [...model.inputSpec.shape];
     this.per = this.inputShape.reduce((a, b) => a * b, 1);
@@ -178,7 +180,7 @@ export class SessionStepper implements Stepper {
       this.state,
       floatTensor(rows(x, this.per), [n, ...this.inputShape]),
       floatTensor(rows(y, this.classes), [n, this.classes]),
-      augmentTensors(this.augment, this.model, this.state.step + 1, 0, n),
+      augmentTensors(this.settings, this.model, this.state.step + 1, 0, n),
     );
   }
 
