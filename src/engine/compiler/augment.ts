@@ -100,6 +100,26 @@ const moves = (a: Augment) =>
 /** Whether the options change anything at all. */
 export const augments = (a: Augment) => moves(a) || a.thickness > 0;
 
+/**
+ * The `aug:affine` input of one image ([3, 2], GridSample's normalised coordinates) that rotates it by
+ * `rotation` degrees, scales it by `scale`, shears it by `shear` degrees and shifts it by (tx, ty) pixels.
+ */
+export function affineFor(
+  m: { rotation?: number; scale?: number; shear?: number; tx?: number; ty?: number },
+  [h, w]: readonly [number, number],
+): number[] {
+  const rad = Math.PI / 180;
+  const [theta, shear, s] = [(m.rotation ?? 0) * rad, (m.shear ?? 0) * rad, 1 / (m.scale ?? 1)];
+  const [tx, ty] = [m.tx ?? 0, m.ty ?? 0];
+  // In pixels about the centre: source = (1/scale) · R(θ) · Shear · p − t (sampling at 1/scale draws the
+  // digit `scale` times larger); then in normalised units, x by w/2 and y by h/2.
+  const [cos, sin, sh] = [Math.cos(theta), Math.sin(theta), Math.tan(shear)];
+  const [m00, m01, m10, m11] = [s * cos, s * (cos * sh - sin), s * sin, s * (sin * sh + cos)];
+  const [ax, ay] = [w / 2, h / 2];
+  // source_u = m00·u + m01·(ay/ax)·v − tx/ax, likewise v; laid out as [u, v, 1] × [x, y].
+  return [m00, (m10 * ax) / ay, (m01 * ay) / ax, m11, -tx / ax, -ty / ay];
+}
+
 /** One image's generator, from the run's seed, the step and the image's row in the whole batch. */
 function imageRandom(seed: number, step: number, row: number): Random {
   let h = (seed ^ 0x9e3779b9) >>> 0;
@@ -125,19 +145,14 @@ export function augmentFeeds(
   const flow = new Float32Array(n * 2 * k * k);
   const thicker = new Float32Array(n);
   const thinner = new Float32Array(n);
-  const rad = Math.PI / 180;
   for (let i = 0; i < n; i++) {
     const rng = imageRandom(seed, step, rowStart + i);
-    const theta = rng.uniform(-a.rotation, a.rotation) * rad;
-    const shear = rng.uniform(-a.shear, a.shear) * rad;
-    const s = 1 / rng.uniform(1 - a.scale, 1 + a.scale); // sampling at 1/s draws the digit s times larger
+    const theta = rng.uniform(-a.rotation, a.rotation);
+    const shear = rng.uniform(-a.shear, a.shear);
+    const scale = rng.uniform(1 - a.scale, 1 + a.scale);
     const [tx, ty] = [rng.uniform(-a.translate, a.translate), rng.uniform(-a.translate, a.translate)];
-    // In pixels about the centre: source = s · R(θ) · Shear · p − t; then in normalised units (x by w/2, y by h/2).
-    const [cos, sin, sh] = [Math.cos(theta), Math.sin(theta), Math.tan(shear)];
-    const [m00, m01, m10, m11] = [s * cos, s * (cos * sh - sin), s * sin, s * (sin * sh + cos)];
+    affine.set(affineFor({ rotation: theta, scale, shear, tx, ty }, [h, w]), 6 * i);
     const [ax, ay] = [w / 2, h / 2];
-    // source_u = (m00·(ax·u) + m01·(ay·v) − tx) / ax, likewise v; A is laid out [u, v, 1] × 2.
-    affine.set([m00, (m10 * ax) / ay, (m01 * ay) / ax, m11, -tx / ax, -ty / ay], 6 * i);
     for (let c = 0; c < 2 * k * k; c++) {
       const alpha = a.elastic?.alpha ?? 0;
       const px = rng.uniform(-alpha, alpha);

@@ -174,13 +174,14 @@ async function createStepper(
   options: LoopOptions,
 ): Promise<Stepper> {
   const replicas = options.replicas ?? defaultReplicas(model, options.batchSize, defaultThreads());
-  const augment =
-    options.augment && augments(options.augment)
-      ? { augment: options.augment, seed: options.seed }
-      : undefined;
+  const settings = {
+    augment: options.augment && augments(options.augment) ? options.augment : undefined,
+    seed: options.seed,
+    labelSmoothing: options.labelSmoothing,
+  };
   return replicas > 1
-    ? DataParallelStepper.create(model, optimizer, options.batchSize, replicas, augment)
-    : new SessionStepper(model, optimizer, {}, augment);
+    ? DataParallelStepper.create(model, optimizer, options.batchSize, replicas, settings)
+    : new SessionStepper(model, optimizer, {}, settings);
 }
 
 export async function trainLoop(

@@ -1,0 +1,39 @@
+/** The robustness suite: a model's accuracy on the MNIST test set under each controlled shift (shifts.ts). */
+import { Predictor, score, type Sequential } from "../engine/index.js";
+import { SHIFTS } from "./shifts.js";
+
+export interface ShiftScore {
+  shift: string;
+  description: string;
+  accuracy: number;
+  /** Accuracy minus the unshifted accuracy, in points (0–100 scale). */
+  change: number;
+  count: number;
+}
+
+export async function robustness(
+  model: Sequential,
+  test: { x: Float32Array; labels: Uint8Array; count: number },
+  onProgress: (m: string) => void = () => {},
+): Promise<ShiftScore[]> {
+  const predictor = await Predictor.create(model);
+  const scores: ShiftScore[] = [];
+  try {
+    for (const shift of SHIFTS) {
+      onProgress(`robustness: ${shift.name}`);
+      const x = await shift.apply(test.x, test.count);
+      const { accuracy } = score(await predictor.predict(x), test.labels, predictor.classes);
+      const base = scores[0]?.accuracy ?? accuracy;
+      scores.push({
+        shift: shift.name,
+        description: shift.description,
+        accuracy,
+        change: 100 * (accuracy - base),
+        count: test.count,
+      });
+    }
+  } finally {
+    await predictor.release();
+  }
+  return scores;
+}
