@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { loadIdxPair, loadMnist } from "../data/mnist.js";
 import { evaluate } from "../engine/index.js";
 import { classificationReport, formatReport } from "../metrics/classification.js";
+import { robustness, robustnessTable } from "../robustness/suite.js";
 import { openModel } from "../zoo/resolve.js";
 import { pct } from "../util/format.js";
 import { printJson } from "../util/json.js";
@@ -13,6 +14,10 @@ export function evaluateCommand(): Command {
     .option("--images <file>", "IDX image file to evaluate on instead of the MNIST test set")
     .option("--labels <file>", "IDX label file that goes with --images")
     .option("--data-dir <dir>", "directory with the four MNIST files")
+    .option(
+      "--robustness",
+      "also score the digits under controlled shifts: rotation, slant, size, pen, blur, placement, paper",
+    )
     .option("--json", "print one JSON object on stdout")
     .action(async (o) => {
       if (Boolean(o.images) !== Boolean(o.labels)) throw new Error("--images and --labels go together");
@@ -24,6 +29,9 @@ export function evaluateCommand(): Command {
       const result = await evaluate(model, data.x, data.labels);
       const seconds = (performance.now() - t0) / 1000;
       const report = classificationReport(data.labels, result.predicted, model.outputShape[0]);
+      const shifts = o.robustness
+        ? await robustness(model, data, (m) => process.stderr.write(`${m}\n`))
+        : undefined;
       if (o.json) {
         printJson({
           model: dir,
@@ -34,9 +42,11 @@ export function evaluateCommand(): Command {
           perClass: report.perClass,
           confusion: report.confusion,
           seconds,
+          ...(shifts ? { robustness: shifts } : {}),
         });
         return;
       }
+      if (shifts) process.stdout.write(`${robustnessTable(shifts)}\n\n`);
       process.stdout.write(
         `${formatReport(report)}\n\n${result.count} images: accuracy ${pct(result.accuracy)}, loss ${result.loss.toFixed(4)} ` +
           `(${seconds.toFixed(2)}s, ${Math.round(result.count / seconds).toLocaleString("en-US")} img/s)\n`,

@@ -8,7 +8,7 @@ import { affineFor } from "../engine/compiler/augment.js";
 import { Graph } from "../engine/graph/graph.js";
 import { createSession, floatTensor } from "../engine/runtime/ort.js";
 import { Random } from "../engine/model/random.js";
-import { prepareDigit, SIZE } from "../vision/preprocess.js";
+import { NoInkError, prepareDigit, SIZE } from "../vision/preprocess.js";
 
 const PIXELS = SIZE * SIZE;
 
@@ -92,6 +92,7 @@ function throughPreprocessing(
   const rng = new Random(o.seed);
   const out = new Float32Array(x.length);
   const rgba = new Uint8ClampedArray(big * big * 4);
+  const misses: number[] = [];
   for (let n = 0; n < count; n++) {
     const [ox, oy] = [rng.int(big - side + 1), rng.int(big - side + 1)];
     for (let y = 0; y < big; y++)
@@ -102,8 +103,15 @@ function throughPreprocessing(
         const value = Math.round(255 * Math.min(1, Math.max(0, paper * (1 - ink))));
         rgba.set([value, value, value, 255], 4 * (y * big + xx));
       }
-    out.set(prepareDigit(rgba, big, big).input, n * PIXELS);
+    try {
+      out.set(prepareDigit(rgba, big, big).input, n * PIXELS);
+    } catch (e) {
+      // A digit the preprocessing cannot find stays blank: it counts as a mistake, as it would for a user.
+      if (!(e instanceof NoInkError)) throw e;
+      misses.push(n);
+    }
   }
+  if (misses.length) console.error(`no ink found in ${misses.length} digit(s): ${misses.slice(0, 10).join(", ")}`);
   return out;
 }
 

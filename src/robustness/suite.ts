@@ -1,5 +1,7 @@
 /** The robustness suite: a model's accuracy on the MNIST test set under each controlled shift (shifts.ts). */
 import { Predictor, score, type Sequential } from "../engine/index.js";
+import { pct } from "../util/format.js";
+import { renderTable } from "../util/table.js";
 import { SHIFTS } from "./shifts.js";
 
 export interface ShiftScore {
@@ -36,4 +38,17 @@ export async function robustness(
     await predictor.release();
   }
   return scores;
+}
+
+export function robustnessTable(scores: readonly ShiftScore[]): string {
+  return renderTable(
+    ["shift", "accuracy", "change", "what"],
+    scores.map((s) => [
+      s.shift,
+      pct(s.accuracy),
+      s.shift === "none" ? "" : `${s.change.toFixed(2)}`,
+      s.description,
+    ]),
+    { right: [1, 2] },
+  );
 }

@@ -46,6 +46,15 @@ function percentile(values: Float32Array, q: number): number {
   return max;
 }
 
+/** The values above a trace (2% ink): the pixels that hold any ink at all. */
+function inked(ink: Float32Array): Float32Array {
+  let count = 0;
+  for (let i = 0; i < ink.length; i++) if (ink[i] > 0.02) count++;
+  const out = new Float32Array(count);
+  for (let i = 0, k = 0; i < ink.length; i++) if (ink[i] > 0.02) out[k++] = ink[i];
+  return out;
+}
+
 /**
  * Ink intensity in 0–1 per pixel: alpha composited over white paper (a transparent canvas is paper, not
  * ink), greyscale, polarity from the border (the background), background level subtracted, faint noise
@@ -80,9 +89,10 @@ export function inkFromRgba(
   const gain = 1 / Math.max(1e-6, 1 - bgInk);
   if (inverted) for (let i = 0; i < n; i++) ink[i] = Math.max(0, 1 - light[i] - bgInk) * gain;
   else for (let i = 0; i < n; i++) ink[i] = Math.max(0, light[i] - bgInk) * gain;
-  // The strongest ink sets the scale (99th percentile, so a few hot pixels do not); what is faint against it
-  // is noise, paper texture or shadow.
-  const peak = percentile(ink, 0.99);
+  // The strongest ink sets the scale (the 99th percentile of the inked pixels, so a few hot pixels do not);
+  // what is faint against it is noise, paper texture or shadow. Of the inked pixels only: a thin digit small
+  // on a big canvas covers well under 1% of it, and a percentile of every pixel would call it blank.
+  const peak = percentile(inked(ink), 0.99);
   if (peak < 0.15) return { ink: new Float32Array(n), inverted };
   const floor = NOISE_FLOOR * peak;
   const scale = 1 / peak;

@@ -155,6 +155,19 @@ describe("MNIST-style preprocessing", () => {
   });
 });
 
+describe("a small thin digit on a big canvas", () => {
+  it("is found and read, though its ink covers well under 1% of the picture", async () => {
+    // A "1": a 4-pixel pen, 70 pixels tall, on a 400×400 white canvas (0.18% ink), off to one side.
+    const [w, h] = [400, 400];
+    const rgba = new Uint8ClampedArray(w * h * 4).fill(255);
+    for (let y = 60; y < 130; y++)
+      for (let x = 300; x < 304; x++) rgba.set([0, 0, 0], 4 * (y * w + x + Math.round((130 - y) / 10)));
+    const { input, box } = prepareDigit(rgba, w, h);
+    expect(box.height).toBeGreaterThanOrEqual(70);
+    expect(argmax(await predictor.predict(input))).toBe(1);
+  });
+});
+
 describe("preprocessing under random pictures (fast-check)", () => {
   // Pictures of 1×1 to 48×48 pixels: random noise, or a random rectangle of ink on random paper.
   const picture = fc
