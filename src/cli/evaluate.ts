@@ -3,7 +3,10 @@ import { loadIdxPair, loadMnist } from "../data/mnist.js";
 import { evaluate } from "../engine/index.js";
 import { classificationReport, formatReport } from "../metrics/classification.js";
 import { robustness, robustnessTable } from "../robustness/suite.js";
+import { styleSet } from "../styles/draw.js";
+import { scoreStyles, stylesTable } from "../styles/score.js";
 import { openModel } from "../zoo/resolve.js";
+import { positiveInt } from "./options.js";
 import { pct } from "../util/format.js";
 import { printJson } from "../util/json.js";
 
@@ -17,6 +20,10 @@ export function evaluateCommand(): Command {
     .option(
       "--robustness",
       "also score the digits under controlled shifts: rotation, slant, size, pen, blur, placement, paper",
+    )
+    .option(
+      "--styles [n]",
+      "also score digits drawn as the page draws them, in 22 styles (a flagged 1, a crossed 7, an open 4…): n per style and pen",
     )
     .option("--json", "print one JSON object on stdout")
     .action(async (o) => {
@@ -32,6 +39,8 @@ export function evaluateCommand(): Command {
       const shifts = o.robustness
         ? await robustness(model, data, (m) => process.stderr.write(`${m}\n`))
         : undefined;
+      const perPen = o.styles === undefined ? 0 : o.styles === true ? 15 : positiveInt("--styles")(o.styles);
+      const styles = perPen ? await scoreStyles(model, styleSet(perPen)) : undefined;
       if (o.json) {
         printJson({
           model: dir,
@@ -43,10 +52,15 @@ export function evaluateCommand(): Command {
           confusion: report.confusion,
           seconds,
           ...(shifts ? { robustness: shifts } : {}),
+          ...(styles ? { styles } : {}),
         });
         return;
       }
       if (shifts) process.stdout.write(`${robustnessTable(shifts)}\n\n`);
+      if (styles)
+        process.stdout.write(
+          `${stylesTable(styles.styles)}\n${styles.count} drawn digits: accuracy ${pct(styles.accuracy)}\n\n`,
+        );
       process.stdout.write(
         `${formatReport(report)}\n\n${result.count} images: accuracy ${pct(result.accuracy)}, loss ${result.loss.toFixed(4)} ` +
           `(${seconds.toFixed(2)}s, ${Math.round(result.count / seconds).toLocaleString("en-US")} img/s)\n`,

@@ -111,7 +111,8 @@ function throughPreprocessing(
       misses.push(n);
     }
   }
-  if (misses.length) console.error(`no ink found in ${misses.length} digit(s): ${misses.slice(0, 10).join(", ")}`);
+  if (misses.length)
+    console.error(`no ink found in ${misses.length} digit(s): ${misses.slice(0, 10).join(", ")}`);
   return out;
 }
 
