@@ -71,6 +71,11 @@ export function trainCommand(): Command {
       'augment each batch: "standard", "none", or settings like "rotation=10,scale=0.1,shear=8,translate=2,elastic=1.5,thickness=0.5"',
       parseAugmentSpec,
     )
+    .option(
+      "--synthetic <n>",
+      "add n digits rendered from Debian's handwriting fonts (crossed 7s, flagged 1s…) to the training images",
+      positiveInt("--synthetic"),
+    )
     .option("--limit <n>", "train on the first N images only (quick runs)", positiveInt("--limit"))
     .option("--json", "print the result as JSON on stdout")
     .action(async (o) => {
@@ -95,6 +100,7 @@ export function trainCommand(): Command {
           dataDir: o.dataDir,
           limit: o.limit,
           augment: o.augment,
+          synthetic: o.synthetic,
           weightDecay: o.weightDecay,
           labelSmoothing: o.labelSmoothing,
           earlyStop: o.earlyStop,

@@ -91,6 +91,22 @@ export function sliceSplit(s: Split, start: number, end = s.count): Split {
   };
 }
 
+/** Two splits one after the other, as one (copies). */
+export function concatSplits(a: Split, b: Split): Split {
+  const cat = <T extends Float32Array | Uint8Array>(make: (n: number) => T, u: T, v: T) => {
+    const out = make(u.length + v.length);
+    out.set(u);
+    out.set(v, u.length);
+    return out;
+  };
+  return {
+    x: cat((n) => new Float32Array(n), a.x, b.x),
+    labels: cat((n) => new Uint8Array(n), a.labels, b.labels),
+    pixels: cat((n) => new Uint8Array(n), a.pixels, b.pixels),
+    count: a.count + b.count,
+  };
+}
+
 export function toSplit(images: IdxImages, labels: Uint8Array): Split {
   if (images.count !== labels.length) {
     throw new DataError(

@@ -5,7 +5,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { loadMnist, sliceSplit, type Mnist, type Split } from "../data/mnist.js";
+import { concatSplits, loadMnist, sliceSplit, type Mnist, type Split } from "../data/mnist.js";
 import {
   adam,
   defaultReplicas,
@@ -20,6 +20,7 @@ import {
   type Optimizer,
 } from "../engine/index.js";
 import { classificationReport, type Report } from "../metrics/classification.js";
+import { fontDigits } from "../synthetic/fonts.js";
 import { writeAtomic } from "../util/fs.js";
 import { versions } from "../version.js";
 import { buildArchitecture, type ArchitectureName } from "../zoo/architectures.js";
@@ -59,6 +60,8 @@ export interface TrainConfig {
   replicas?: number;
   /** Use only the first N training images (quick runs and tests). */
   limit?: number;
+  /** Add this many digits rendered from handwriting fonts (synthetic/fonts.ts) to the training images. */
+  synthetic?: number;
   /** Augment every training batch on the fly (see zoo/recipes.ts for the standard setting). */
   augment?: AugmentOptions;
 }
@@ -87,6 +90,30 @@ export function parseValidation(spec: string): ValidationSpec {
   const m = /^split:(0?\.\d+)$/.exec(spec);
   if (m && Number(m[1]) > 0 && Number(m[1]) < 1) return { kind: "split", fraction: Number(m[1]) };
   throw new Error(`--validation must be "test", "none" or "split:F" with 0 < F < 1 (got "${spec}")`);
+}
+
+/**
+ * What the run trains and validates on: MNIST's training images (the first `limit`), less a validation split
+ * carved from their end (as Keras's validation_split) or with the test set to validate (the notebook), plus
+ * any font-rendered digits (never validated on).
+ */
+function trainingData(
+  config: TrainConfig,
+  data: Mnist,
+  validation: ValidationSpec,
+  say: (m: string) => void,
+): { train: Split; valid?: Split } {
+  let train: Split = config.limit ? sliceSplit(data.train, 0, config.limit) : data.train;
+  let valid: Split | undefined = validation.kind === "test" ? data.test : undefined;
+  if (validation.kind === "split") {
+    const cut = Math.round(train.count * (1 - validation.fraction));
+    [train, valid] = [sliceSplit(train, 0, cut), sliceSplit(train, cut)];
+  }
+  if (config.synthetic) {
+    say(`rendering or loading ${config.synthetic} font digits`);
+    train = concatSplits(train, fontDigits({ count: config.synthetic, seed: config.seed, onProgress: say }));
+  }
+  return { train, valid };
 }
 
 /** The optimizer a run's settings describe, its schedule spanning every step of the run. */
@@ -159,6 +186,7 @@ function startRunDir(
     seed: config.seed,
     validation: config.validation,
     augment: config.augment ?? null,
+    synthetic: config.synthetic ?? 0,
     labelSmoothing: config.labelSmoothing ?? 0,
     dataset,
     trainCount,
@@ -175,9 +203,8 @@ export async function trainRun(config: TrainConfig, events: RunEvents = {}): Pro
   say(
     `MNIST from ${data.source.kind} (${data.source.location}): ${data.train.count} train, ${data.test.count} test, loaded in ${loadSeconds.toFixed(2)}s`,
   );
-  const train: Split = config.limit ? sliceSplit(data.train, 0, config.limit) : data.train;
-  const split = validation.kind === "split" ? validation.fraction : undefined;
-  const trainCount = split ? Math.round(train.count * (1 - split)) : train.count;
+  const { train, valid } = trainingData(config, data, validation, say);
+  const trainCount = train.count;
 
   const watch = validationWatch(config, validation);
   const model = buildArchitecture(config.architecture, config.seed);
@@ -196,8 +223,7 @@ export async function trainRun(config: TrainConfig, events: RunEvents = {}): Pro
     batchSize: config.batchSize,
     replicas,
     seed: config.seed,
-    validationData: validation.kind === "test" ? { x: data.test.x, labels: data.test.labels } : undefined,
-    validationSplit: split,
+    validationData: valid ? { x: valid.x, labels: valid.labels } : undefined,
     augment: config.augment,
     labelSmoothing: config.labelSmoothing,
     onEpochStart: events.onEpochStart,
