@@ -1,6 +1,6 @@
 import { Command, Option } from "commander";
 import { ARCHITECTURES, isArchitectureName } from "../zoo/architectures.js";
-import { parseAugmentSpec } from "../zoo/recipes.js";
+import { parseAugmentSpec, RECIPES, type Recipe, type RecipeName } from "../zoo/recipes.js";
 import { formatReport } from "../metrics/classification.js";
 import { trainRun } from "../runs/run.js";
 import { pct } from "../util/format.js";
@@ -13,6 +13,14 @@ export function trainCommand(): Command {
     .description("train a model on MNIST and save it (a run directory: config, history, metrics, model/)")
     .addOption(
       new Option("--arch <name>", "architecture").choices(Object.keys(ARCHITECTURES)).default("reference"),
+    )
+    .addOption(
+      new Option(
+        "--recipe <name>",
+        "named settings (other options win): notebook, or best (the shipped model's)",
+      )
+        .choices(Object.keys(RECIPES))
+        .default("notebook"),
     )
     .option("--epochs <n>", "epochs", positiveInt("--epochs"), 10)
     .option("--batch-size <n>", "mini-batch size", positiveInt("--batch-size"), 32)
@@ -80,6 +88,7 @@ export function trainCommand(): Command {
     .option("--json", "print the result as JSON on stdout")
     .action(async (o) => {
       if (!isArchitectureName(o.arch)) throw new Error(`unknown architecture ${o.arch}`);
+      const recipe = RECIPES[o.recipe as RecipeName];
       const out = o.out ?? `runs/${new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19)}`;
       const progress = new TrainingProgress();
       let interrupts = 0;
@@ -99,8 +108,8 @@ export function trainCommand(): Command {
           out,
           dataDir: o.dataDir,
           limit: o.limit,
-          augment: o.augment,
-          synthetic: o.synthetic,
+          augment: o.augment ?? (recipe as Recipe).augment,
+          synthetic: o.synthetic ?? (recipe as Recipe).synthetic,
           weightDecay: o.weightDecay,
           labelSmoothing: o.labelSmoothing,
           earlyStop: o.earlyStop,

@@ -1,4 +1,4 @@
-/** Named training settings beside the notebook's: augmentation presets and how the CLI spells them. */
+/** Named training settings beside the notebook's: augmentation presets, recipes, and how the CLI spells them. */
 import type { AugmentOptions } from "../engine/index.js";
 
 /**
@@ -19,8 +19,8 @@ export const STANDARD_AUGMENT: AugmentOptions = {
  * `--augment` as typed: "none", "standard", or comma-separated settings such as
  * "rotation=10,scale=0.1,elastic=1.5,thickness=0.5" (elastic is the displacement in pixels).
  */
-export function parseAugmentSpec(spec: string): AugmentOptions | undefined {
-  if (spec === "none") return undefined;
+export function parseAugmentSpec(spec: string): AugmentOptions {
+  if (spec === "none") return {}; // every setting 0: nothing changes
   if (spec === "standard") return STANDARD_AUGMENT;
   const out: Record<string, unknown> = {};
   for (const part of spec.split(",")) {
@@ -33,3 +33,23 @@ export function parseAugmentSpec(spec: string): AugmentOptions | undefined {
   }
   return out as AugmentOptions;
 }
+
+/** What a recipe sets; options given on the command line win. */
+export interface Recipe {
+  description: string;
+  augment?: AugmentOptions;
+  synthetic?: number;
+}
+
+export const RECIPES = {
+  notebook: {
+    description: "the notebook's CNN and recipe (Adam, 10 epochs, batch 32), with the cosine decay",
+  },
+  best: {
+    description:
+      "the notebook's CNN, trained on MNIST plus 12,000 font-rendered digits with the standard augmentation: the shipped model",
+    augment: STANDARD_AUGMENT,
+    synthetic: 12000,
+  },
+} as const satisfies Record<string, Recipe>;
+export type RecipeName = keyof typeof RECIPES;
