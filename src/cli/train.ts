@@ -1,5 +1,5 @@
 import { Command, Option } from "commander";
-import { ARCHITECTURES, isArchitectureName } from "../zoo/architectures.js";
+import { ARCHITECTURES } from "../zoo/architectures.js";
 import { parseAugmentSpec, RECIPES, type Recipe, type RecipeName } from "../zoo/recipes.js";
 import { formatReport } from "../metrics/classification.js";
 import { trainRun } from "../runs/run.js";
@@ -12,7 +12,10 @@ export function trainCommand(): Command {
   return new Command("train")
     .description("train a model on MNIST and save it (a run directory: config, history, metrics, model/)")
     .addOption(
-      new Option("--arch <name>", "architecture").choices(Object.keys(ARCHITECTURES)).default("reference"),
+      new Option(
+        "--arch <name|file.json>",
+        `architecture: ${Object.keys(ARCHITECTURES).join(", ")}, or a JSON file ({ input, layers: [{ className, config }] })`,
+      ).default("reference"),
     )
     .addOption(
       new Option(
@@ -87,7 +90,6 @@ export function trainCommand(): Command {
     .option("--limit <n>", "train on the first N images only (quick runs)", positiveInt("--limit"))
     .option("--json", "print the result as JSON on stdout")
     .action(async (o) => {
-      if (!isArchitectureName(o.arch)) throw new Error(`unknown architecture ${o.arch}`);
       const recipe = RECIPES[o.recipe as RecipeName];
       const out = o.out ?? `runs/${new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19)}`;
       const progress = new TrainingProgress();

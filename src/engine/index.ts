@@ -6,6 +6,7 @@ export {
   dense,
   dropout,
   batchNormalization,
+  activation,
   kerasShape,
 } from "./model/layers.js";
 export type { Layer, Activation } from "./model/layers.js";

@@ -23,12 +23,13 @@ import { classificationReport, type Report } from "../metrics/classification.js"
 import { fontDigits } from "../synthetic/fonts.js";
 import { writeAtomic } from "../util/fs.js";
 import { versions } from "../version.js";
-import { buildArchitecture, type ArchitectureName } from "../zoo/architectures.js";
+import { architectureFrom, type ArchitectureName } from "../zoo/architectures.js";
 import { saveModel } from "../zoo/saved-model.js";
 import { writeHistory } from "./history.js";
 
 export interface TrainConfig {
-  architecture: ArchitectureName;
+  /** A named architecture (zoo/architectures.ts) or a JSON file describing one. */
+  architecture: ArchitectureName | string;
   epochs: number;
   batchSize: number;
   learningRate: number;
@@ -207,7 +208,7 @@ export async function trainRun(config: TrainConfig, events: RunEvents = {}): Pro
   const trainCount = train.count;
 
   const watch = validationWatch(config, validation);
-  const model = buildArchitecture(config.architecture, config.seed);
+  const model = architectureFrom(config.architecture, config.seed);
   const replicas = config.replicas ?? defaultReplicas(model, config.batchSize, defaultThreads());
   const optimizer = optimizerFor(config, trainCount);
   const { out, training } = startRunDir(config, data, optimizer, replicas, trainCount);
@@ -235,7 +236,7 @@ export async function trainRun(config: TrainConfig, events: RunEvents = {}): Pro
       if (seen.best) bestWeights = weights;
       // A checkpoint every epoch (the best one, with --keep best): an interrupted run keeps what it had.
       if (config.keep !== "best" || seen.best) {
-        const checkpoint = buildArchitecture(config.architecture, config.seed);
+        const checkpoint = architectureFrom(config.architecture, config.seed);
         checkpoint.setWeights(weights);
         saveModel(modelDir, checkpoint, saveInfo(history));
       }

@@ -341,6 +341,23 @@ export function batchNormalization(options: z.input<typeof batchNormSchema> = {}
   };
 }
 
+// ---------------------------------------------------------------------------------------------- Activation
+
+const activationSchema = z.object({ activation: z.enum(ACTIVATIONS), name }).strict();
+
+/** Keras's Activation layer: an activation on its own, e.g. after batch normalization (conv → BN → ReLU). */
+export function activation(options: z.input<typeof activationSchema>): Layer {
+  const o = parseOptions(activationSchema, "activation", options);
+  return {
+    className: "Activation",
+    name: o.name ?? "",
+    config: { ...o },
+    outputShape: (input) => input,
+    weights: () => [],
+    forward: (ctx, x) => activate(ctx, x, o.activation),
+  };
+}
+
 // ---------------------------------------------------------------------------------------------- registry
 
 /** Layer constructors by Keras class name, for rebuilding a saved architecture. */
@@ -351,4 +368,5 @@ export const LAYER_FACTORIES: Record<string, (config: never) => Layer> = {
   Dense: dense,
   Dropout: dropout,
   BatchNormalization: batchNormalization,
+  Activation: activation,
 };

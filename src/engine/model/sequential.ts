@@ -46,6 +46,7 @@ const SNAKE: Record<string, string> = {
   Dense: "dense",
   Dropout: "dropout",
   BatchNormalization: "batch_normalization",
+  Activation: "activation",
 };
 
 export class Sequential {
