@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { DIGITS_VERSION } from "../version.js";
 import { evaluateCommand } from "./evaluate.js";
+import { experimentCommand } from "./experiment.js";
 import { predictCommand } from "./predict.js";
 import { compareCommand, reportCommand } from "./report.js";
 import { serveCommand } from "./serve.js";
@@ -19,6 +20,7 @@ export function program(): Command {
     .addCommand(serveCommand())
     .addCommand(reportCommand())
     .addCommand(compareCommand())
+    .addCommand(experimentCommand())
     .showHelpAfterError();
 }
 

@@ -195,14 +195,27 @@ function startRunDir(
   return { out, training };
 }
 
-export async function trainRun(config: TrainConfig, events: RunEvents = {}): Promise<RunResult> {
+/** Where a run's data comes from (tests substitute it). */
+export interface RunSources {
+  loadMnist: typeof loadMnist;
+}
+
+/**
+ * The test set is read only to validate on it when asked (`validation: "test"`, the notebook's way) and to
+ * score the final model: with a split or no validation, nothing is chosen by it.
+ */
+export async function trainRun(
+  config: TrainConfig,
+  events: RunEvents = {},
+  sources: RunSources = { loadMnist },
+): Promise<RunResult> {
   const say = events.onMessage ?? (() => {});
   const validation = parseValidation(config.validation);
   const t0 = performance.now();
-  const data = await loadMnist({ dataDir: config.dataDir, onProgress: say });
+  const data = await sources.loadMnist({ dataDir: config.dataDir, onProgress: say });
   const loadSeconds = (performance.now() - t0) / 1000;
   say(
-    `MNIST from ${data.source.kind} (${data.source.location}): ${data.train.count} train, ${data.test.count} test, loaded in ${loadSeconds.toFixed(2)}s`,
+    `MNIST from ${data.source.kind} (${data.source.location}): ${data.train.count} training images, loaded in ${loadSeconds.toFixed(2)}s`,
   );
   const { train, valid } = trainingData(config, data, validation, say);
   const trainCount = train.count;

@@ -1,0 +1,86 @@
+/** An experiment on a tiny grid: every cell trains, the table and figure are written, and it resumes. */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadMnist, type Mnist } from "../../src/data/mnist.js";
+import { gridPoints, readExperiment } from "../../src/experiment/config.js";
+import { runExperiment } from "../../src/experiment/run.js";
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "digits-experiment-"));
+
+describe("digits experiment", () => {
+  const config = {
+    name: "tiny",
+    seeds: [1, 2],
+    base: { epochs: 2, batchSize: 100, limit: 600, validation: "split:0.2" },
+    grid: { augment: ["none", "standard"] },
+  };
+
+  it("trains every cell, never reads the test set before the final scoring, tabulates, draws, and resumes", async () => {
+    const dir = tmp();
+    const file = path.join(dir, "tiny.json");
+    fs.writeFileSync(file, JSON.stringify(config));
+    const e = readExperiment(file);
+    // The test split is handed out through a getter that notes when it is first read.
+    const events: string[] = [];
+    const sources = {
+      loadMnist: async (o?: Parameters<typeof loadMnist>[0]): Promise<Mnist> => {
+        const data = await loadMnist(o);
+        return {
+          ...data,
+          get test() {
+            events.push("test read");
+            return data.test;
+          },
+        };
+      },
+    };
+    const out = path.join(dir, "out");
+    const first = await runExperiment(e, out, { onEpochEnd: () => void events.push("epoch") }, sources);
+    expect(first.cells.map((c) => [c.point, c.seed, c.reused])).toEqual([
+      ["augment=none", 1, false],
+      ["augment=none", 2, false],
+      ["augment=standard", 1, false],
+      ["augment=standard", 2, false],
+    ]);
+    // Each run: two epochs, then (and only then) the test set, for its final score.
+    const runs = events.filter((v, i) => v !== events[i - 1] || v === "epoch"); // one "test read" per scoring
+    expect(runs.join(" ")).toBe(Array(4).fill("epoch epoch test read").join(" "));
+    for (const p of first.points) {
+      expect(p.runs).toBe(2);
+      expect(p.accuracy.mean).toBeGreaterThan(0.5);
+      expect(p.accuracy.std).toBeGreaterThanOrEqual(0);
+    }
+    const table = fs.readFileSync(first.files.table, "utf8");
+    expect(table).toMatch(/augment=standard\s+2\s+\d+\.\d\d% ± \d+\.\d\d%/);
+    expect(fs.statSync(path.join(out, "accuracy.png")).size).toBeGreaterThan(1000);
+    // A second call finds every cell finished and trains nothing; a deleted cell is trained again.
+    fs.rmSync(path.join(out, "augment=standard", "seed-2", "metrics.json"));
+    const again = await runExperiment(e, out, {}, sources);
+    expect(again.cells.map((c) => c.reused)).toEqual([true, true, true, false]);
+    expect(again.points[0].accuracy).toEqual(first.points[0].accuracy);
+  });
+
+  it("refuses the test set as validation, unknown settings, and an empty grid", () => {
+    const dir = tmp();
+    const write = (c: unknown) => {
+      const f = path.join(dir, "e.json");
+      fs.writeFileSync(f, JSON.stringify(c));
+      return f;
+    };
+    expect(() => readExperiment(write({ ...config, base: { validation: "test" } }))).toThrow(
+      /never on the test set/,
+    );
+    expect(() => readExperiment(write({ ...config, grid: { dropout: [0.1] } }))).toThrow(
+      /"dropout" is not a training setting/,
+    );
+    expect(() => readExperiment(write({ ...config, grid: {} }))).toThrow(/an empty grid/);
+    expect(gridPoints({ a: [1, 2], b: ["x", "y"] })).toEqual([
+      { a: 1, b: "x" },
+      { a: 1, b: "y" },
+      { a: 2, b: "x" },
+      { a: 2, b: "y" },
+    ]);
+  });
+});
