@@ -119,7 +119,7 @@ export function trainCommand(): Command {
           augment: pick("augment", "augment"),
           synthetic: pick("synthetic", "synthetic"),
           weightDecay: o.weightDecay,
-          labelSmoothing: o.labelSmoothing,
+          labelSmoothing: pick("labelSmoothing", "labelSmoothing"),
           earlyStop: o.earlyStop,
           keep: o.keep,
         },

@@ -41,6 +41,7 @@ export interface Recipe {
   batchSize?: number;
   learningRate?: number;
   lrDecay?: "cosine" | "onecycle" | "none";
+  labelSmoothing?: number;
   validation?: string;
   augment?: AugmentOptions;
   synthetic?: number;
@@ -56,11 +57,12 @@ export const RECIPES = {
   },
   fast: {
     description:
-      "one epoch at batch 250, one-cycle to a high Adam rate, no per-epoch validation: ≥ 99% in seconds",
+      "one epoch at batch 200, one-cycle up to a high Adam rate (0.015), label smoothing 0.1, no per-epoch validation: ~99% in seconds",
     epochs: 1,
-    batchSize: 250,
-    learningRate: 5e-3,
+    batchSize: 200,
+    learningRate: 0.015,
     lrDecay: "onecycle",
+    labelSmoothing: 0.1,
     validation: "none",
   },
 } as const satisfies Record<string, Recipe>;

@@ -73,6 +73,37 @@ describe("digits train", () => {
     expect(metrics.test.accuracy).toBeGreaterThan(0.85);
   });
 
+  it("--recipe sets its settings, options given on the command line win, and the run records them", async () => {
+    const out = path.join(tmp, "fast");
+    const r = await digits(
+      "train",
+      "--recipe",
+      "fast",
+      "--limit",
+      "1000",
+      "--batch-size",
+      "100",
+      "--out",
+      out,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const config = JSON.parse(fs.readFileSync(path.join(out, "config.json"), "utf8"));
+    expect([config.epochs, config.batchSize, config.learningRate, config.lrDecay]).toEqual([
+      1,
+      100,
+      0.015,
+      "onecycle",
+    ]);
+    expect([config.labelSmoothing, config.validation]).toEqual([0.1, "none"]);
+    const bad = await digits("train", "--augment", "rotate=3", "--limit", "10");
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--augment: "rotate=3" is not NAME=NUMBER/);
+    const sgdOnly = await digits("train", "--momentum", "0.5", "--limit", "10");
+    expect(sgdOnly.stderr).toMatch(/--momentum is an SGD setting/);
+    const noSplit = await digits("train", "--early-stop", "2", "--limit", "10");
+    expect(noSplit.stderr).toMatch(/--early-stop and --keep best .* need --validation split:F/);
+  });
+
   it("rejects bad options with a clear message", async () => {
     const r = await digits("train", "--epochs", "0");
     expect(r.code).toBe(1);
