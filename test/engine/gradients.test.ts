@@ -229,6 +229,25 @@ describe("gradient rules match float64 finite differences", () => {
         return g.op("DepthToSpace", [m], { blocksize: 2, mode: "DCR" });
       },
     ));
+  it.each([
+    ["images", [4, 3, 3, 3]],
+    ["flat features", [6, 3]],
+  ])("BatchNormalization in training mode (batch statistics), on %s", (_what, shape) =>
+    checkGradients(
+      [
+        { name: "x", shape: shape as number[] },
+        { name: "gamma", shape: [3], values: [0.7, 1.3, -0.4] },
+        { name: "beta", shape: [3] },
+      ],
+      (g, [x, gamma, beta]) => {
+        const mean = g.initializer("moving_mean", [3], Float32Array.of(0.1, 0, -0.1));
+        const variance = g.initializer("moving_variance", [3], Float32Array.of(1, 2, 0.5));
+        const attrs = { epsilon: { float: 1e-3 }, momentum: { float: 0.9 }, training_mode: 1 };
+        const [y] = g.opN("BatchNormalization", [x, gamma, beta, mean, variance], attrs, 3);
+        return y;
+      },
+    ),
+  );
   it("Squeeze, Unsqueeze and Identity", () =>
     checkGradients([{ name: "x", shape: [2, 1, 3] }], (g, [x]) => {
       const s = g.op("Squeeze", [x, g.ints([1])]);

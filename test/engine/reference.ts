@@ -363,15 +363,32 @@ function run(
     case "BatchNormalization": {
       const [, scale, bias, mean, variance] = ins as T[];
       const eps = (a.epsilon as { float: number } | undefined)?.float ?? 1e-5;
+      const momentum = (a.momentum as { float: number } | undefined)?.float ?? 0.9;
       const c = x.shape[1];
       const inner = size(x.shape.slice(2));
+      const channelOf = (i: number) => Math.floor(i / inner) % c;
+      const training = num("training_mode", 0) === 1;
+      // Training mode: the batch's own statistics (biased variance), and the moving ones blended towards them.
+      const mu = new Float64Array(c);
+      const va = new Float64Array(c);
+      const n = x.data.length / c;
+      if (training) {
+        x.data.forEach((v, i) => (mu[channelOf(i)] += v / n));
+        x.data.forEach((v, i) => (va[channelOf(i)] += (v - mu[channelOf(i)]) ** 2 / n));
+      }
+      const [m, s2] = training ? [mu, va] : [mean.data, variance.data];
       const out = t([...x.shape]);
       for (let i = 0; i < x.data.length; i++) {
-        const ch = Math.floor(i / inner) % c;
-        out.data[i] =
-          ((x.data[i] - mean.data[ch]) / Math.sqrt(variance.data[ch] + eps)) * scale.data[ch] + bias.data[ch];
+        const ch = channelOf(i);
+        out.data[i] = ((x.data[i] - m[ch]) / Math.sqrt(s2[ch] + eps)) * scale.data[ch] + bias.data[ch];
       }
-      return [out];
+      if (!training) return [out];
+      const blend = (moving: T, batch: Float64Array) =>
+        t(
+          [c],
+          moving.data.map((v, k) => v * momentum + batch[k] * (1 - momentum)),
+        );
+      return [out, blend(mean, mu), blend(variance, va)];
     }
     default:
       throw new Error(`reference interpreter: no op ${node.op}`);

@@ -309,7 +309,7 @@ export function batchNormalization(options: z.input<typeof batchNormSchema> = {}
         { name: "moving_variance", shape: c, trainable: false, init: filled(c, 1) },
       ];
     },
-    forward(ctx, x, input) {
+    forward(ctx, x) {
       const { g } = ctx;
       const [gamma, beta, mean, variance] = ["gamma", "beta", "moving_mean", "moving_variance"].map(
         ctx.weight,
@@ -319,23 +319,16 @@ export function batchNormalization(options: z.input<typeof batchNormSchema> = {}
           epsilon: { float: o.epsilon },
         });
       }
-      // Training: batch statistics from primitive ops, so autodiff needs no batch-norm rule of its own.
-      const axes = input.length === 3 ? [0, 2, 3] : [0];
-      const bshape = input.length === 3 ? [1, input[0], 1, 1] : [1, input[0]];
-      const shaped = (v: string) => g.op("Reshape", [v, g.ints(bshape, "shape")]);
-      const mu = g.op("ReduceMean", [x], { axes, keepdims: 1 });
-      const centred = g.op("Sub", [x, mu]);
-      const varB = g.op("ReduceMean", [g.op("Mul", [centred, centred])], { axes, keepdims: 1 });
-      const inv = g.op("Reciprocal", [g.op("Sqrt", [g.op("Add", [varB, g.scalar(o.epsilon)])])]);
-      const y = g.op("Add", [g.op("Mul", [g.op("Mul", [centred, inv]), shaped(gamma)]), shaped(beta)]);
-      const flat = (v: string) => g.op("Reshape", [v, g.ints([input[0]], "shape")]);
-      const blend = (moving: string, batch: string) =>
-        g.op("Add", [
-          g.op("Mul", [moving, g.scalar(o.momentum)]),
-          g.op("Mul", [flat(batch), g.scalar(1 - o.momentum)]),
-        ]);
-      ctx.updateState("moving_mean", blend(mean, mu));
-      ctx.updateState("moving_variance", blend(variance, varB));
+      // Training: one node with batch statistics (training_mode), differentiated by one fused rule
+      // (graph/ops/nn.ts); its other outputs are the moving statistics after this batch, as Keras blends them.
+      const [y, nextMean, nextVariance] = g.opN(
+        "BatchNormalization",
+        [x, gamma, beta, mean, variance],
+        { epsilon: { float: o.epsilon }, momentum: { float: o.momentum }, training_mode: 1 },
+        3,
+      );
+      ctx.updateState("moving_mean", nextMean);
+      ctx.updateState("moving_variance", nextVariance);
       return y;
     },
   };

@@ -76,6 +76,43 @@ const gemm: GradientRule = ({ g, node, dy, wants }) => {
   return [da, db, dc];
 };
 
+/**
+ * Batch normalization in training mode, as one rule (ONNX Runtime's gradient builder has one too) instead of
+ * differentiating mean, variance and normalisation op by op. With x̂ = (x − μ)/σ over the batch (and space):
+ *   dβ = Σ dy,  dγ = Σ dy·x̂,  dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy·x̂)).
+ * μ and σ are recomputed from x (the node outputs only the moving statistics); the moving statistics get no
+ * gradient.
+ */
+const batchNormGradient: GradientRule = ({ g, node, dy, wants }) => {
+  const d = dy(0);
+  if (d === undefined) return [];
+  if (attrInt(node.attrs, "training_mode", 0) !== 1)
+    throw new Error("BatchNormalization gradient: only in training mode (batch statistics)");
+  const [x, gamma] = node.inputs;
+  const xs = g.shape(x);
+  const axes = xs.map((_, i) => i).filter((i) => i !== 1);
+  const count = axes.reduce((p, a) => p * xs[a], 1);
+  const perChannel = xs.map((v, i) => (i === 1 ? v : 1));
+  const eps = (node.attrs.epsilon as { float: number } | undefined)?.float ?? 1e-5;
+  const mean = g.op("ReduceMean", [x], { axes, keepdims: 1 });
+  const centred = g.op("Sub", [x, mean]);
+  const variance = g.op("ReduceMean", [g.op("Mul", [centred, centred])], { axes, keepdims: 1 });
+  const inv = g.op("Reciprocal", [g.op("Sqrt", [g.op("Add", [variance, g.scalar(eps)])])]);
+  const xhat = g.op("Mul", [centred, inv]);
+  const sum = (v: string) => g.op("ReduceSum", [v, g.ints(axes, "axes")], { keepdims: 0 });
+  const dbeta = sum(d);
+  const dgamma = sum(g.op("Mul", [d, xhat]));
+  let dx: string | undefined;
+  if (wants(0)) {
+    const channel = (v: string) => g.op("Reshape", [v, g.ints(perChannel, "shape")]);
+    const meanDy = channel(g.op("Div", [dbeta, g.scalar(count)]));
+    const meanDyXhat = channel(g.op("Div", [dgamma, g.scalar(count)]));
+    const scale = g.op("Mul", [channel(gamma), inv]);
+    dx = g.op("Mul", [scale, g.op("Sub", [g.op("Sub", [d, meanDy]), g.op("Mul", [xhat, meanDyXhat])])]);
+  }
+  return [dx, wants(1) ? dgamma : undefined, wants(2) ? dbeta : undefined];
+};
+
 export const NN_OPS: Record<string, OpDef> = {
   Conv: {
     shape: ({ x, need, attrs }) => {
@@ -172,8 +209,11 @@ export const NN_OPS: Record<string, OpDef> = {
     },
     gradient: null,
   },
-  // Inference only: training computes batch statistics from primitive ops (model/layers.ts).
-  BatchNormalization: { shape: ({ x }) => same(x), gradient: null },
+  // Inference (moving statistics), or training_mode 1: batch statistics, and the moving ones updated.
+  BatchNormalization: {
+    shape: ({ x, need, node }) => [same(x)[0], ...node.outputs.slice(1).map(() => same(need(1))[0])],
+    gradient: batchNormGradient,
+  },
   Dropout: {
     shape: ({ x, node }) => (node.outputs.length > 1 ? [same(x)[0], same(x, "bool")[0]] : same(x)),
     gradient: ({ g, node, dy }) => {
