@@ -213,3 +213,35 @@ export function reliabilityDiagram(bins: ReliabilityBin[], ece: number): TopLeve
     ],
   };
 }
+
+/** Accuracy under each controlled shift (the robustness suite), against the unshifted test set. */
+export function robustnessBars(scores: readonly { shift: string; accuracy: number }[]): TopLevelSpec {
+  const base = scores[0]?.accuracy ?? 1;
+  const low = Math.max(0, Math.floor(Math.min(...scores.map((s) => s.accuracy)) * 50) / 50 - 0.02);
+  return {
+    title: {
+      text: "Accuracy under controlled shifts",
+      subtitle: `the dashed line: unshifted (${pct(base)})`,
+    },
+    data: { values: scores.map((s) => ({ ...s, worse: s.accuracy < base - 0.005 })) },
+    width: 480,
+    height: { step: 22 },
+    layer: [
+      {
+        mark: "bar",
+        encoding: {
+          y: { field: "shift", type: "nominal", sort: null, title: null },
+          x: {
+            field: "accuracy",
+            type: "quantitative",
+            scale: { domain: [low, 1], clamp: true },
+            axis: { format: ".0%" },
+          },
+          color: { condition: { test: "datum.worse", value: "#c5221f" }, value: "#4c78a8" },
+          tooltip: [{ field: "shift" }, { field: "accuracy", format: ".2%" }],
+        },
+      },
+      { mark: { type: "rule", strokeDash: [4, 4] }, encoding: { x: { datum: base } } },
+    ],
+  };
+}

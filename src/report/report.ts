@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { TopLevelSpec } from "vega-lite";
-import type { Split } from "../data/mnist.js";
+import { sliceSplit, type Split } from "../data/mnist.js";
 import { Predictor, score } from "../engine/index.js";
 import { classificationReport } from "../metrics/classification.js";
 import type { LoadedModel, SavedEpoch } from "../zoo/saved-model.js";
@@ -16,10 +16,12 @@ import { SIZE } from "../vision/preprocess.js";
 
 const PIXELS = SIZE * SIZE;
 import { reliability } from "../metrics/calibration.js";
+import { robustness, type ShiftScore } from "../robustness/suite.js";
 import {
   confusionHeatmap,
   perClassBars,
   reliabilityDiagram,
+  robustnessBars,
   thumbnailGrid,
   trainingCurves,
   type Thumb,
@@ -40,6 +42,7 @@ export interface ReportResult {
   accuracy: number;
   loss: number;
   ece: number;
+  robustness?: ShiftScore[];
 }
 
 /** A test digit as people see digits (dark on white), 56×56, as a data URL for a Vega image mark. */
@@ -86,7 +89,11 @@ ${figures.map((f) => `<section id="${f.name}"><h2>${escape(f.title)}</h2>${f.svg
 `;
 }
 
+const ROBUSTNESS_SAMPLE = 2000;
+
 export interface ReportInput {
+  /** Also run the robustness suite (a figure and a table) on the first 2,000 test digits (~15 s). */
+  robustness?: boolean;
   loaded: LoadedModel;
   history?: readonly SavedEpoch[];
   test: Split;
@@ -100,6 +107,7 @@ export async function writeReport({
   test,
   out,
   onProgress,
+  robustness: withRobustness,
 }: ReportInput): Promise<ReportResult> {
   const say = onProgress ?? (() => {});
   fs.mkdirSync(out, { recursive: true });
@@ -184,6 +192,18 @@ export async function writeReport({
     ),
   );
 
+  // The suite on a sample: its placement and paper shifts run pictures through the preprocessing (~5 ms each).
+  const sample = sliceSplit(test, 0, ROBUSTNESS_SAMPLE);
+  const shifts = withRobustness ? await robustness(model, sample, say) : undefined;
+  if (shifts) figures.push(await writeFigure(out, "robustness", "Robustness", robustnessBars(shifts), say));
+  const shiftTable = shifts
+    ? `<section><h2>Robustness</h2><p>The first ${sample.count.toLocaleString("en-US")} test digits under one shift at a time (<code>digits evaluate --robustness</code> runs all of them).</p><table><tr><th>shift</th><th>accuracy</th><th>change (points)</th><th>what</th></tr>${shifts
+        .map(
+          (s) =>
+            `<tr><td>${escape(s.shift)}</td><td>${pct(s.accuracy)}</td><td>${s.shift === "none" ? "" : s.change.toFixed(2)}</td><td style="text-align:left">${escape(s.description)}</td></tr>`,
+        )
+        .join("")}</table></section>`
+    : "";
   const tables = `<section><h2>Summary</h2><table>
 <tr><th>test accuracy</th><td>${pct(report.accuracy)}</td></tr>
 <tr><th>test loss</th><td>${loss.toFixed(4)}</td></tr>
@@ -194,9 +214,16 @@ export async function writeReport({
 <tr><th>epochs trained</th><td>${hist.length || "–"}</td></tr>
 </table></section>`;
   const intro = `Model <code>${escape(loaded.dir)}</code> (${escape(metadata.architectureName ?? "custom")}), created ${escape(metadata.createdAt)}, evaluated on the ${test.count.toLocaleString("en-US")} MNIST test images.`;
-  const html = page("digits — model report", intro, figures, tables);
+  const html = page("digits — model report", intro, figures, tables + shiftTable);
   const htmlFile = path.join(out, "index.html");
   fs.writeFileSync(htmlFile, html);
   say(`wrote ${htmlFile}`);
-  return { html: htmlFile, figures, accuracy: report.accuracy, loss, ece: calibration.ece };
+  return {
+    html: htmlFile,
+    figures,
+    accuracy: report.accuracy,
+    loss,
+    ece: calibration.ece,
+    robustness: shifts,
+  };
 }

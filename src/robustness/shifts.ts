@@ -95,13 +95,19 @@ function throughPreprocessing(
   const misses: number[] = [];
   for (let n = 0; n < count; n++) {
     const [ox, oy] = [rng.int(big - side + 1), rng.int(big - side + 1)];
-    for (let y = 0; y < big; y++)
-      for (let xx = 0; xx < big; xx++) {
-        const [u, v] = [Math.floor((xx - ox) / o.scale), Math.floor((y - oy) / o.scale)];
-        const ink = u >= 0 && u < SIZE && v >= 0 && v < SIZE ? x[n * PIXELS + v * SIZE + u] : 0;
-        const paper = o.paper + o.noise * (2 * rng.next() - 1);
-        const value = Math.round(255 * Math.min(1, Math.max(0, paper * (1 - ink))));
-        rgba.set([value, value, value, 255], 4 * (y * big + xx));
+    const paper = () => o.paper + o.noise * (2 * rng.next() - 1);
+    for (let i = 0; i < big * big; i++) {
+      const v = Math.round(255 * Math.min(1, Math.max(0, o.noise ? paper() : o.paper)));
+      rgba[4 * i] = rgba[4 * i + 1] = rgba[4 * i + 2] = v;
+      rgba[4 * i + 3] = 255;
+    }
+    // The digit's own box only: ink darkens the paper under it.
+    for (let y = oy; y < oy + side; y++)
+      for (let xx = ox; xx < ox + side; xx++) {
+        const ink = x[n * PIXELS + Math.floor((y - oy) / o.scale) * SIZE + Math.floor((xx - ox) / o.scale)];
+        const k = 4 * (y * big + xx);
+        const v = Math.round(rgba[k] * (1 - ink));
+        rgba[k] = rgba[k + 1] = rgba[k + 2] = v;
       }
     try {
       out.set(prepareDigit(rgba, big, big).input, n * PIXELS);
@@ -154,8 +160,8 @@ export const SHIFTS: readonly Shift[] = [
   },
   {
     name: "grey noisy paper",
-    description: "3× larger, dark on grey paper with ±15% noise, then preprocessed",
+    description: "2× larger, dark on grey paper with ±15% noise, then preprocessed",
     apply: async (x, count) =>
-      throughPreprocessing(x, count, { scale: 3, canvas: 1.5, paper: 0.8, noise: 0.15, seed: 2 }),
+      throughPreprocessing(x, count, { scale: 2, canvas: 1.5, paper: 0.8, noise: 0.15, seed: 2 }),
   },
 ];

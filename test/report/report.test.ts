@@ -42,8 +42,10 @@ describe("digits report", () => {
       history,
       test,
       out,
+      robustness: true,
       onProgress: (m) => written.push(m),
     });
+    expect(result.robustness?.map((r) => r.shift)).toContain("rotate +20°");
     expect(result.figures.map((f) => f.name)).toEqual([
       "training-curves",
       "confusion-matrix",
@@ -51,6 +53,7 @@ describe("digits report", () => {
       "samples",
       "mistakes",
       "reliability",
+      "robustness",
     ]);
     for (const f of result.figures) {
       expect(fs.readFileSync(f.files.svg, "utf8")).toMatch(/^<svg/);
@@ -62,7 +65,8 @@ describe("digits report", () => {
     expect(result.accuracy).toBeGreaterThan(0.8);
     const html = fs.readFileSync(result.html, "utf8");
     expect(html).not.toMatch(/<script|<link|src="http/); // self-contained: nothing to fetch
-    expect((html.match(/<svg/g) ?? []).length).toBe(6);
+    expect((html.match(/<svg/g) ?? []).length).toBe(7);
+    expect(html).toMatch(/<h2>Robustness<\/h2>.*rotate \+20°/s);
 
     const browser = await launchChromium();
     try {
