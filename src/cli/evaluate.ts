@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { loadIdxPair, loadMnist } from "../data/mnist.js";
-import { evaluate } from "../engine/index.js";
+import { score } from "../engine/index.js";
 import { classificationReport, formatReport } from "../metrics/classification.js";
 import { robustness, robustnessTable } from "../robustness/suite.js";
 import { styleSet } from "../styles/draw.js";
@@ -28,19 +28,22 @@ export function evaluateCommand(): Command {
     .option("--json", "print one JSON object on stdout")
     .action(async (o) => {
       if (Boolean(o.images) !== Boolean(o.labels)) throw new Error("--images and --labels go together");
-      const { model, dir } = openModel(o.model);
+      const loaded = openModel(o.model);
       const data = o.images
         ? await loadIdxPair(o.images, o.labels)
         : (await loadMnist({ dataDir: o.dataDir })).test;
+      const predictor = await loaded.predictor();
       const t0 = performance.now();
-      const result = await evaluate(model, data.x, data.labels);
+      const result = score(await predictor.predict(data.x), data.labels, predictor.classes);
       const seconds = (performance.now() - t0) / 1000;
-      const report = classificationReport(data.labels, result.predicted, model.outputShape[0]);
+      const report = classificationReport(data.labels, result.predicted, predictor.classes);
       const shifts = o.robustness
-        ? await robustness(model, data, (m) => process.stderr.write(`${m}\n`))
+        ? await robustness(predictor, data, (m) => process.stderr.write(`${m}\n`))
         : undefined;
       const perPen = o.styles === undefined ? 0 : o.styles === true ? 15 : positiveInt("--styles")(o.styles);
-      const styles = perPen ? await scoreStyles(model, styleSet(perPen)) : undefined;
+      const styles = perPen ? await scoreStyles(predictor, styleSet(perPen)) : undefined;
+      await predictor.release();
+      const dir = loaded.dir;
       if (o.json) {
         printJson({
           model: dir,

@@ -1,6 +1,7 @@
 /** The `digits` command line: thin shells over library functions. */
 import { Command } from "commander";
 import { DIGITS_VERSION } from "../version.js";
+import { ensembleCommand } from "./ensemble.js";
 import { evaluateCommand } from "./evaluate.js";
 import { experimentCommand } from "./experiment.js";
 import { predictCommand } from "./predict.js";
@@ -21,6 +22,7 @@ export function program(): Command {
     .addCommand(reportCommand())
     .addCommand(compareCommand())
     .addCommand(experimentCommand())
+    .addCommand(ensembleCommand())
     .showHelpAfterError();
 }
 

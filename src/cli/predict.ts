@@ -1,7 +1,6 @@
 import fs from "node:fs";
 import { Command } from "commander";
 import { IMAGES_MAGIC, parseImages, readIdxBytes } from "../data/idx.js";
-import { Predictor } from "../engine/index.js";
 import { prepareImage, prepareImageDigits } from "../vision/decode.js";
 import { SIZE } from "../vision/preprocess.js";
 
@@ -62,11 +61,11 @@ export function predictCommand(): Command {
     .option("--show", "also draw the 28×28 image the model saw, in text")
     .option("--json", "print one JSON object per input (a JSON array) on stdout")
     .action(async (files: string[], o) => {
-      const { model } = openModel(o.model);
+      const loaded = openModel(o.model);
       const inputs = (await Promise.all(files.map((f) => readInputs(f, Boolean(o.number))))).flat();
       const x = new Float32Array(inputs.length * PIXELS);
       inputs.forEach((inp, i) => x.set(inp.x, i * PIXELS));
-      const predictor = await Predictor.create(model);
+      const predictor = await loaded.predictor();
       const probabilities = await predictor.predict(x);
       await predictor.release();
       const results = inputs.map((inp, i) => {

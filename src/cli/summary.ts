@@ -10,7 +10,7 @@ export function summaryCommand(): Command {
     .option("--model <dir>", "model or run directory (default: the shipped model)")
     .option("--json", "print JSON on stdout")
     .action((o) => {
-      const { model, metadata, dir } = openModel(o.model);
+      const { model, members, metadata, dir } = openModel(o.model);
       if (o.json) {
         printJson({
           model: dir,
@@ -26,7 +26,9 @@ export function summaryCommand(): Command {
         return;
       }
       const test = (metadata.metrics?.test ?? undefined) as { accuracy?: number } | undefined;
-      process.stdout.write(`${model.summary()}\n`);
+      if (members.length > 1)
+        process.stdout.write(`An ensemble of ${members.length} models, their probabilities averaged:\n\n`);
+      process.stdout.write(`${members.map((m) => m.summary()).join("\n\n")}\n`);
       if (test?.accuracy !== undefined) process.stdout.write(` Test accuracy: ${pct(test.accuracy)}\n`);
     });
 }

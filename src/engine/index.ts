@@ -15,13 +15,21 @@ export type { Architecture } from "./model/sequential.js";
 export { Random } from "./model/random.js";
 export { adam, sgd, optimizerFromConfig } from "./compiler/optimizers.js";
 export type { Optimizer } from "./compiler/optimizers.js";
-export { buildInferenceGraph, buildTrainGraph, INPUT, OUTPUT } from "./compiler/compile.js";
+export {
+  buildEnsembleGraph,
+  buildInferenceGraph,
+  buildTrainGraph,
+  INPUT,
+  memberKey,
+  OUTPUT,
+} from "./compiler/compile.js";
 export { toOnnx } from "./graph/serialize.js";
 export { addAugmentation, augmentFeeds, parseAugment, AUGMENT_INPUTS } from "./compiler/augment.js";
 export type { Augment, AugmentOptions } from "./compiler/augment.js";
 export { fit } from "./runtime/fit.js";
 export { defaultReplicas } from "./runtime/replicas.js";
 export { defaultThreads } from "./runtime/ort.js";
+export type { SessionOptions } from "./runtime/ort.js";
 export type { FitOptions, FitHandle, FitCallbacks } from "./runtime/fit.js";
 export type { EpochLogs, BatchProgress, LoopResult } from "./runtime/loop.js";
 export { Predictor, predict, evaluate, score } from "./runtime/inference.js";

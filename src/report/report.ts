@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { TopLevelSpec } from "vega-lite";
 import { sliceSplit, type Split } from "../data/mnist.js";
-import { Predictor, score } from "../engine/index.js";
+import { score } from "../engine/index.js";
 import { classificationReport } from "../metrics/classification.js";
 import type { LoadedModel, SavedEpoch } from "../zoo/saved-model.js";
 import { pct } from "../util/format.js";
@@ -113,9 +113,8 @@ export async function writeReport({
   fs.mkdirSync(out, { recursive: true });
   const { model, metadata } = loaded;
   say(`evaluating ${loaded.dir} on ${test.count} test images`);
-  const predictor = await Predictor.create(model);
+  const predictor = await loaded.predictor();
   const probabilities = await predictor.predict(test.x);
-  await predictor.release();
   const classes = model.outputShape[0];
   const { predicted, loss } = score(probabilities, test.labels, classes);
   const confidence = Float32Array.from(predicted, (p, i) => probabilities[i * classes + p]);
@@ -194,7 +193,8 @@ export async function writeReport({
 
   // The suite on a sample: its placement and paper shifts run pictures through the preprocessing (~5 ms each).
   const sample = sliceSplit(test, 0, ROBUSTNESS_SAMPLE);
-  const shifts = withRobustness ? await robustness(model, sample, say) : undefined;
+  const shifts = withRobustness ? await robustness(predictor, sample, say) : undefined;
+  await predictor.release();
   if (shifts) figures.push(await writeFigure(out, "robustness", "Robustness", robustnessBars(shifts), say));
   const shiftTable = shifts
     ? `<section><h2>Robustness</h2><p>The first ${sample.count.toLocaleString("en-US")} test digits under one shift at a time (<code>digits evaluate --robustness</code> runs all of them).</p><table><tr><th>shift</th><th>accuracy</th><th>change (points)</th><th>what</th></tr>${shifts

@@ -1,5 +1,5 @@
 /** The robustness suite: a model's accuracy on the MNIST test set under each controlled shift (shifts.ts). */
-import { Predictor, score, type Sequential } from "../engine/index.js";
+import { score, type Predictor } from "../engine/index.js";
 import { pct } from "../util/format.js";
 import { renderTable } from "../util/table.js";
 import { SHIFTS } from "./shifts.js";
@@ -13,14 +13,14 @@ export interface ShiftScore {
   count: number;
 }
 
+/** Scores `predictor` (a model's, an ensemble's) under every shift; the caller releases it. */
 export async function robustness(
-  model: Sequential,
+  predictor: Predictor,
   test: { x: Float32Array; labels: Uint8Array; count: number },
   onProgress: (m: string) => void = () => {},
 ): Promise<ShiftScore[]> {
-  const predictor = await Predictor.create(model);
   const scores: ShiftScore[] = [];
-  try {
+  {
     for (const shift of SHIFTS) {
       onProgress(`robustness: ${shift.name}`);
       const x = await shift.apply(test.x, test.count);
@@ -34,8 +34,6 @@ export async function robustness(
         count: test.count,
       });
     }
-  } finally {
-    await predictor.release();
   }
   return scores;
 }

@@ -9,7 +9,7 @@ import { createRequire } from "node:module";
 import fastifyMultipart from "@fastify/multipart";
 import fastifyStatic from "@fastify/static";
 import Fastify, { type FastifyInstance } from "fastify";
-import { Predictor } from "../engine/index.js";
+import type { Predictor } from "../engine/index.js";
 import type { LoadedModel } from "../zoo/saved-model.js";
 import { handleErrors } from "./errors.js";
 import { modelFileRoute, modelInfoRoutes } from "./routes/model.js";
@@ -54,7 +54,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     throw new Error(`${options.webDir}: the page is not built (run npm run build)`);
   const bodyLimit = options.bodyLimit ?? 8 * 1024 * 1024;
   const app = Fastify({ logger: options.logger ?? false, bodyLimit });
-  const predictor = await Predictor.create(options.model.model);
+  const predictor = await options.model.predictor();
   app.decorate("predictor", predictor);
   app.addHook("onClose", async () => predictor.release());
   handleErrors(app, bodyLimit);

@@ -1,5 +1,5 @@
 /** A model on the style test set: accuracy overall and per style, and what each style is mistaken for. */
-import { Predictor, score, type Sequential } from "../engine/index.js";
+import { score, type Predictor } from "../engine/index.js";
 import { pct } from "../util/format.js";
 import { renderTable } from "../util/table.js";
 import type { StyleSet } from "./draw.js";
@@ -12,13 +12,12 @@ export interface StyleScore {
   mistakenFor?: { digit: number; count: number };
 }
 
+/** Scores `predictor` (a model's, an ensemble's) on the set; the caller releases it. */
 export async function scoreStyles(
-  model: Sequential,
+  predictor: Predictor,
   set: StyleSet,
 ): Promise<{ accuracy: number; count: number; styles: StyleScore[] }> {
-  const predictor = await Predictor.create(model);
   const { predicted, accuracy } = score(await predictor.predict(set.x), set.labels, predictor.classes);
-  await predictor.release();
   const by = new Map<string, { count: number; right: number; wrong: Map<number, number> }>();
   set.styles.forEach((style, i) => {
     const s = by.get(style) ?? { count: 0, right: 0, wrong: new Map<number, number>() };

@@ -8,13 +8,17 @@ import path from "node:path";
 import onnxProto from "onnx-proto";
 import { z } from "zod";
 import {
+  buildEnsembleGraph,
   buildInferenceGraph,
   fromArchitecture,
   INPUT,
+  memberKey,
   OUTPUT,
+  Predictor,
   toOnnx,
   type EpochLogs,
   type Sequential,
+  type SessionOptions,
 } from "../engine/index.js";
 import { sha256 } from "../util/hash.js";
 import { readJson } from "../util/json.js";
@@ -40,14 +44,16 @@ export const epochSchema = z.object({
 /** An epoch as stored (runs and models written before a field existed lack it). */
 export type SavedEpoch = z.infer<typeof epochSchema>;
 
+const architectureSchema = z.object({
+  input: z.array(z.number().int().positive()),
+  layers: z.array(z.object({ className: z.string(), config: z.record(z.string(), z.unknown()) })),
+});
+
 const metadataSchema = z.object({
   format: z.literal(FORMAT),
   formatVersion: z.literal(FORMAT_VERSION),
   createdAt: z.string(),
-  architecture: z.object({
-    input: z.array(z.number().int().positive()),
-    layers: z.array(z.object({ className: z.string(), config: z.record(z.string(), z.unknown()) })),
-  }),
+  architecture: architectureSchema,
   architectureName: z.string().optional(),
   seed: z.number().int(),
   io: z.object({
@@ -67,6 +73,13 @@ const metadataSchema = z.object({
   training: z.record(z.string(), z.unknown()).optional(),
   history: z.array(epochSchema).optional(),
   metrics: z.record(z.string(), z.unknown()).optional(),
+  /** An ensemble's members (model.onnx averages their probabilities); `architecture` is then the first's. */
+  members: z
+    .array(
+      z.object({ architecture: architectureSchema, seed: z.number().int(), from: z.string().optional() }),
+    )
+    .min(2)
+    .optional(),
   versions: z.record(z.string(), z.string()),
 });
 export type ModelMetadata = z.infer<typeof metadataSchema>;
@@ -83,17 +96,26 @@ export class ModelError extends Error {
 }
 
 export interface LoadedModel {
+  /** The model (an ensemble's first member: predictions of an ensemble go through `predictor()`). */
   model: Sequential;
+  /** Every member of an ensemble; the model alone otherwise. */
+  members: Sequential[];
   metadata: ModelMetadata;
   dir: string;
   /** The model.onnx bytes as loaded (for serving to browsers). */
   onnx: Uint8Array;
+  /** A Predictor running model.onnx itself: what every command, the server and the page run. */
+  predictor(options?: SessionOptions): Promise<Predictor>;
 }
 
-/** Writes `dir` atomically: a sibling temp directory, renamed into place. */
-export function saveModel(dir: string, model: Sequential, info: SaveInfo = {}): ModelMetadata {
-  const onnx = toOnnx(buildInferenceGraph(model), { docString: "digits: handwritten digit classifier" });
-  const metadata: ModelMetadata = {
+/** The metadata of a model.onnx for `model` (an ensemble's first member) and its run. */
+function metadataFor(
+  model: Sequential,
+  onnx: Uint8Array,
+  info: SaveInfo,
+  parameters = model.countParams(),
+): ModelMetadata {
+  return {
     format: FORMAT,
     formatVersion: FORMAT_VERSION,
     createdAt: new Date().toISOString(),
@@ -114,12 +136,16 @@ export function saveModel(dir: string, model: Sequential, info: SaveInfo = {}): 
       },
     },
     files: { [MODEL_FILE]: { sha256: sha256(onnx), bytes: onnx.length } },
-    parameters: model.countParams(),
+    parameters,
     ...(info.training ? { training: info.training } : {}),
     ...(info.history ? { history: [...info.history] } : {}),
     ...(info.metrics ? { metrics: info.metrics } : {}),
     versions: versions(),
   };
+}
+
+/** Writes `dir` atomically: a sibling temp directory, renamed into place. */
+function writeModelDir(dir: string, onnx: Uint8Array, metadata: ModelMetadata): ModelMetadata {
   const target = path.resolve(dir);
   const parent = path.dirname(target);
   fs.mkdirSync(parent, { recursive: true });
@@ -141,6 +167,39 @@ export function saveModel(dir: string, model: Sequential, info: SaveInfo = {}): 
     throw e;
   }
   return metadata;
+}
+
+export function saveModel(dir: string, model: Sequential, info: SaveInfo = {}): ModelMetadata {
+  const onnx = toOnnx(buildInferenceGraph(model), { docString: "digits: handwritten digit classifier" });
+  return writeModelDir(dir, onnx, metadataFor(model, onnx, info));
+}
+
+/** Saves models as one: a model.onnx averaging their probabilities, each member recorded in the metadata. */
+export function saveEnsemble(
+  dir: string,
+  members: readonly { model: Sequential; from?: string }[],
+  info: SaveInfo = {},
+): ModelMetadata {
+  const models = members.map((m) => m.model);
+  const onnx = toOnnx(buildEnsembleGraph(models), {
+    docString: `digits: an ensemble of ${models.length} digit classifiers`,
+  });
+  const sum = (k: "total" | "trainable") => models.reduce((n, m) => n + m.countParams()[k], 0);
+  const metadata = metadataFor(
+    models[0],
+    onnx,
+    { architectureName: `ensemble of ${models.length}`, ...info },
+    {
+      total: sum("total"),
+      trainable: sum("trainable"),
+    },
+  );
+  metadata.members = members.map((m) => ({
+    architecture: m.model.architecture() as ModelMetadata["architecture"],
+    seed: m.model.seed,
+    ...(m.from ? { from: m.from } : {}),
+  }));
+  return writeModelDir(dir, onnx, metadata);
 }
 
 function readMetadata(file: string): unknown {
@@ -196,13 +255,23 @@ export function loadModel(dir: string): LoadedModel {
   } catch (e) {
     throw new ModelError(`${onnxFile}: not a readable ONNX model (${(e as Error).message})`);
   }
-  let model: Sequential;
+  let members: Sequential[];
   try {
-    model = fromArchitecture(metadata.architecture, { seed: metadata.seed });
-    const keys = new Set(model.weightSpecs.map((w) => w.key));
-    model.setWeights(new Map([...weights].filter(([k]) => keys.has(k))));
+    // Every member's weights must be there, under its prefix in an ensemble ("m1/conv2d/kernel").
+    const specs = metadata.members ?? [{ architecture: metadata.architecture, seed: metadata.seed }];
+    members = specs.map((spec, i) => {
+      const model = fromArchitecture(spec.architecture, { seed: spec.seed });
+      const name = (key: string) => (metadata.members ? memberKey(i, key) : key);
+      model.setWeights(
+        new Map(model.weightSpecs.map((w) => [w.key, weights.get(name(w.key)) as Float32Array])),
+      );
+      return model;
+    });
   } catch (e) {
     throw new ModelError(`${dir}: ${METADATA_FILE} and ${MODEL_FILE} do not agree (${(e as Error).message})`);
   }
-  return { model, metadata, dir, onnx };
+  const [model] = members;
+  const predictor = (options?: SessionOptions) =>
+    Predictor.fromOnnx(onnx, model.inputSpec.shape, metadata.io.output.classes, options);
+  return { model, members, metadata, dir, onnx, predictor };
 }

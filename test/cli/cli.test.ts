@@ -228,6 +228,24 @@ describe("digits predict", () => {
   });
 });
 
+describe("digits ensemble", () => {
+  it("averages two models into one directory that evaluate, summary and predict take", async () => {
+    const out = path.join(tmp, "ensemble");
+    const r = await digits("ensemble", runDir, path.join(ROOT, "models", "default"), "--out", out, "--json");
+    expect(r.code, r.stderr).toBe(0);
+    const made = JSON.parse(r.stdout);
+    expect(made.members).toHaveLength(2);
+    const evaluated = JSON.parse((await digits("evaluate", "--model", out, "--json")).stdout);
+    expect(evaluated.accuracy).toBeCloseTo(made.accuracy, 9);
+    expect(evaluated.accuracy).toBeGreaterThan(0.9);
+    const summary = await digits("summary", "--model", out);
+    expect(summary.stdout).toMatch(/An ensemble of 2 models/);
+    expect((await digits("ensemble", runDir, "--out", path.join(tmp, "one"))).stderr).toMatch(
+      /at least two models/,
+    );
+  });
+});
+
 describe("digits summary", () => {
   it("prints the Keras-style layer table", async () => {
     const r = await digits("summary", "--model", runDir);

@@ -13,7 +13,9 @@ const model = loadModel(DEFAULT_MODEL_DIR).model;
 
 beforeAll(async () => {
   const test = await mnistSlice("t10k", 0, 1000);
-  scores = await robustness(model, { ...test, count: 1000 });
+  const predictor = await loadModel(DEFAULT_MODEL_DIR).predictor();
+  scores = await robustness(predictor, { ...test, count: 1000 });
+  await predictor.release();
   plain = (await evaluate(model, test.x, test.labels)).accuracy;
 });
 

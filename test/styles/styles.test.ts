@@ -33,7 +33,9 @@ describe("style test set", () => {
     const set = styleSet(2, 9);
     expect(set.count).toBe(TEMPLATES.length * PENS.length * 2);
     expect(set.x.every((v) => v >= 0 && v <= 1)).toBe(true);
-    const { accuracy, styles, count } = await scoreStyles(loadModel(DEFAULT_MODEL_DIR).model, set);
+    const predictor = await loadModel(DEFAULT_MODEL_DIR).predictor();
+    const { accuracy, styles, count } = await scoreStyles(predictor, set);
+    await predictor.release();
     expect(count).toBe(set.count);
     expect(styles.reduce((n, s) => n + s.count, 0)).toBe(set.count);
     const right = styles.reduce((n, s) => n + s.accuracy * s.count, 0);

@@ -73,6 +73,38 @@ export function buildInferenceGraph(model: Sequential): Graph {
   return g;
 }
 
+/** The prefix of ensemble member i's weights ("m0/conv2d/kernel"). */
+export const memberKey = (i: number, key: string) => `m${i}/${key}`;
+
+/**
+ * One inference graph that averages its members' probabilities: each member's forward on the same input,
+ * its weights as initializers under its own prefix, then the mean. It runs wherever a single model does.
+ */
+export function buildEnsembleGraph(members: readonly Sequential[]): Graph {
+  if (members.length < 2) throw new Error("an ensemble needs at least two models");
+  const [first] = members;
+  for (const m of members) {
+    if (
+      m.inputSpec.shape.join() !== first.inputSpec.shape.join() ||
+      m.outputShape.join() !== first.outputShape.join()
+    )
+      throw new Error(
+        `ensemble members must share input and output shapes: (${first.inputSpec.shape}) → ${first.outputShape} vs (${m.inputSpec.shape}) → ${m.outputShape}`,
+      );
+  }
+  const g = new Graph();
+  const x = g.input(INPUT, batchedInputShape(first, -1));
+  const outputs = members.map((m, i) => {
+    for (const w of m.weightSpecs)
+      g.initializer(memberKey(i, w.key), w.shape, m.weights.get(w.key) as Float32Array);
+    return buildForward(g, m, x, false, (k) => memberKey(i, k)).output;
+  });
+  const mean = g.op("Div", [g.op("Sum", outputs), g.scalar(members.length)]);
+  g.rename(mean, OUTPUT);
+  g.output(OUTPUT);
+  return g;
+}
+
 export interface TrainGraph {
   graph: Graph;
   /** Input names whose next value the step outputs as `next/<name>`. */
