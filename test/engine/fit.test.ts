@@ -140,13 +140,6 @@ describe("fit", () => {
     expect(() => fit(model, x, [1, 2], { optimizer: adam(), batchSize: 4, replicas: 5 })).toThrow(
       /replicas must be an integer from 1 to the batch size \(4\)/,
     );
-    const normalized = sequential([
-      input([28, 28, 1]),
-      flatten(),
-      batchNormalization(),
-      dense({ units: 10, activation: "softmax" }),
-    ]);
-    expect(() => fit(normalized, x, [1, 2], { optimizer: adam(), replicas: 2 })).toThrow(/one replica/);
     expect(() => adam({ learningRate: -1 })).toThrow(/learningRate/);
     // @ts-expect-error an unknown option is an error, not silently ignored
     expect(() => conv2d({ filters: 3, kernelSize: 3, kernal: 2 })).toThrow(/Unrecognized key.*kernal/);

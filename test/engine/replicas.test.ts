@@ -99,6 +99,30 @@ describe("data-parallel training steps", () => {
     expect(last.loss).toBeLessThan(first.loss / 2);
   });
 
+  it("train batch norm with per-replica statistics: moving means as one session's, and training learns", async () => {
+    const slice = await mnistSlice("train", 0, 256);
+    const y = oneHot(slice.labels);
+    const bn = () => buildArchitecture("batchnorm", 5);
+    // One step on 64 images split 32/32: each replica normalises by its own share's statistics, and the
+    // moving means, averaged by share, are exactly those of one session on all 64.
+    const single = await train(new SessionStepper(bn(), adam()), slice.x, y, [64]);
+    const parallel = await train(await DataParallelStepper.create(bn(), adam(), 64, 2), slice.x, y, [64]);
+    for (const key of ["batch_normalization/moving_mean", "batch_normalization_1/moving_mean"]) {
+      const [a, b] = [single.weights.get(key) as Float32Array, parallel.weights.get(key) as Float32Array];
+      expect(Math.max(...a.map((v, i) => Math.abs(v - b[i]))), key).toBeLessThan(1e-6);
+    }
+    // The loss differs a little (each share is normalised by its own statistics), not a lot.
+    expect(Math.abs(parallel.results[0].loss - single.results[0].loss)).toBeLessThan(0.05);
+    const stepper = await DataParallelStepper.create(bn(), adam(), 64, 2);
+    const first = await stepper.run(slice.x, y, 64);
+    let last = first;
+    for (let epoch = 0; epoch < 3; epoch++)
+      for (let b = 0; b < 4; b++)
+        last = await stepper.run(slice.x.subarray(b * 64 * 784), y.subarray(b * 640), 64);
+    await stepper.release();
+    expect(last.loss).toBeLessThan(first.loss / 2);
+  });
+
   it("are chosen for models without batch statistics, one replica per core with ≥ 16 images each", () => {
     expect(defaultReplicas(buildArchitecture("reference", 1), 32, 2)).toBe(2);
     expect(defaultReplicas(buildArchitecture("reference", 1), 32, 8)).toBe(2);

@@ -258,11 +258,13 @@ export function buildReplicaGradientGraph(
   replica: number,
   options: TrainGraphOptions = {},
 ): Graph {
-  if (model.stateKeys.length > 0) throw new Error("data-parallel training does not support batch statistics");
   const passes = choosePasses(options);
-  const { g, loss, nameOf } = buildLoss(model, batch, passes.forward, true, replica, options);
+  const { g, loss, nameOf, stateUpdates } = buildLoss(model, batch, passes.forward, true, replica, options);
   const { grads } = differentiate(g, loss, model.trainableKeys.map(nameOf));
   g.output(g.rename(concatFlat(g, grads), REPLICA.grad));
+  // Batch norm's moving statistics after this share's batch statistics (the replicas then average them).
+  for (const key of model.stateKeys)
+    g.output(g.rename(stateUpdates.get(key) ?? TRAIN.state(key), TRAIN.next(TRAIN.state(key))));
   runPasses(g, passes.backward);
   return g;
 }

@@ -137,8 +137,6 @@ export function fit(model: Sequential, x: Float32Array, labels: Labels, options:
   if (o.replicas !== undefined) {
     if (o.replicas > o.batchSize)
       throw new Error(`fit: replicas must be an integer from 1 to the batch size (${o.batchSize})`);
-    if (o.replicas > 1 && model.stateKeys.length > 0)
-      throw new Error("fit: a model with batch normalization trains with one replica (batch statistics)");
   }
   if (o.augment && model.inputSpec.shape.length !== 3)
     throw new Error("fit: augment needs an image input (height, width, channels)");

@@ -46,12 +46,14 @@ interface Shared {
   per: number;
   classes: number;
   size: number; // flat parameter count
+  stateSize: number; // batch-norm moving statistics, all of them
   // HEADER, then share sizes [parity][replica], and per replica the last step whose gradient it has written
   // (ready) and whose slice of new weights it has written (updated).
   control: Int32Array;
   stats: Float64Array; // per replica: loss (mean over share), correct
   grads: Float32Array; // [parity][replica][size]
   weights: Float32Array; // [size]: each replica writes its updated slice, then all copy the whole
+  state: Float32Array; // [replica][stateSize]: each replica's moving statistics after its share
   x: Float32Array; // [replica][maxShare * per]
   y: Float32Array; // [replica][maxShare * classes]
   error: Uint8Array;
@@ -63,7 +65,14 @@ const readySlot = (s: Shared, r: number) => HEADER + 2 * s.replicas + r; // grad
 const updatedSlot = (s: Shared, r: number) => HEADER + 3 * s.replicas + r; // slice of weights written
 const shareOf = (s: Shared, seq: number, r: number) => Atomics.load(s.control, shareSlot(s, seq, r));
 
-function allocate(replicas: number, maxShare: number, per: number, classes: number, size: number): Shared {
+function allocate(
+  replicas: number,
+  maxShare: number,
+  per: number,
+  classes: number,
+  size: number,
+  stateSize: number,
+): Shared {
   const f32 = (n: number) => new Float32Array(new SharedArrayBuffer(n * 4));
   return {
     replicas,
@@ -71,10 +80,12 @@ function allocate(replicas: number, maxShare: number, per: number, classes: numb
     per,
     classes,
     size,
+    stateSize,
     control: new Int32Array(new SharedArrayBuffer((HEADER + 4 * replicas) * 4)),
     stats: new Float64Array(new SharedArrayBuffer(2 * replicas * 8)),
     grads: f32(2 * replicas * size),
     weights: f32(size),
+    state: f32(Math.max(1, replicas * stateSize)),
     x: f32(replicas * maxShare * per),
     y: f32(replicas * maxShare * classes),
     error: new Uint8Array(new SharedArrayBuffer(2048)),
@@ -112,6 +123,7 @@ class Replica {
   private readonly gradients = new Map<number, ort.InferenceSession>();
   private apply?: { session: ort.InferenceSession; slots: string[] };
   private readonly w: Float32Array; // all weights, flat
+  private readonly st: Float32Array; // batch-norm moving statistics, flat (every replica holds the same)
   private readonly start: number; // this replica's slice of the flat weights, which it updates
   private readonly end: number;
   private readonly slots = new Map<string, ort.Tensor>();
@@ -129,6 +141,13 @@ class Replica {
     private readonly settings?: StepSettings,
   ) {
     this.w = packFlat(model);
+    this.st = new Float32Array(s.stateSize);
+    let offset = 0;
+    for (const key of model.stateKeys) {
+      const v = model.weights.get(key) as Float32Array;
+      this.st.set(v, offset);
+      offset += v.length;
+    }
     this.start = Math.floor((index * s.size) / s.replicas);
     this.end = Math.floor(((index + 1) * s.size) / s.replicas);
     this.x = new Float32Array(s.maxShare * s.per);
@@ -146,8 +165,10 @@ class Replica {
     const s = this.s;
     const n = shareOf(s, seq, this.index);
     const out = this.gradientView(seq, this.index);
+    const myState = s.state.subarray(this.index * s.stateSize, (this.index + 1) * s.stateSize);
     if (n === 0) {
       out.fill(0);
+      myState.set(this.st); // no images, no new statistics
       s.stats[2 * this.index] = 0;
       s.stats[2 * this.index + 1] = 0;
     } else {
@@ -171,7 +192,14 @@ class Replica {
         [TRAIN.x]: floatTensor(xs, [n, ...this.model.inputSpec.shape]),
         [TRAIN.y]: floatTensor(ys, [n, s.classes]),
         [TRAIN.weight(FLAT)]: floatTensor(this.w, [s.size]),
+        ...this.stateFeeds(),
       });
+      let offset = 0;
+      for (const key of this.model.stateKeys) {
+        const next = result[TRAIN.next(TRAIN.state(key))].data as Float32Array;
+        myState.set(next, offset);
+        offset += next.length;
+      }
       const loss = checkedLoss(result, seq);
       out.set(result[REPLICA.grad].data as Float32Array);
       s.stats[2 * this.index] = loss;
@@ -190,6 +218,16 @@ class Replica {
     for (let r = 0; r < s.replicas; r++) {
       waitAtLeast(s, readySlot(s, r), seq);
       total += shareOf(s, seq, r);
+    }
+    // Per-replica batch statistics (as PyTorch's DDP without SyncBatchNorm), and the moving statistics of
+    // every replica averaged by share: for the means, exactly one session's update on the whole batch.
+    if (s.stateSize > 0) {
+      this.st.fill(0);
+      for (let r = 0; r < s.replicas; r++) {
+        const weight = shareOf(s, seq, r) / total;
+        const theirs = s.state.subarray(r * s.stateSize, (r + 1) * s.stateSize);
+        for (let i = 0; i < s.stateSize; i++) this.st[i] += weight * theirs[i];
+      }
     }
     const length = this.end - this.start;
     if (!this.apply) {
@@ -218,9 +256,28 @@ class Replica {
     this.step = t;
   }
 
-  /** This replica's weights by layer, copied out. */
+  /** The moving statistics as the gradient graph's inputs. */
+  private stateFeeds(): Record<string, ort.Tensor> {
+    const feeds: Record<string, ort.Tensor> = {};
+    let offset = 0;
+    for (const w of this.model.weightSpecs.filter((v) => !v.trainable)) {
+      const n = w.shape.reduce((a, b) => a * b, 1);
+      feeds[TRAIN.state(w.key)] = floatTensor(this.st.slice(offset, offset + n), w.shape);
+      offset += n;
+    }
+    return feeds;
+  }
+
+  /** This replica's weights by layer (moving statistics included), copied out. */
   weights(): Map<string, Float32Array> {
-    return unpackFlat(this.model, this.w);
+    const out = unpackFlat(this.model, this.w);
+    let offset = 0;
+    for (const w of this.model.weightSpecs.filter((v) => !v.trainable)) {
+      const n = w.shape.reduce((a, b) => a * b, 1);
+      out.set(w.key, this.st.slice(offset, offset + n));
+      offset += n;
+    }
+    return out;
   }
 
   async release(): Promise<void> {
@@ -261,7 +318,8 @@ export async function runHelper(start: HelperStart): Promise<void> {
 
 /** How many replicas suit a batch size: one per core, each with at least 16 images. */
 export function defaultReplicas(model: Sequential, batchSize: number, cores: number): number {
-  if (model.stateKeys.length > 0) return 1; // batch statistics would differ between shares
+  // Batch norm: per-replica statistics change the training a little, so one session unless asked for.
+  if (model.stateKeys.length > 0) return 1;
   return Math.max(1, Math.min(cores, Math.floor(batchSize / 16)));
 }
 
@@ -288,7 +346,8 @@ export class DataParallelStepper implements Stepper {
     if (replicas < 2) throw new Error("data-parallel training needs at least two replicas");
     const per = model.inputSpec.shape.reduce((a, b) => a * b, 1);
     const size = flatSize(model);
-    const s = allocate(replicas, Math.ceil(batchSize / replicas), per, model.outputShape[0], size);
+    const stateSize = model.stateKeys.reduce((n, k) => n + (model.weights.get(k) as Float32Array).length, 0);
+    const s = allocate(replicas, Math.ceil(batchSize / replicas), per, model.outputShape[0], size, stateSize);
     const helpers: Worker[] = [];
     const started: Promise<unknown>[] = [];
     for (let index = 1; index < replicas; index++) {
