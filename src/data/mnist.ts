@@ -5,10 +5,10 @@
  */
 import fs from "node:fs";
 import { createRequire } from "node:module";
-import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 import { z } from "zod";
+import { cacheDir } from "../paths.js";
 import { writeAtomic } from "../util/fs.js";
 import { parseOptions } from "../util/options.js";
 import { sha256 } from "../util/hash.js";
@@ -75,8 +75,7 @@ export class DataError extends Error {
 }
 
 export function defaultCacheDir(): string {
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
-  return path.join(base, "digits", "mnist");
+  return cacheDir("mnist");
 }
 
 /** Images start…end of a split (views: nothing is copied). */

@@ -6,12 +6,12 @@
  * Rendering takes ~7 ms a digit, so a set is cached (~/.cache/digits/synthetic/), keyed by its settings.
  */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { Resvg } from "@resvg/resvg-js";
 import { encodeImages, encodeLabels, parseImages, parseLabels } from "../data/idx.js";
 import { toSplit, type Split } from "../data/mnist.js";
 import { Random } from "../engine/model/random.js";
+import { cacheDir } from "../paths.js";
 import { writeAtomic } from "../util/fs.js";
 import { sha256 } from "../util/hash.js";
 import { NoInkError, prepareDigit, SIZE } from "../vision/preprocess.js";
@@ -78,9 +78,7 @@ export function fontDigits(options: FontDigitsOptions): Split {
     );
   const seed = options.seed ?? 1;
   const key = sha256(JSON.stringify({ v: 1, fonts, seed, count: options.count })).slice(0, 16);
-  const dir =
-    options.cacheDir ??
-    path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "digits", "synthetic");
+  const dir = options.cacheDir ?? cacheDir("synthetic");
   const [imagesFile, labelsFile] = [
     path.join(dir, `fonts-${key}-images.idx`),
     path.join(dir, `fonts-${key}-labels.idx`),

@@ -29,11 +29,17 @@ export const TRAIN = {
   next: (name: string) => `next/${name}`,
 } as const;
 
-/** Where each trainable weight lives in the flat parameter vector. */
-export function flatLayout(model: Sequential): { key: string; offset: number; size: number; shape: Shape }[] {
+export interface FlatEntry {
+  key: string;
+  offset: number;
+  size: number;
+  shape: Shape;
+}
+
+function layout(model: Sequential, trainable: boolean): FlatEntry[] {
   let offset = 0;
   return model.weightSpecs
-    .filter((w) => w.trainable)
+    .filter((w) => w.trainable === trainable)
     .map((w) => {
       const size = w.shape.reduce((a, b) => a * b, 1);
       const entry = { key: w.key, offset, size, shape: w.shape };
@@ -41,6 +47,12 @@ export function flatLayout(model: Sequential): { key: string; offset: number; si
       return entry;
     });
 }
+
+/** Where each trainable weight lives in the flat parameter vector. */
+export const flatLayout = (model: Sequential): FlatEntry[] => layout(model, true);
+
+/** Where each non-trainable weight (batch norm's moving statistics) lives when they are kept flat. */
+export const stateLayout = (model: Sequential): FlatEntry[] => layout(model, false);
 
 /** How many values the flat parameter vector holds. */
 export function flatSize(model: Sequential): number {

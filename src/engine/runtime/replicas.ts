@@ -18,7 +18,16 @@
 import { parentPort, type Worker } from "node:worker_threads";
 import { buildApplyGraph, buildReplicaGradientGraph } from "../compiler/compile.js";
 import type { Optimizer } from "../compiler/optimizers.js";
-import { FLAT, flatSize, packFlat, REPLICA, TRAIN, unpackFlat } from "../compiler/params.js";
+import {
+  FLAT,
+  flatSize,
+  packFlat,
+  REPLICA,
+  stateLayout,
+  TRAIN,
+  unpackFlat,
+  type FlatEntry,
+} from "../compiler/params.js";
 import { toOnnx } from "../graph/serialize.js";
 import type { Sequential } from "../model/sequential.js";
 import { createSession, floatTensor, type ort } from "./ort.js";
@@ -124,6 +133,7 @@ class Replica {
   private apply?: { session: ort.InferenceSession; slots: string[] };
   private readonly w: Float32Array; // all weights, flat
   private readonly st: Float32Array; // batch-norm moving statistics, flat (every replica holds the same)
+  private readonly stateLayout: FlatEntry[];
   private readonly start: number; // this replica's slice of the flat weights, which it updates
   private readonly end: number;
   private readonly slots = new Map<string, ort.Tensor>();
@@ -141,13 +151,9 @@ class Replica {
     private readonly settings?: StepSettings,
   ) {
     this.w = packFlat(model);
+    this.stateLayout = stateLayout(model);
     this.st = new Float32Array(s.stateSize);
-    let offset = 0;
-    for (const key of model.stateKeys) {
-      const v = model.weights.get(key) as Float32Array;
-      this.st.set(v, offset);
-      offset += v.length;
-    }
+    for (const l of this.stateLayout) this.st.set(model.weights.get(l.key) as Float32Array, l.offset);
     this.start = Math.floor((index * s.size) / s.replicas);
     this.end = Math.floor(((index + 1) * s.size) / s.replicas);
     this.x = new Float32Array(s.maxShare * s.per);
@@ -194,12 +200,8 @@ class Replica {
         [TRAIN.weight(FLAT)]: floatTensor(this.w, [s.size]),
         ...this.stateFeeds(),
       });
-      let offset = 0;
-      for (const key of this.model.stateKeys) {
-        const next = result[TRAIN.next(TRAIN.state(key))].data as Float32Array;
-        myState.set(next, offset);
-        offset += next.length;
-      }
+      for (const l of this.stateLayout)
+        myState.set(result[TRAIN.next(TRAIN.state(l.key))].data as Float32Array, l.offset);
       const loss = checkedLoss(result, seq);
       out.set(result[REPLICA.grad].data as Float32Array);
       s.stats[2 * this.index] = loss;
@@ -258,25 +260,18 @@ class Replica {
 
   /** The moving statistics as the gradient graph's inputs. */
   private stateFeeds(): Record<string, ort.Tensor> {
-    const feeds: Record<string, ort.Tensor> = {};
-    let offset = 0;
-    for (const w of this.model.weightSpecs.filter((v) => !v.trainable)) {
-      const n = w.shape.reduce((a, b) => a * b, 1);
-      feeds[TRAIN.state(w.key)] = floatTensor(this.st.slice(offset, offset + n), w.shape);
-      offset += n;
-    }
-    return feeds;
+    return Object.fromEntries(
+      this.stateLayout.map((l) => [
+        TRAIN.state(l.key),
+        floatTensor(this.st.slice(l.offset, l.offset + l.size), l.shape),
+      ]),
+    );
   }
 
   /** This replica's weights by layer (moving statistics included), copied out. */
   weights(): Map<string, Float32Array> {
     const out = unpackFlat(this.model, this.w);
-    let offset = 0;
-    for (const w of this.model.weightSpecs.filter((v) => !v.trainable)) {
-      const n = w.shape.reduce((a, b) => a * b, 1);
-      out.set(w.key, this.st.slice(offset, offset + n));
-      offset += n;
-    }
+    for (const l of this.stateLayout) out.set(l.key, this.st.slice(l.offset, l.offset + l.size));
     return out;
   }
 
@@ -346,7 +341,7 @@ export class DataParallelStepper implements Stepper {
     if (replicas < 2) throw new Error("data-parallel training needs at least two replicas");
     const per = model.inputSpec.shape.reduce((a, b) => a * b, 1);
     const size = flatSize(model);
-    const stateSize = model.stateKeys.reduce((n, k) => n + (model.weights.get(k) as Float32Array).length, 0);
+    const stateSize = stateLayout(model).reduce((n, l) => n + l.size, 0);
     const s = allocate(replicas, Math.ceil(batchSize / replicas), per, model.outputShape[0], size, stateSize);
     const helpers: Worker[] = [];
     const started: Promise<unknown>[] = [];
