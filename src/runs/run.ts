@@ -136,7 +136,7 @@ function optimizerFor(config: TrainConfig, trainCount: number): Optimizer {
 
 /**
  * Early stopping and best-epoch keeping, on the validation loss: `observe` after each epoch says whether to
- * stop, and whether this epoch is the best so far.
+ * stop, and whether this epoch is the best so far; `best` is that epoch (0-based) and its weights.
  */
 function validationWatch(config: TrainConfig, validation: ValidationSpec) {
   const watching = config.earlyStop !== undefined || config.keep === "best";
@@ -144,17 +144,23 @@ function validationWatch(config: TrainConfig, validation: ValidationSpec) {
     throw new Error(
       "--early-stop and --keep best choose by validation loss, so they need --validation split:F (a part of the training set; the test set only scores the final model)",
     );
-  let best = Infinity;
+  let bestLoss = Infinity;
   let since = 0;
-  return {
-    observe(logs: EpochLogs): { best: boolean; stop: boolean } {
+  const watch = {
+    best: undefined as { epoch: number; weights: Map<string, Float32Array> } | undefined,
+    observe(
+      epoch: number,
+      logs: EpochLogs,
+      weights: Map<string, Float32Array>,
+    ): { best: boolean; stop: boolean } {
       const loss = logs.val_loss ?? Infinity;
-      const improved = loss < best;
-      if (improved) [best, since] = [loss, 0];
+      const improved = loss < bestLoss;
+      if (improved) [bestLoss, since, watch.best] = [loss, 0, { epoch, weights }];
       else since++;
       return { best: improved, stop: config.earlyStop !== undefined && since >= config.earlyStop };
     },
   };
+  return watch;
 }
 
 /** Starts a run directory with its config.json; returns what the model metadata records of the training. */
@@ -229,7 +235,7 @@ export async function trainRun(
   const saveInfo = (history: EpochLogs[]) => ({ architectureName: config.architecture, training, history });
 
   const history: EpochLogs[] = [];
-  let bestWeights: Map<string, Float32Array> | undefined;
+  const checkpoint = architectureFrom(config.architecture, config.seed);
   const fitStart = performance.now();
   const handle = fit(model, train.x, train.labels, {
     optimizer,
@@ -245,11 +251,9 @@ export async function trainRun(
     onEpochEnd: async (epoch, logs, weights) => {
       history.push(logs);
       writeHistory(out, history);
-      const seen = watch.observe(logs);
-      if (seen.best) bestWeights = weights;
+      const seen = watch.observe(epoch, logs, weights);
       // A checkpoint every epoch (the best one, with --keep best): an interrupted run keeps what it had.
       if (config.keep !== "best" || seen.best) {
-        const checkpoint = architectureFrom(config.architecture, config.seed);
         checkpoint.setWeights(weights);
         saveModel(modelDir, checkpoint, saveInfo(history));
       }
@@ -261,11 +265,8 @@ export async function trainRun(
   events.onStart?.(handle);
   const result = await handle.done;
   const fitSeconds = (performance.now() - fitStart) / 1000;
-  if (config.keep === "best" && bestWeights) model.setWeights(bestWeights);
-  const bestEpoch =
-    config.keep === "best"
-      ? history.findIndex((h) => h.val_loss === Math.min(...history.map((e) => e.val_loss ?? Infinity)))
-      : undefined;
+  const kept = config.keep === "best" ? watch.best : undefined;
+  if (kept) model.setWeights(kept.weights);
 
   say(`evaluating on the ${data.test.count} test images`);
   const test = await evaluate(model, data.test.x, data.test.labels);
@@ -274,7 +275,7 @@ export async function trainRun(
     test: { accuracy: test.accuracy, loss: test.loss, count: test.count, macroF1: report.macroF1 },
     stopped: result.stopped,
     epochsDone: result.epochsDone,
-    ...(bestEpoch !== undefined ? { keptEpoch: bestEpoch + 1 } : {}),
+    ...(kept ? { keptEpoch: kept.epoch + 1 } : {}),
     seconds: { load: loadSeconds, fit: fitSeconds, total: (performance.now() - t0) / 1000 },
   };
   saveModel(modelDir, model, { ...saveInfo(history), metrics });
