@@ -19,16 +19,15 @@ export function experimentCommand(): Command {
     .action(async (file: string, o) => {
       const experiment = readExperiment(file);
       const progress = new TrainingProgress();
+      let epochs = 0; // the running cell's, as its first epoch announces them
       const result = await runExperiment(experiment, o.out ?? `runs/experiments/${experiment.name}`, {
         onMessage: (m) => process.stderr.write(`${m}\n`),
-        onEpochStart: (e, n, b) => progress.epochStart(e, n, b),
+        onEpochStart: (e, n, b) => {
+          epochs = n;
+          progress.epochStart(e, n, b);
+        },
         onBatch: (p) => progress.batch(p),
-        onEpochEnd: (e, logs) =>
-          progress.epochEnd(
-            e,
-            experiment.base.epochs === undefined ? 10 : Number(experiment.base.epochs),
-            logs,
-          ),
+        onEpochEnd: (e, logs) => progress.epochEnd(e, epochs, logs),
       });
       if (o.json) return printJson({ points: result.points, cells: result.cells, files: result.files });
       process.stdout.write(`${experimentTable(result.points)}\n\nreport: ${result.files.html}\n`);

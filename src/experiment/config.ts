@@ -52,8 +52,7 @@ export function readExperiment(file: string): Experiment {
   for (const key of [...Object.keys(e.base), ...Object.keys(e.grid)])
     if (!(TRAIN_SETTINGS as readonly string[]).includes(key))
       throw new Error(`${file}: "${key}" is not a training setting (${TRAIN_SETTINGS.join(", ")})`);
-  const validation = String(e.base.validation ?? "split:0.1");
-  if (validation === "test" || (e.grid.validation ?? []).includes("test"))
+  if (e.base.validation === "test" || (e.grid.validation ?? []).includes("test"))
     throw new Error(
       `${file}: an experiment validates on a split of the training set (or none), never on the test set`,
     );
