@@ -78,8 +78,9 @@ export function addAugmentation(g: Graph, x: string, a: Augment): string {
     const affine = g.input(AUGMENT_INPUTS.affine, [n, 3, 2]);
     const points = g.op("MatMul", [g.initializer(g.fresh("aug_base"), [1, h * w, 3], base), affine]);
     let grid = g.op("Reshape", [points, g.ints([n, h, w, 2], "shape")]);
-    if (a.elastic && a.elastic.alpha > 0) {
-      const k = a.elastic.cells;
+    const elastic = elasticOf(a);
+    if (elastic) {
+      const k = elastic.cells;
       const flow = g.input(AUGMENT_INPUTS.flow, [n, 2, k, k]);
       const dense = g.op("Resize", [flow, "", "", g.ints([n, 2, h, w], "sizes")], {
         mode: "linear",
@@ -95,7 +96,10 @@ export function addAugmentation(g: Graph, x: string, a: Augment): string {
 }
 
 const moves = (a: Augment) =>
-  a.rotation > 0 || a.scale > 0 || a.shear > 0 || a.translate > 0 || (a.elastic?.alpha ?? 0) > 0;
+  a.rotation > 0 || a.scale > 0 || a.shear > 0 || a.translate > 0 || elasticOf(a) !== undefined;
+
+/** The elastic setting, when it moves anything: what decides whether the graph has the flow input. */
+const elasticOf = (a: Augment) => (a.elastic && a.elastic.alpha > 0 ? a.elastic : undefined);
 
 /** Whether the options change anything at all. */
 export const augments = (a: Augment) => moves(a) || a.thickness > 0;
@@ -141,7 +145,10 @@ export function augmentFeeds(
 ): Record<string, { data: Float32Array; shape: number[] }> {
   const feeds: Record<string, { data: Float32Array; shape: number[] }> = {};
   const affine = new Float32Array(n * 6);
-  const k = a.elastic?.cells ?? 0;
+  const elastic = elasticOf(a);
+  const k = a.elastic?.cells ?? 0; // drawn even at alpha 0, so the later draws stay where they were
+  const alpha = elastic?.alpha ?? 0;
+  const [ax, ay] = [w / 2, h / 2];
   const flow = new Float32Array(n * 2 * k * k);
   const thicker = new Float32Array(n);
   const thinner = new Float32Array(n);
@@ -152,9 +159,7 @@ export function augmentFeeds(
     const scale = rng.uniform(1 - a.scale, 1 + a.scale);
     const [tx, ty] = [rng.uniform(-a.translate, a.translate), rng.uniform(-a.translate, a.translate)];
     affine.set(affineFor({ rotation: theta, scale, shear, tx, ty }, [h, w]), 6 * i);
-    const [ax, ay] = [w / 2, h / 2];
     for (let c = 0; c < 2 * k * k; c++) {
-      const alpha = a.elastic?.alpha ?? 0;
       const px = rng.uniform(-alpha, alpha);
       flow[i * 2 * k * k + c] = px / (c < k * k ? ax : ay);
     }
@@ -163,7 +168,7 @@ export function augmentFeeds(
     thinner[i] = Math.max(-t, 0);
   }
   if (moves(a)) feeds[AUGMENT_INPUTS.affine] = { data: affine, shape: [n, 3, 2] };
-  if (k > 0 && (a.elastic?.alpha ?? 0) > 0) feeds[AUGMENT_INPUTS.flow] = { data: flow, shape: [n, 2, k, k] };
+  if (elastic) feeds[AUGMENT_INPUTS.flow] = { data: flow, shape: [n, 2, k, k] };
   if (a.thickness > 0) {
     feeds[AUGMENT_INPUTS.thicker] = { data: thicker, shape: [n, 1, 1, 1] };
     feeds[AUGMENT_INPUTS.thinner] = { data: thinner, shape: [n, 1, 1, 1] };
