@@ -8,7 +8,13 @@
  * Every grid value is a training setting (`digits train`'s, by its TrainConfig name); `augment` takes what
  * `--augment` takes. Validation is a split of the training set or none: the test set only scores the final
  * models, so it cannot pick the winner.
+ *
+ * `also` names more test sets every final model is scored on, beside MNIST's — what matters is handwriting
+ * unlike MNIST's: `{ "drawn styles": "styles", "usps": "idx:IMAGES,LABELS" }` ("styles" is the drawn-styles
+ * set of `digits evaluate --styles`, "styles:N" with N per style and pen; "idx:" an IDX pair, its paths relative
+ * to the experiment file).
  */
+import path from "node:path";
 import { z } from "zod";
 import { readJson } from "../util/json.js";
 import { parseOptions } from "../util/options.js";
@@ -24,6 +30,12 @@ export const experimentSchema = z
     grid: z
       .record(z.string(), z.array(setting).min(1))
       .refine((g) => Object.keys(g).length > 0, "an empty grid"),
+    also: z
+      .record(
+        z.string().regex(/^[\w .-]+$/, "letters, digits, spaces, _ . -"),
+        z.string().regex(/^(styles(:[1-9]\d*)?|idx:[^,]+,[^,]+)$/, "styles, styles:N or idx:IMAGES,LABELS"),
+      )
+      .default({}),
   })
   .strict();
 export type Experiment = z.infer<typeof experimentSchema>;
@@ -56,6 +68,14 @@ export function readExperiment(file: string): Experiment {
     throw new Error(
       `${file}: an experiment validates on a split of the training set (or none), never on the test set`,
     );
+  const here = path.dirname(file);
+  for (const [name, spec] of Object.entries(e.also))
+    if (spec.startsWith("idx:"))
+      e.also[name] = `idx:${spec
+        .slice(4)
+        .split(",")
+        .map((f) => path.resolve(here, f))
+        .join(",")}`;
   return e;
 }
 

@@ -13,6 +13,10 @@ import { writeAtomic } from "../util/fs.js";
 import { readJson } from "../util/json.js";
 import { renderTable } from "../util/table.js";
 import { parseAugmentSpec } from "../zoo/recipes.js";
+import { loadModel } from "../zoo/saved-model.js";
+import { score } from "../engine/index.js";
+import { loadIdxPair } from "../data/mnist.js";
+import { styleSet } from "../styles/draw.js";
 import { gridPoints, pointName, type Experiment } from "./config.js";
 
 export interface CellResult {
@@ -22,6 +26,8 @@ export interface CellResult {
   loss: number;
   seconds: number;
   imagesPerSecond: number;
+  /** Accuracy on each of the experiment's `also` test sets, by name. */
+  also: Record<string, number>;
   /** Whether this run finished earlier (resumed) rather than now. */
   reused: boolean;
 }
@@ -33,6 +39,52 @@ export interface PointSummary {
   loss: { mean: number; std: number };
   seconds: { mean: number; std: number };
   imagesPerSecond: { mean: number; std: number };
+  also: Record<string, { mean: number; std: number }>;
+}
+
+type TestSet = { x: Float32Array; labels: Uint8Array };
+
+/** The `also` sets, each loaded on first use and kept for the other cells. */
+function testSets(also: Experiment["also"]): (name: string) => Promise<TestSet> {
+  const loaded = new Map<string, Promise<TestSet>>();
+  return (name) => {
+    const spec = also[name];
+    let set = loaded.get(name);
+    if (!set) {
+      if (spec.startsWith("idx:")) {
+        const [images, labels] = spec.slice(4).split(",");
+        set = loadIdxPair(images, labels);
+      } else set = Promise.resolve(styleSet(Number(spec.split(":")[1] ?? 15)));
+      loaded.set(name, set);
+    }
+    return set;
+  };
+}
+
+/**
+ * A finished cell's accuracy on every `also` set, scored once and kept in also.json beside its metrics (so
+ * a resumed experiment, or one that gained a set, scores only what is missing).
+ */
+async function scoreAlso(
+  dir: string,
+  also: Experiment["also"],
+  sets: (name: string) => Promise<TestSet>,
+): Promise<Record<string, number>> {
+  const file = path.join(dir, "also.json");
+  const kept = fs.existsSync(file) ? (readJson(file, "run directory") as Record<string, number>) : {};
+  const missing = Object.keys(also).filter((n) => kept[n] === undefined);
+  if (missing.length === 0) return Object.fromEntries(Object.keys(also).map((n) => [n, kept[n]]));
+  const predictor = await loadModel(path.join(dir, "model")).predictor();
+  try {
+    for (const name of missing) {
+      const set = await sets(name);
+      kept[name] = score(await predictor.predict(set.x), set.labels, predictor.classes).accuracy;
+    }
+  } finally {
+    await predictor.release();
+  }
+  writeAtomic(file, `${JSON.stringify(kept, null, 2)}\n`);
+  return Object.fromEntries(Object.keys(also).map((n) => [n, kept[n]]));
 }
 
 const stats = (v: number[]) => {
@@ -62,7 +114,7 @@ function configFor(
 }
 
 /** Reads a finished cell back (its metrics.json and history), or undefined if it has not finished. */
-function finished(dir: string): Omit<CellResult, "point" | "seed" | "reused"> | undefined {
+function finished(dir: string): Omit<CellResult, "point" | "seed" | "reused" | "also"> | undefined {
   const file = path.join(dir, "metrics.json");
   if (!fs.existsSync(file)) return undefined;
   const m = readJson(file, "run directory") as {
@@ -88,6 +140,7 @@ export async function runExperiment(
   fs.mkdirSync(out, { recursive: true });
   const cells: CellResult[] = [];
   const points = gridPoints(e.grid);
+  const sets = testSets(e.also);
   for (const point of points)
     for (const seed of e.seeds) {
       const name = pointName(point);
@@ -95,7 +148,7 @@ export async function runExperiment(
       const done = finished(dir);
       if (done) {
         say(`${name} seed ${seed}: finished earlier (${pct(done.accuracy)})`);
-        cells.push({ point: name, seed, ...done, reused: true });
+        cells.push({ point: name, seed, ...done, also: await scoreAlso(dir, e.also, sets), reused: true });
         continue;
       }
       // A cell interrupted part way is trained again from the start.
@@ -106,6 +159,7 @@ export async function runExperiment(
         point: name,
         seed,
         ...(finished(dir) as NonNullable<ReturnType<typeof finished>>),
+        also: await scoreAlso(dir, e.also, sets),
         reused: false,
       });
     }
@@ -118,6 +172,7 @@ export async function runExperiment(
       loss: stats(mine.map((c) => c.loss)),
       seconds: stats(mine.map((c) => c.seconds)),
       imagesPerSecond: stats(mine.map((c) => c.imagesPerSecond)),
+      also: Object.fromEntries(Object.keys(e.also).map((n) => [n, stats(mine.map((c) => c.also[n]))])),
     };
   });
   const table = experimentTable(summaries);
@@ -146,52 +201,68 @@ export async function runExperiment(
 
 export function experimentTable(points: readonly PointSummary[]): string {
   const pm = (s: { mean: number; std: number }, f: (v: number) => string) => `${f(s.mean)} ± ${f(s.std)}`;
+  const also = Object.keys(points[0]?.also ?? {});
   return renderTable(
-    ["setting", "runs", "test accuracy", "test loss", "wall time", "images/s"],
+    ["setting", "runs", "test accuracy", "test loss", ...also, "wall time", "images/s"],
     points.map((p) => [
       p.point,
       String(p.runs),
       pm(p.accuracy, (v) => pct(v)),
       pm(p.loss, (v) => v.toFixed(4)),
+      ...also.map((n) => pm(p.also[n], (v) => pct(v))),
       pm(p.seconds, (v) => `${v.toFixed(0)} s`),
       pm(p.imagesPerSecond, (v) => v.toFixed(0)),
     ]),
-    { right: [1, 2, 3, 4, 5] },
+    { right: [...Array(5 + also.length).keys()].map((i) => i + 1) },
   );
 }
 
-/** Mean test accuracy per setting with ±1 standard deviation. */
+/** Mean accuracy per setting with ±1 standard deviation: MNIST's test set and each `also` set, side by side. */
 function accuracyChart(e: Experiment, points: readonly PointSummary[]): TopLevelSpec {
-  const values = points.map((p) => ({
-    setting: p.point,
-    mean: p.accuracy.mean,
-    lo: p.accuracy.mean - p.accuracy.std,
-    hi: p.accuracy.mean + p.accuracy.std,
-  }));
+  const sets: [string, (p: PointSummary) => { mean: number; std: number }][] = [
+    ["MNIST test", (p) => p.accuracy],
+    ...Object.keys(e.also).map((n): [string, (p: PointSummary) => { mean: number; std: number }] => [
+      n,
+      (p) => p.also[n],
+    ]),
+  ];
+  const values = sets.flatMap(([set, of]) =>
+    points.map((p) => ({
+      set,
+      setting: p.point,
+      mean: of(p).mean,
+      lo: of(p).mean - of(p).std,
+      hi: of(p).mean + of(p).std,
+    })),
+  );
   const y = { field: "setting", type: "nominal" as const, title: null, sort: null };
   return {
-    title: { text: `Test accuracy, mean ± std over ${e.seeds.length} seed(s)`, subtitle: e.name },
+    title: { text: `Accuracy, mean ± std over ${e.seeds.length} seed(s)`, subtitle: e.name },
     data: { values },
-    width: 420,
-    height: { step: 28 },
-    layer: [
-      {
-        mark: { type: "point", filled: true, size: 60 },
-        encoding: {
-          y,
-          x: {
-            field: "mean",
-            type: "quantitative",
-            title: "test accuracy",
-            scale: { zero: false },
-            axis: { format: ".2%" },
+    facet: { column: { field: "set", type: "nominal", title: null, sort: null } },
+    resolve: { scale: { x: "independent" } },
+    spec: {
+      width: sets.length > 1 ? 240 : 420,
+      height: { step: 28 },
+      layer: [
+        {
+          mark: { type: "point", filled: true, size: 60 },
+          encoding: {
+            y,
+            x: {
+              field: "mean",
+              type: "quantitative",
+              title: "accuracy",
+              scale: { zero: false },
+              axis: { format: ".2%" },
+            },
           },
         },
-      },
-      {
-        mark: { type: "rule" },
-        encoding: { y, x: { field: "lo", type: "quantitative" }, x2: { field: "hi" } },
-      },
-    ],
+        {
+          mark: { type: "rule" },
+          encoding: { y, x: { field: "lo", type: "quantitative" }, x2: { field: "hi" } },
+        },
+      ],
+    },
   };
 }

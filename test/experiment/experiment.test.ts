@@ -15,6 +15,7 @@ describe("digits experiment", () => {
     seeds: [1, 2],
     base: { epochs: 2, batchSize: 100, limit: 600, validation: "split:0.2" },
     grid: { augment: ["none", "standard"] },
+    also: { drawn: "styles:1" },
   };
 
   it("trains every cell, never reads the test set before the final scoring, tabulates, draws, and resumes", async () => {
@@ -51,15 +52,23 @@ describe("digits experiment", () => {
       expect(p.runs).toBe(2);
       expect(p.accuracy.mean).toBeGreaterThan(0.5);
       expect(p.accuracy.std).toBeGreaterThanOrEqual(0);
+      // The drawn digits are scored too: 66 of them (22 styles × 3 pens), so a multiple of 1/66.
+      expect(p.also.drawn.mean).toBeGreaterThan(0.1);
     }
+    for (const c of first.cells)
+      expect(Math.abs(c.also.drawn * 66 - Math.round(c.also.drawn * 66))).toBeLessThan(1e-9);
     const table = fs.readFileSync(first.files.table, "utf8");
-    expect(table).toMatch(/augment=standard\s+2\s+\d+\.\d\d% ± \d+\.\d\d%/);
+    expect(table).toMatch(/augment=standard\s+2\s+\d+\.\d\d% ± \d+\.\d\d%\s+[\d.]+ ± [\d.]+\s+\d+\.\d\d% ± /);
+    expect(table.split("\n")[0]).toMatch(/test loss\s+drawn/);
     expect(fs.statSync(path.join(out, "accuracy.png")).size).toBeGreaterThan(1000);
     // A second call finds every cell finished and trains nothing; a deleted cell is trained again.
+    // A cell whose extra scores were lost is scored again, not trained again.
     fs.rmSync(path.join(out, "augment=standard", "seed-2", "metrics.json"));
+    fs.rmSync(path.join(out, "augment=none", "seed-1", "also.json"));
     const again = await runExperiment(e, out, {}, sources);
     expect(again.cells.map((c) => c.reused)).toEqual([true, true, true, false]);
     expect(again.points[0].accuracy).toEqual(first.points[0].accuracy);
+    expect(again.cells[0].also).toEqual(first.cells[0].also);
   });
 
   it("refuses the test set as validation, unknown settings, and an empty grid", () => {
@@ -76,6 +85,12 @@ describe("digits experiment", () => {
       /"dropout" is not a training setting/,
     );
     expect(() => readExperiment(write({ ...config, grid: {} }))).toThrow(/an empty grid/);
+    expect(() => readExperiment(write({ ...config, also: { usps: "usps.idx" } }))).toThrow(
+      /styles, styles:N or idx:IMAGES,LABELS/,
+    );
+    // An IDX pair is found beside the experiment file, wherever the command runs.
+    const pair = readExperiment(write({ ...config, also: { usps: "idx:data/i.gz,l.gz" } })).also.usps;
+    expect(pair).toBe(`idx:${path.join(dir, "data/i.gz")},${path.join(dir, "l.gz")}`);
     expect(gridPoints({ a: [1, 2], b: ["x", "y"] })).toEqual([
       { a: 1, b: "x" },
       { a: 1, b: "y" },
