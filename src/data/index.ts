@@ -1,6 +1,11 @@
-/** `digits/data`: MNIST from wherever it is, and any IDX image/label pair. It knows nothing of the engine. */
-export { loadMnist, loadIdxPair, sliceSplit, DataError, MNIST_FILES } from "./mnist.js";
-export type { Mnist, Split, LoadOptions } from "./mnist.js";
+/** `digits/data`: MNIST, USPS, Fashion-MNIST from wherever they are, any IDX pair or folder of pictures. It knows nothing of the engine. */
+export { loadMnist, MNIST_FILES } from "./mnist.js";
+export type { Mnist, LoadOptions } from "./mnist.js";
+export { loadDataset, loadIdxPair, DATASET_FORMS } from "./dataset.js";
+export type { Dataset, DatasetPart, DatasetOptions } from "./dataset.js";
+export { KNOWN } from "./known.js";
+export { sliceSplit, concatSplits, DataError } from "./split.js";
+export type { Split } from "./split.js";
 export {
   readImages,
   readLabels,

@@ -15,7 +15,7 @@ import { renderTable } from "../util/table.js";
 import { parseAugmentSpec } from "../zoo/recipes.js";
 import { loadModel } from "../zoo/saved-model.js";
 import { score } from "../engine/index.js";
-import { loadIdxPair } from "../data/mnist.js";
+import { loadIdxPair } from "../data/dataset.js";
 import { styleSet } from "../styles/draw.js";
 import { gridPoints, pointName, type Experiment } from "./config.js";
 

@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { TopLevelSpec } from "vega-lite";
-import { sliceSplit, type Split } from "../data/mnist.js";
+import { sliceSplit, type Split } from "../data/split.js";
 import { score } from "../engine/index.js";
 import { classificationReport } from "../metrics/classification.js";
 import type { LoadedModel, SavedEpoch } from "../zoo/saved-model.js";

@@ -1,11 +1,12 @@
 /**
- * A training run, the notebook's job as a library call: load MNIST, build the model, fit (in a worker),
+ * A training run, the notebook's job as a library call: load the dataset (MNIST unless told), build the model, fit (in a worker),
  * checkpoint every epoch, evaluate on the test set, and leave a run directory:
  *   config.json  history.json  history.csv  metrics.json  model/ (model.onnx + metadata.json)
  */
 import fs from "node:fs";
 import path from "node:path";
-import { concatSplits, loadMnist, sliceSplit, type Mnist, type Split } from "../data/mnist.js";
+import { loadDataset, type Dataset } from "../data/dataset.js";
+import { concatSplits, sliceSplit, type Split } from "../data/split.js";
 import {
   adam,
   defaultReplicas,
@@ -56,6 +57,8 @@ export interface TrainConfig {
   /** "test" (the notebook), "split:F" (last fraction F of the training set, as Keras), or "none". */
   validation: string;
   out: string;
+  /** What `--dataset` takes (data/dataset.ts): "mnist" (default), "usps", "mnist+usps", "folder:PATH", … */
+  dataset?: string;
   dataDir?: string;
   /** Data-parallel replicas (default: `fit`'s choice); results depend on it in the last float digits. */
   replicas?: number;
@@ -81,8 +84,11 @@ export interface RunResult {
   test: { accuracy: number; loss: number; count: number };
   report: Report;
   seconds: { total: number; load: number; fit: number };
-  dataSource: Mnist["source"];
+  /** Each part of the dataset: where it came from, and the final model's test score on it. */
+  parts: { name: string; source: Dataset["parts"][number]["source"]; test: TestScore }[];
 }
+
+type TestScore = { accuracy: number; loss: number; count: number };
 
 export type ValidationSpec = { kind: "test" } | { kind: "none" } | { kind: "split"; fraction: number };
 
@@ -94,13 +100,13 @@ export function parseValidation(spec: string): ValidationSpec {
 }
 
 /**
- * What the run trains and validates on: MNIST's training images (the first `limit`), less a validation split
+ * What the run trains and validates on: the dataset's training images (the first `limit`), less a validation split
  * carved from their end (as Keras's validation_split) or with the test set to validate (the notebook), plus
  * any font-rendered digits (never validated on).
  */
 function trainingData(
   config: TrainConfig,
-  data: Mnist,
+  data: Dataset,
   validation: ValidationSpec,
   say: (m: string) => void,
 ): { train: Split; valid?: Split } {
@@ -166,21 +172,33 @@ function validationWatch(config: TrainConfig, validation: ValidationSpec) {
 /** Starts a run directory with its config.json; returns what the model metadata records of the training. */
 function startRunDir(
   config: TrainConfig,
-  data: Mnist,
+  data: Dataset,
   optimizer: Optimizer,
   replicas: number,
   trainCount: number,
 ) {
   const out = path.resolve(config.out);
   fs.mkdirSync(out, { recursive: true });
-  const dataset = { name: "mnist", sha256: data.sha256 };
+  const dataset = {
+    name: data.spec,
+    classes: data.classes,
+    parts: data.parts.map((p) => ({
+      name: p.name,
+      source: p.source,
+      sha256: p.sha256,
+      train: p.train.count,
+      test: p.test.count,
+      testCarved: p.carved,
+      prepared: p.prepared,
+    })),
+  };
   const runConfig = {
     ...config,
+    dataset: data.spec,
     lrDecay: config.lrDecay ?? "cosine",
     replicas,
     out,
-    dataSource: data.source,
-    dataset,
+    data: dataset,
     versions: versions(),
     startedAt: new Date().toISOString(),
   };
@@ -203,7 +221,7 @@ function startRunDir(
 
 /** Where a run's data comes from (tests substitute it). */
 export interface RunSources {
-  loadMnist: typeof loadMnist;
+  loadDataset: typeof loadDataset;
 }
 
 /**
@@ -213,16 +231,21 @@ export interface RunSources {
 export async function trainRun(
   config: TrainConfig,
   events: RunEvents = {},
-  sources: RunSources = { loadMnist },
+  sources: RunSources = { loadDataset },
 ): Promise<RunResult> {
   const say = events.onMessage ?? (() => {});
   const validation = parseValidation(config.validation);
   const t0 = performance.now();
-  const data = await sources.loadMnist({ dataDir: config.dataDir, onProgress: say });
+  const data = await sources.loadDataset(config.dataset ?? "mnist", {
+    dataDir: config.dataDir,
+    onProgress: say,
+  });
   const loadSeconds = (performance.now() - t0) / 1000;
-  say(
-    `MNIST from ${data.source.kind} (${data.source.location}): ${data.train.count} training images, loaded in ${loadSeconds.toFixed(2)}s`,
-  );
+  for (const p of data.parts)
+    say(
+      `${p.name} from ${p.source.kind} (${p.source.location}): ${p.train.count} training and ${p.test.count} test images${p.carved ? " (every fifth image held out as its test split)" : ""}`,
+    );
+  say(`loaded in ${loadSeconds.toFixed(2)}s`);
   const { train, valid } = trainingData(config, data, validation, say);
   const trainCount = train.count;
 
@@ -270,9 +293,16 @@ export async function trainRun(
 
   say(`evaluating on the ${data.test.count} test images`);
   const test = await evaluate(model, data.test.x, data.test.labels);
-  const report = classificationReport(data.test.labels, test.predicted, 10);
+  const report = classificationReport(data.test.labels, test.predicted, data.classes.length);
+  const parts = await Promise.all(
+    data.parts.map(async (p) => {
+      const t = data.parts.length === 1 ? test : await evaluate(model, p.test.x, p.test.labels);
+      return { name: p.name, source: p.source, test: { accuracy: t.accuracy, loss: t.loss, count: t.count } };
+    }),
+  );
   const metrics = {
     test: { accuracy: test.accuracy, loss: test.loss, count: test.count, macroF1: report.macroF1 },
+    ...(parts.length > 1 ? { parts: parts.map((p) => ({ name: p.name, ...p.test })) } : {}),
     stopped: result.stopped,
     epochsDone: result.epochsDone,
     ...(kept ? { keptEpoch: kept.epoch + 1 } : {}),
@@ -290,6 +320,6 @@ export async function trainRun(
     test: { accuracy: test.accuracy, loss: test.loss, count: test.count },
     report,
     seconds: metrics.seconds,
-    dataSource: data.source,
+    parts,
   };
 }

@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { Resvg } from "@resvg/resvg-js";
 import { encodeImages, encodeLabels, parseImages, parseLabels } from "../data/idx.js";
-import { toSplit, type Split } from "../data/mnist.js";
+import { toSplit, type Split } from "../data/split.js";
 import { Random } from "../engine/model/random.js";
 import { cacheDir } from "../paths.js";
 import { writeAtomic } from "../util/fs.js";

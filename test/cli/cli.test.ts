@@ -124,6 +124,56 @@ describe("digits train", () => {
   });
 });
 
+describe("--dataset", () => {
+  const datasets = path.resolve(ROOT, "../shared/datasets");
+  it("trains on USPS (every fifth digit held out as its test split) and scores a mixture part by part", async () => {
+    const out = path.join(tmp, "usps");
+    const r = await digits(
+      "train",
+      "--dataset",
+      "usps",
+      "--data-dir",
+      datasets,
+      "--epochs",
+      "2",
+      "--batch-size",
+      "64",
+      "--out",
+      out,
+      "--json",
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(
+      /usps from dir .*: 5833 training and 1458 test images \(every fifth image held out/,
+    );
+    const result = JSON.parse(r.stdout);
+    expect(result.count).toBe(1458);
+    expect(result.accuracy).toBeGreaterThan(0.85);
+    const config = JSON.parse(fs.readFileSync(path.join(out, "config.json"), "utf8"));
+    expect(config.dataset).toBe("usps");
+    expect(config.data.parts[0]).toMatchObject({ name: "usps", train: 5833, test: 1458, testCarved: true });
+    const both = await digits(
+      "evaluate",
+      "--model",
+      out,
+      "--dataset",
+      "mnist+usps",
+      "--data-dir",
+      datasets,
+      "--json",
+    );
+    expect(both.code, both.stderr).toBe(0);
+    const e = JSON.parse(both.stdout);
+    expect(e.parts.map((p: { name: string; count: number }) => [p.name, p.count])).toEqual([
+      ["mnist", 10000],
+      ["usps", 1458],
+    ]);
+    expect(e.parts[1].accuracy).toBeCloseTo(result.accuracy, 6); // the same held-out digits as the run's
+    const unknown = await digits("evaluate", "--dataset", "kmnist");
+    expect([unknown.code, unknown.stderr]).toEqual([1, expect.stringMatching(/unknown dataset "kmnist"/)]);
+  });
+});
+
 describe("digits evaluate", () => {
   it("--json gives accuracy, loss and count, matching the run's own metrics", async () => {
     const r = await digits("evaluate", "--model", runDir, "--json");

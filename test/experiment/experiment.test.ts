@@ -3,7 +3,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadMnist, type Mnist } from "../../src/data/mnist.js";
+import { loadDataset, type Dataset } from "../../src/data/dataset.js";
+import type { Split } from "../../src/data/split.js";
 import { gridPoints, readExperiment } from "../../src/experiment/config.js";
 import { runExperiment } from "../../src/experiment/run.js";
 
@@ -23,18 +24,26 @@ describe("digits experiment", () => {
     const file = path.join(dir, "tiny.json");
     fs.writeFileSync(file, JSON.stringify(config));
     const e = readExperiment(file);
-    // The test split is handed out through a getter that notes when it is first read.
+    // The test images and labels are handed out through getters that note when they are read (their count
+    // is free: a run may say how many there are).
     const events: string[] = [];
+    const watched = (s: Split): Split => ({
+      get x() {
+        events.push("test read");
+        return s.x;
+      },
+      get labels() {
+        events.push("test read");
+        return s.labels;
+      },
+      pixels: s.pixels,
+      count: s.count,
+    });
     const sources = {
-      loadMnist: async (o?: Parameters<typeof loadMnist>[0]): Promise<Mnist> => {
-        const data = await loadMnist(o);
-        return {
-          ...data,
-          get test() {
-            events.push("test read");
-            return data.test;
-          },
-        };
+      loadDataset: async (...a: Parameters<typeof loadDataset>): Promise<Dataset> => {
+        const data = await loadDataset(...a);
+        const test = watched(data.test);
+        return { ...data, test, parts: data.parts.map((p) => ({ ...p, test })) };
       },
     };
     const out = path.join(dir, "out");

@@ -1,0 +1,219 @@
+/**
+ * A dataset by name, as `--dataset` spells it: `mnist`, `usps`, `fashion-mnist` (data/known.ts),
+ * `idx:IMAGES,LABELS` (an IDX pair of any image size), `folder:PATH` (PATH/<label>/*.png|jpg|webp…), or a
+ * mixture `mnist+usps` (training images one after the other, test sets too).
+ *
+ * Every image becomes MNIST's 28×28: a 28×28 IDX set is taken as it is (MNIST's own format); any other size
+ * goes through MNIST's recipe (vision/preprocess: cropped to the ink, fitted into 20×20, centred by mass), as
+ * a 16×16 USPS digit that fills its box is not an MNIST digit until it is boxed and centred; a folder's
+ * pictures go through the whole recipe a person's picture does (polarity, paper, specks).
+ *
+ * A set with no test split of its own (USPS, an IDX pair, a folder) has one carved from its training images:
+ * every fifth (the 5th, 10th, …), the same every time, so `digits train` never trains on what
+ * `digits evaluate --dataset` scores.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { sha256 } from "../util/hash.js";
+import { prepareImage } from "../vision/decode.js";
+import { mnistFromInk, NoInkError, SIZE } from "../vision/preprocess.js";
+import { parseImages, parseLabels, readIdxBytes, type IdxImages } from "./idx.js";
+import { KNOWN, loadKnown, type KnownOptions } from "./known.js";
+import { concatSplits, DataError, toSplit, type Split } from "./split.js";
+
+export interface DatasetPart {
+  /** As spelled in the spec: "usps", "idx:a.gz,b.gz", "folder:mine". */
+  name: string;
+  train: Split;
+  test: Split;
+  /** The test split was carved from the training images (every fifth): the set has none of its own. */
+  carved: boolean;
+  /** Images were not 28×28 and went through MNIST's recipe. */
+  prepared: boolean;
+  source: { kind: string; location: string };
+  /** SHA-256 of each file's content (IDX content for IDX files; every picture, in order, for a folder). */
+  sha256: Record<string, string>;
+  classes: readonly string[];
+}
+
+export interface Dataset {
+  spec: string;
+  parts: DatasetPart[];
+  /** Every part's training images, one part after the other. */
+  train: Split;
+  /** Every part's test images, one part after the other (`parts` has them one by one). */
+  test: Split;
+  classes: readonly string[];
+}
+
+export type DatasetOptions = KnownOptions;
+
+const DIGITS = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"] as const;
+const PICTURE = /\.(png|jpe?g|webp|gif|tiff?|bmp|avif)$/i;
+
+/** The names `--dataset` takes, for help texts and errors. */
+export const DATASET_FORMS = `${Object.keys(KNOWN).join(", ")}, idx:IMAGES,LABELS, folder:PATH, or a mixture such as mnist+usps`;
+
+/** Every fifth image (index 4, 9, …) to the test split, the rest to training. */
+export function carve(all: Split): { train: Split; test: Split } {
+  const per = all.count ? all.pixels.length / all.count : 0;
+  const take = (keep: (i: number) => boolean) => {
+    const rows = [...Array(all.count).keys()].filter(keep);
+    const pixels = new Uint8Array(rows.length * per);
+    const x = new Float32Array(rows.length * per);
+    rows.forEach((r, k) => {
+      pixels.set(all.pixels.subarray(r * per, (r + 1) * per), k * per);
+      x.set(all.x.subarray(r * per, (r + 1) * per), k * per);
+    });
+    return { x, pixels, labels: Uint8Array.from(rows, (r) => all.labels[r]), count: rows.length };
+  };
+  return { train: take((i) => i % 5 !== 4), test: take((i) => i % 5 === 4) };
+}
+
+/** IDX images of any size as MNIST's 28×28 (see the top of this file). */
+export function toMnistSize(images: IdxImages, file: string): { images: IdxImages; prepared: boolean } {
+  if (images.rows === SIZE && images.cols === SIZE) return { images, prepared: false };
+  const per = images.rows * images.cols;
+  const pixels = new Uint8Array(images.count * SIZE * SIZE);
+  const ink = new Float32Array(per);
+  for (let i = 0; i < images.count; i++) {
+    for (let j = 0; j < per; j++) ink[j] = images.pixels[i * per + j] / 255;
+    let input: Float32Array;
+    try {
+      input = mnistFromInk(ink, images.cols, images.rows).input;
+    } catch (e) {
+      if (e instanceof NoInkError) throw new DataError(`${file}: image ${i + 1} is blank (no ink)`);
+      throw e;
+    }
+    for (let j = 0; j < SIZE * SIZE; j++) pixels[i * SIZE * SIZE + j] = Math.round(input[j] * 255);
+  }
+  return { images: { count: images.count, rows: SIZE, cols: SIZE, pixels }, prepared: true };
+}
+
+/** An IDX image/label pair, as MNIST's 28×28 (any image size; see toMnistSize). */
+export async function loadIdxPair(
+  imagesFile: string,
+  labelsFile: string,
+): Promise<Split & { prepared: boolean }> {
+  const bytes = await readIdxBytes(imagesFile);
+  const { images, prepared } = toMnistSize(parseImages(bytes, imagesFile), imagesFile);
+  const labels = parseLabels(await readIdxBytes(labelsFile), labelsFile).labels;
+  if (images.count !== labels.length)
+    throw new DataError(
+      `${imagesFile} has ${images.count} images but ${labelsFile} has ${labels.length} labels: the files do not belong together`,
+    );
+  return { ...toSplit(images, labels), prepared };
+}
+
+async function idxPart(name: string, spec: string): Promise<DatasetPart> {
+  const files = spec.split(",");
+  if (files.length !== 2 || files.some((f) => f === ""))
+    throw new DataError(`--dataset ${name}: give idx:IMAGES,LABELS (two IDX files, comma-separated)`);
+  const [imagesFile, labelsFile] = files;
+  const all = await loadIdxPair(imagesFile, labelsFile);
+  const [ib, lb] = await Promise.all([readIdxBytes(imagesFile), readIdxBytes(labelsFile)]);
+  return {
+    name,
+    ...carve(all),
+    carved: true,
+    prepared: all.prepared,
+    source: { kind: "idx", location: path.resolve(imagesFile) },
+    sha256: { images: sha256(ib), labels: sha256(lb) },
+    classes: DIGITS,
+  };
+}
+
+/** PATH/<label>/<picture>: labels 0–9, pictures through the whole recipe; anything else is an error. */
+async function folderPart(name: string, dir: string): Promise<DatasetPart> {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
+    throw new DataError(`${dir}: folder not found (a folder dataset is PATH/<label>/<pictures>)`);
+  const visible = (d: string) => fs.readdirSync(d).filter((f) => !f.startsWith("."));
+  const files: { file: string; label: number }[] = [];
+  for (const entry of visible(dir).sort()) {
+    const sub = path.join(dir, entry);
+    if (!fs.statSync(sub).isDirectory())
+      throw new DataError(`${sub}: not a label folder (a folder dataset is PATH/<label>/<pictures>)`);
+    if (!/^[0-9]$/.test(entry))
+      throw new DataError(`${sub}: unknown label "${entry}" (label folders are named 0–9)`);
+    for (const f of visible(sub).sort()) {
+      const file = path.join(sub, f);
+      if (!PICTURE.test(f) || !fs.statSync(file).isFile())
+        throw new DataError(`${file}: not a picture (png, jpg, webp, gif, tiff, bmp or avif)`);
+      files.push({ file, label: Number(entry) });
+    }
+  }
+  if (files.length === 0) throw new DataError(`${dir}: no pictures in its label folders`);
+  const pixels = new Uint8Array(files.length * SIZE * SIZE);
+  const digest = new Map<string, string>();
+  for (let i = 0; i < files.length; i += 8)
+    // a few at a time: sharp decodes on its own threads
+    await Promise.all(
+      files.slice(i, i + 8).map(async ({ file }, k) => {
+        const bytes = fs.readFileSync(file);
+        digest.set(file, sha256(bytes));
+        let input: Float32Array;
+        try {
+          input = (await prepareImage(bytes, file)).input;
+        } catch (e) {
+          throw new DataError(e instanceof NoInkError ? `${file}: no ink found` : (e as Error).message);
+        }
+        for (let j = 0; j < SIZE * SIZE; j++) pixels[(i + k) * SIZE * SIZE + j] = Math.round(input[j] * 255);
+      }),
+    );
+  const all = toSplit(
+    { count: files.length, rows: SIZE, cols: SIZE, pixels },
+    Uint8Array.from(files, (f) => f.label),
+  );
+  const listing = files.map((f) => `${path.relative(dir, f.file)} ${digest.get(f.file)}`).join("\n");
+  return {
+    name,
+    ...carve(all),
+    carved: true,
+    prepared: true,
+    source: { kind: "folder", location: path.resolve(dir) },
+    sha256: { pictures: sha256(new TextEncoder().encode(listing)) },
+    classes: DIGITS,
+  };
+}
+
+async function knownPart(name: string, options: DatasetOptions): Promise<DatasetPart> {
+  const d = KNOWN[name];
+  const known = await loadKnown(d, options);
+  const what = (k: string) => path.join(known.source.location, d.files[k as keyof typeof d.files]!.name);
+  const train = toMnistSize(known.train.images, what("trainImages"));
+  const all = toSplit(train.images, known.train.labels);
+  const own = known.test && {
+    test: toSplit(toMnistSize(known.test.images, what("testImages")).images, known.test.labels),
+  };
+  return {
+    name,
+    ...(own ? { train: all, test: own.test } : carve(all)),
+    carved: !own,
+    prepared: train.prepared,
+    source: known.source,
+    sha256: known.sha256 as Record<string, string>,
+    classes: d.classes,
+  };
+}
+
+function partOf(name: string, options: DatasetOptions): Promise<DatasetPart> {
+  if (name.startsWith("idx:")) return idxPart(name, name.slice(4));
+  if (name.startsWith("folder:")) return folderPart(name, name.slice(7));
+  if (KNOWN[name]) return knownPart(name, options);
+  throw new DataError(`unknown dataset "${name}": give ${DATASET_FORMS}`);
+}
+
+export async function loadDataset(spec: string, options: DatasetOptions = {}): Promise<Dataset> {
+  const names = spec.split("+"); // so a path in a mixture cannot hold a "+"
+  if (names.some((n) => n === "")) throw new DataError(`--dataset "${spec}": an empty part`);
+  const parts: DatasetPart[] = [];
+  for (const name of names) parts.push(await partOf(name, options));
+  const classes = parts[0].classes;
+  for (const p of parts)
+    if (p.classes.join() !== classes.join())
+      throw new DataError(
+        `--dataset ${spec}: ${p.name}'s classes (${p.classes.join(", ")}) are not ${parts[0].name}'s`,
+      );
+  const join = (pick: (p: DatasetPart) => Split) => parts.map(pick).reduce((a, b) => concatSplits(a, b));
+  return { spec, parts, train: join((p) => p.train), test: join((p) => p.test), classes };
+}
