@@ -13,3 +13,9 @@ export function cacheDir(name: string): string {
 
 /** The built page (`npm run build:web`). */
 export const WEB_DIST_DIR = path.join(PACKAGE_ROOT, "web", "dist");
+
+/** Where `digits serve` keeps the digits people opt in to give ($XDG_DATA_HOME respected). */
+export function defaultSamplesDb(): string {
+  const home = process.env.XDG_DATA_HOME || path.join(os.homedir(), ".local", "share");
+  return path.join(home, "digits", "samples.db");
+}

@@ -6,6 +6,7 @@ import { evaluateCommand } from "./evaluate.js";
 import { experimentCommand } from "./experiment.js";
 import { predictCommand } from "./predict.js";
 import { compareCommand, reportCommand } from "./report.js";
+import { samplesCommand } from "./samples.js";
 import { serveCommand } from "./serve.js";
 import { summaryCommand } from "./summary.js";
 import { trainCommand } from "./train.js";
@@ -23,6 +24,7 @@ export function program(): Command {
     .addCommand(compareCommand())
     .addCommand(experimentCommand())
     .addCommand(ensembleCommand())
+    .addCommand(samplesCommand())
     .showHelpAfterError();
 }
 

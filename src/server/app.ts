@@ -14,6 +14,8 @@ import type { LoadedModel } from "../zoo/saved-model.js";
 import { handleErrors } from "./errors.js";
 import { modelFileRoute, modelInfoRoutes } from "./routes/model.js";
 import { predictRoutes } from "./routes/predict.js";
+import { samplesRoutes } from "./routes/samples.js";
+import type { SampleStore } from "../samples/store.js";
 import { addSchemas } from "./schemas.js";
 
 declare module "fastify" {
@@ -26,6 +28,8 @@ export interface AppOptions {
   model: LoadedModel;
   /** Directory of the built page (index.html, app.js). */
   webDir: string;
+  /** Where the digits people opt in to give are kept (none: the page offers no keeping). */
+  samples?: SampleStore;
   /** Largest upload accepted, in bytes. */
   bodyLimit?: number;
   logger?: boolean;
@@ -63,10 +67,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addContentTypeParser(IMAGE_TYPES, { parseAs: "buffer" }, (_req, body, done) => done(null, body));
   await app.register(fastifyMultipart, { limits: { fileSize: bodyLimit, files: 1, fields: 5 } });
   await app.register(predictRoutes, { prefix: "/api", bodyLimit, lowConfidence: LOW_CONFIDENCE });
+  if (options.samples)
+    await app.register(samplesRoutes, { prefix: "/api", store: options.samples, bodyLimit });
   await app.register(modelInfoRoutes, {
     prefix: "/api",
     model: options.model,
     lowConfidence: LOW_CONFIDENCE,
+    samples: options.samples !== undefined,
   });
   await app.register(modelFileRoute, { model: options.model });
   app.get("/healthz", async () => ({ ok: true }));

@@ -40,6 +40,32 @@ export function addSchemas(app: FastifyInstance, classes: number): void {
     },
     required: ["number", "digits", "ms"],
   });
+  const sample = {
+    type: "object",
+    properties: {
+      id: { type: "integer" },
+      createdAt: { type: "string" },
+      label: { type: "integer" },
+      predicted: { type: "integer" },
+      confidence: { type: "number" },
+      imageType: { type: "string" },
+      imageBytes: { type: "integer" },
+    },
+    required: ["id", "createdAt", "label", "predicted", "confidence"],
+  };
+  app.addSchema({ $id: "sample", ...sample });
+  app.addSchema({
+    $id: "samples",
+    type: "object",
+    properties: { samples: { type: "array", items: { $ref: "sample#" } } },
+    required: ["samples"],
+  });
+  app.addSchema({
+    $id: "deleted",
+    type: "object",
+    properties: { deleted: { type: "integer" } },
+    required: ["deleted"],
+  });
 }
 
 /** Response schemas for a route answering `ok` on success. */

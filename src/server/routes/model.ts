@@ -5,9 +5,14 @@ import { MODEL_FILE, type LoadedModel } from "../../zoo/saved-model.js";
 export interface ModelRoutesOptions {
   model: LoadedModel;
   lowConfidence: number;
+  /** Whether the server keeps samples people opt in to give. */
+  samples: boolean;
 }
 
-export async function modelInfoRoutes(app: FastifyInstance, { model, lowConfidence }: ModelRoutesOptions) {
+export async function modelInfoRoutes(
+  app: FastifyInstance,
+  { model, lowConfidence, samples }: ModelRoutesOptions,
+) {
   const { metadata } = model;
   const info = {
     architecture: metadata.architectureName ?? "custom",
@@ -18,6 +23,7 @@ export async function modelInfoRoutes(app: FastifyInstance, { model, lowConfiden
     createdAt: metadata.createdAt,
     io: metadata.io,
     lowConfidence,
+    samples,
     sha256: metadata.files[MODEL_FILE]?.sha256,
   };
   app.get("/model", async () => info);

@@ -14,7 +14,7 @@ export interface PredictRoutesOptions {
 }
 
 /** Raw image bodies arrive as Buffers; multipart forms go through @fastify/multipart (registered by the app). */
-async function imageFrom(req: FastifyRequest, bodyLimit: number): Promise<Buffer> {
+export async function imageFrom(req: FastifyRequest, bodyLimit: number): Promise<Buffer> {
   if (req.isMultipart()) {
     const file = await req.file();
     if (!file) throw new HttpError(400, "no_image", "the form has no file field");

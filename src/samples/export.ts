@@ -1,0 +1,80 @@
+/**
+ * Samples out of the database, in the forms the rest of digits reads: an IDX pair of the 28×28 inputs
+ * (`--dataset idx:DIR/images-idx3-ubyte,DIR/labels-idx1-ubyte`), the pictures as uploaded in
+ * DIR/pictures/<label>/ (`--dataset folder:DIR/pictures`), and samples.csv with every column but the pixels.
+ * Written to a temporary folder renamed into place: an export is whole or absent.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { encodeImages, encodeLabels } from "../data/idx.js";
+import { SIZE } from "../vision/preprocess.js";
+import { SamplesError, type ListFilter, type SampleStore } from "./store.js";
+
+const EXTENSIONS: Record<string, string> = {
+  "image/png": "png",
+  "image/jpeg": "jpg",
+  "image/webp": "webp",
+  "image/gif": "gif",
+  "image/avif": "avif",
+  "image/tiff": "tiff",
+};
+
+const csvCell = (v: string | number) =>
+  /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v);
+
+export function exportSamples(
+  store: SampleStore,
+  out: string,
+  filter: ListFilter = {},
+): { count: number; images: string; labels: string; csv: string; pictures: string } {
+  if (fs.existsSync(out) && fs.readdirSync(out).length > 0)
+    throw new SamplesError(`${out}: already exists and is not empty (export into a new folder)`);
+  const samples = store.read(filter);
+  if (samples.length === 0) throw new SamplesError(`${store.file}: no samples to export`);
+  const tmp = `${out.replace(/[/\\]+$/, "")}.${process.pid}.part`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  try {
+    fs.mkdirSync(tmp, { recursive: true });
+    const pixels = new Uint8Array(samples.length * SIZE * SIZE);
+    samples.forEach((s, i) => pixels.set(s.pixels, i * SIZE * SIZE));
+    fs.writeFileSync(
+      path.join(tmp, "images-idx3-ubyte"),
+      encodeImages({ count: samples.length, rows: SIZE, cols: SIZE, pixels }),
+    );
+    fs.writeFileSync(
+      path.join(tmp, "labels-idx1-ubyte"),
+      encodeLabels(Uint8Array.from(samples, (s) => s.label)),
+    );
+    const header = [
+      "id",
+      "created_at",
+      "client",
+      "label",
+      "predicted",
+      "confidence",
+      "image_type",
+      "picture",
+    ];
+    const rows = samples.map((s) => {
+      const picture = path.join("pictures", String(s.label), `${s.id}.${EXTENSIONS[s.imageType] ?? "bin"}`);
+      fs.mkdirSync(path.join(tmp, path.dirname(picture)), { recursive: true });
+      fs.writeFileSync(path.join(tmp, picture), s.image);
+      return [s.id, s.createdAt, s.client, s.label, s.predicted, s.confidence, s.imageType, picture];
+    });
+    fs.writeFileSync(
+      path.join(tmp, "samples.csv"),
+      `${[header, ...rows].map((r) => r.map(csvCell).join(",")).join("\n")}\n`,
+    );
+    fs.rmSync(out, { recursive: true, force: true }); // an empty folder the user made
+    fs.renameSync(tmp, out);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  return {
+    count: samples.length,
+    images: path.join(out, "images-idx3-ubyte"),
+    labels: path.join(out, "labels-idx1-ubyte"),
+    csv: path.join(out, "samples.csv"),
+    pictures: path.join(out, "pictures"),
+  };
+}

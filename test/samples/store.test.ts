@@ -1,0 +1,119 @@
+/** The samples database on real digits: kept, listed, exported (and read back as datasets), really deleted. */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import Database from "libsql";
+import sharp from "sharp";
+import { describe, expect, it } from "vitest";
+import { loadDataset } from "../../src/data/dataset.js";
+import { exportSamples } from "../../src/samples/export.js";
+import { SampleStore } from "../../src/samples/store.js";
+import { sha256 } from "../../src/util/hash.js";
+import { mnistSlice } from "../helpers/mnist.js";
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "digits-samples-"));
+
+/** n real MNIST test digits as the page would send them: a PNG of dark ink on white, and the 28×28 input. */
+async function digits(n: number) {
+  const { x, labels, pixels } = await mnistSlice("t10k", 0, n);
+  return Promise.all(
+    [...Array(n).keys()].map(async (i) => ({
+      image: new Uint8Array(
+        await sharp(Buffer.from(pixels.subarray(i * 784, (i + 1) * 784).map((p) => 255 - p)), {
+          raw: { width: 28, height: 28, channels: 1 },
+        })
+          .resize(140, 140)
+          .png()
+          .toBuffer(),
+      ),
+      imageType: "image/png",
+      input: x.subarray(i * 784, (i + 1) * 784),
+      label: labels[i],
+      predicted: labels[i],
+      confidence: 0.9,
+      client: i % 2 ? "browser-b" : "browser-a",
+    })),
+  );
+}
+
+describe("the samples store", () => {
+  it("keeps what it is given, lists by browser, and exports an IDX pair, a picture folder and a CSV that load back", async () => {
+    const dir = tmp();
+    const file = path.join(dir, "samples.db");
+    const store = SampleStore.open(file);
+    const given = await digits(10);
+    for (const s of given) store.add(s);
+    expect(store.count()).toBe(10);
+    const mine = store.list({ client: "browser-a" });
+    expect(mine.map((s) => s.id)).toEqual([1, 3, 5, 7, 9]);
+    expect(mine[0]).toMatchObject({ label: 7, predicted: 7, imageType: "image/png", client: "browser-a" });
+    expect(mine[0].imageBytes).toBe(given[0].image.length);
+    store.close();
+
+    // Reopened: nothing lost.
+    const again = SampleStore.open(file);
+    const read = again.read();
+    expect(read[3].pixels).toEqual(Uint8Array.from(given[3].input, (v) => Math.round(v * 255)));
+    expect(read[3].image).toEqual(given[3].image);
+    const out = path.join(dir, "export");
+    const files = exportSamples(again, out);
+    expect(files.count).toBe(10);
+    const idx = await loadDataset(`idx:${files.images},${files.labels}`);
+    expect([...idx.train.labels, ...idx.test.labels].sort()).toEqual(given.map((g) => g.label).sort());
+    const folder = await loadDataset(`folder:${files.pictures}`);
+    expect(folder.train.count + folder.test.count).toBe(10);
+    const csv = fs.readFileSync(files.csv, "utf8").trim().split("\n");
+    expect(csv[0]).toBe("id,created_at,client,label,predicted,confidence,image_type,picture");
+    expect(csv[1]).toMatch(/^1,\d{4}-\d\d-\d\dT[^,]+,browser-a,7,7,0.9,image\/png,pictures\/7\/1\.png$/);
+    expect(() => exportSamples(again, out)).toThrow(/already exists and is not empty/);
+    again.close();
+  });
+
+  it("deletes for real: the rows, and every copy of the pictures in the database files", async () => {
+    const dir = tmp();
+    const file = path.join(dir, "samples.db");
+    const store = SampleStore.open(file);
+    const given = await digits(6);
+    for (const s of given) store.add(s);
+    const onDisk = () =>
+      Buffer.concat(
+        fs
+          .readdirSync(dir)
+          .filter((f) => f.startsWith("samples.db"))
+          .map((f) => fs.readFileSync(path.join(dir, f))),
+      );
+    const marker = Buffer.from(given[1].image.subarray(60, 124)); // compressed bytes: found nowhere else
+    expect(onDisk().includes(marker)).toBe(true);
+    expect(store.delete({ client: "browser-b" })).toBe(3);
+    expect(store.list().map((s) => s.client)).toEqual(["browser-a", "browser-a", "browser-a"]);
+    expect(onDisk().includes(marker)).toBe(false);
+    expect(onDisk().includes(Buffer.from(given[0].image.subarray(60, 124)))).toBe(true); // the others stay
+    expect(store.delete({ ids: [1] })).toBe(1);
+    expect(store.delete()).toBe(2);
+    expect(store.count()).toBe(0);
+    store.close();
+  });
+
+  it("refuses a foreign SQLite file, a file that is not SQLite, and bad samples, touching nothing", async () => {
+    const dir = tmp();
+    const foreign = path.join(dir, "other.db");
+    const db = new Database(foreign);
+    db.exec("CREATE TABLE notes (body TEXT)");
+    db.close();
+    const before = sha256(fs.readFileSync(foreign));
+    expect(() => SampleStore.open(foreign)).toThrow(
+      /other\.db: not a digits samples database \(another SQLite database\)/,
+    );
+    expect(sha256(fs.readFileSync(foreign))).toBe(before);
+    const text = path.join(dir, "notes.txt");
+    fs.writeFileSync(text, "these are my notes, not a database ".repeat(100));
+    expect(() => SampleStore.open(text)).toThrow(/notes\.txt: not a readable SQLite database/);
+    expect(fs.readFileSync(text, "utf8")).toMatch(/^these are my notes/);
+    const store = SampleStore.open(path.join(dir, "new", "samples.db"));
+    const [one] = await digits(1);
+    expect(() => store.add({ ...one, label: 10 })).toThrow(/label is a digit 0–9/);
+    expect(() => store.add({ ...one, input: new Float32Array(10) })).toThrow(/input is 28×28/);
+    expect(store.count()).toBe(0);
+    store.close();
+  });
+});
