@@ -3,6 +3,7 @@
  * model, run in this browser or on the server. Modules: pad (drawing), upload (files), predict (the two
  * engines), view (the result panel); this file wires them to the controls.
  */
+import { argmax } from "../src/util/argmax.js";
 import { pct } from "../src/util/format.js";
 import { NoInkError } from "../src/vision/preprocess.js";
 import { $ } from "./dom.js";
@@ -10,8 +11,11 @@ import { Pad } from "./pad.js";
 import { BrowserModel, readOnServer, type ModelInfo, type Result } from "./predict.js";
 import { listenForUploads, readUpload } from "./upload.js";
 import { ResultView } from "./view.js";
+import { Feedback, type Labelled } from "./feedback.js";
 
 let info: ModelInfo = { architecture: "?", lowConfidence: 0.6 };
+/** Every digit the person confirmed or corrected in this visit. */
+const labelled: Labelled[] = [];
 let browserModel: BrowserModel | undefined;
 const view = new ResultView(() => info.lowConfidence);
 const live = () => $<HTMLInputElement>("live").checked;
@@ -20,6 +24,10 @@ const pad = new Pad(
   $<HTMLCanvasElement>("pad"),
   () => Number($<HTMLSelectElement>("pen").value),
   (drawing) => live() && schedule(drawing ? 150 : 0),
+);
+const feedback = new Feedback(
+  () => pad.blob(),
+  (l) => labelled.push(l),
 );
 
 /** Predictions one at a time: a request made while one runs is run once it ends. */
@@ -34,8 +42,11 @@ const predictor = (() => {
     }
     running = true;
     try {
+      feedback.ask(undefined);
       if (pad.empty) return view.empty("Draw a digit.");
-      view.show(await read());
+      const result = await read();
+      view.show(result);
+      if (result.digits.length === 1) feedback.ask(argmax(result.digits[0].probabilities));
     } catch (e) {
       if (e instanceof NoInkError || (e as Error).name === "NoInkError")
         view.empty("No ink found: draw a digit.");
@@ -98,6 +109,7 @@ const status = $("status");
 void (async () => {
   try {
     info = await (await fetch("/api/model")).json();
+    if (info.samples) feedback.enableKeeping();
     browserModel = await BrowserModel.load();
     const accuracy = info.metrics?.test?.accuracy;
     status.textContent = `Model ready (${info.architecture}, test accuracy ${pct(accuracy)}).`;

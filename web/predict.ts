@@ -22,6 +22,8 @@ export interface Result {
 export interface ModelInfo {
   architecture: string;
   lowConfidence: number;
+  /** Whether the server keeps the digits people opt in to give. */
+  samples?: boolean;
   metrics?: { test?: { accuracy?: number } };
 }
 

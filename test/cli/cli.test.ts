@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
 import { encodeImages, encodeLabels } from "../../src/data/idx.js";
+import { SampleStore } from "../../src/samples/store.js";
 import { mnistSlice } from "../helpers/mnist.js";
 
 const run = promisify(execFile);
@@ -171,6 +172,54 @@ describe("--dataset", () => {
     expect(e.parts[1].accuracy).toBeCloseTo(result.accuracy, 6); // the same held-out digits as the run's
     const unknown = await digits("evaluate", "--dataset", "kmnist");
     expect([unknown.code, unknown.stderr]).toEqual([1, expect.stringMatching(/unknown dataset "kmnist"/)]);
+  });
+});
+
+describe("digits samples", () => {
+  it("lists, exports and deletes the kept digits", async () => {
+    const db = path.join(tmp, "samples.db");
+    const store = SampleStore.open(db);
+    const { x, labels } = await mnistSlice("t10k", 0, 3);
+    for (let i = 0; i < 3; i++)
+      store.add({
+        image: new Uint8Array(
+          await sharp({ create: { width: 8, height: 8, channels: 3, background: "white" } })
+            .png()
+            .toBuffer(),
+        ),
+        imageType: "image/png",
+        input: x.subarray(i * 784, (i + 1) * 784),
+        label: labels[i],
+        predicted: i === 2 ? 0 : labels[i],
+        confidence: 0.8,
+        client: `browser-${i}`,
+      });
+    store.close();
+    const list = await digits("samples", "list", "--db", db);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(/3 sample\(s\), 1 the model got wrong/);
+    const json = JSON.parse(
+      (await digits("samples", "list", "--db", db, "--client", "browser-1", "--json")).stdout,
+    );
+    expect(json.samples.map((s: { id: number }) => s.id)).toEqual([2]);
+    const out = path.join(tmp, "samples-export");
+    const exported = await digits("samples", "export", "--db", db, "--out", out);
+    expect(exported.stdout).toMatch(/exported 3 sample\(s\)[\s\S]*--dataset idx:/);
+    expect(fs.readdirSync(out).sort()).toEqual([
+      "images-idx3-ubyte",
+      "labels-idx1-ubyte",
+      "pictures",
+      "samples.csv",
+    ]);
+    expect((await digits("samples", "delete", "--db", db)).stderr).toMatch(/say which samples/);
+    expect((await digits("samples", "delete", "--db", db, "--id", "1", "--id", "3")).stdout).toMatch(
+      /deleted 2 sample\(s\); 1 left/,
+    );
+    const foreign = await digits("samples", "list", "--db", path.join(ROOT, "package.json"));
+    expect([foreign.code, foreign.stderr]).toEqual([
+      1,
+      expect.stringMatching(/package\.json: not a readable SQLite database/),
+    ]);
   });
 });
 

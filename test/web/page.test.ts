@@ -4,6 +4,7 @@
  * engines (onnxruntime-web in the page, and the server), no console errors, and a screenshot kept.
  */
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import type { AddressInfo } from "node:net";
 import sharp from "sharp";
@@ -12,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_MODEL_DIR, PACKAGE_ROOT, WEB_DIST_DIR } from "../../src/paths.js";
 import { loadModel } from "../../src/zoo/saved-model.js";
 import { buildApp } from "../../src/server/app.js";
+import { SampleStore } from "../../src/samples/store.js";
 import { launchChromium } from "../helpers/browser.js";
 import { mnistSlice } from "../helpers/mnist.js";
 import type { FastifyInstance } from "fastify";
@@ -21,11 +23,15 @@ let app: FastifyInstance;
 let browser: Browser;
 let page: Page;
 const consoleErrors: string[] = [];
+const store = SampleStore.open(
+  path.join(fs.mkdtempSync(path.join(os.tmpdir(), "digits-page-")), "samples.db"),
+);
 
 beforeAll(async () => {
   app = await buildApp({
     model: loadModel(DEFAULT_MODEL_DIR),
     webDir: WEB_DIST_DIR,
+    samples: store,
   });
   await app.listen({ port: 0, host: "127.0.0.1" });
   browser = await launchChromium();
@@ -43,6 +49,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await app?.close();
+  store.close();
 });
 
 /** Traces an MNIST digit onto the pad: one mouse stroke per run of ink in each row and each column. */
@@ -184,6 +191,33 @@ describe("the web app in Chromium", () => {
     await expect(page.locator("#confidence").textContent()).resolves.toMatch(/Draw a digit/);
     expect(await page.evaluate(() => document.body.dataset.digit)).toBeUndefined();
   });
+
+  it("keeps a corrected digit only when the person ticks the box, and deletes it when asked", async () => {
+    const { pixels, labels } = await mnistSlice("t10k", 0, 1);
+    await drawDigit(pixels, 8, { x: 30, y: 30 }, "20");
+    expect(await prediction("browser")).toBe(labels[0]);
+    await expect(page.locator("#right").textContent()).resolves.toBe(`Yes, a ${labels[0]}`);
+    await page.click("#labels button[data-label='3']");
+    await expect(page.locator("#kept").textContent()).resolves.toMatch(
+      /Noted: a 3\. Not kept \(tick the box/,
+    );
+    expect(store.count()).toBe(0);
+    await page.check("#consent");
+    await page.click("#labels button[data-label='3']");
+    await page.waitForFunction(() => document.body.dataset.kept !== undefined);
+    const [kept] = store.list();
+    expect([store.count(), kept.label, kept.predicted, kept.imageType]).toEqual([
+      1,
+      3,
+      labels[0],
+      "image/png",
+    ]);
+    await expect(page.locator("#forget").textContent()).resolves.toBe("Delete the 1 digit this browser kept");
+    await page.click("#forget");
+    await expect(page.locator("#kept").textContent()).resolves.toBe("Deleted 1 kept digit(s).");
+    expect(store.count()).toBe(0);
+    await page.uncheck("#consent");
+  }, 60_000);
 
   it("logs no console errors", () => {
     expect(consoleErrors, consoleErrors.join("\n")).toEqual([]);
