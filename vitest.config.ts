@@ -8,6 +8,7 @@ const E2E = [
   "test/report/**/*.test.ts",
   "test/examples/**/*.test.ts",
   "test/engine/mnist-accuracy.test.ts",
+  "test/runs/finetune.test.ts",
 ];
 
 export default defineConfig({

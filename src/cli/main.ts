@@ -4,6 +4,7 @@ import { DIGITS_VERSION } from "../version.js";
 import { ensembleCommand } from "./ensemble.js";
 import { evaluateCommand } from "./evaluate.js";
 import { experimentCommand } from "./experiment.js";
+import { finetuneCommand } from "./finetune.js";
 import { predictCommand } from "./predict.js";
 import { compareCommand, reportCommand } from "./report.js";
 import { samplesCommand } from "./samples.js";
@@ -24,6 +25,7 @@ export function program(): Command {
     .addCommand(compareCommand())
     .addCommand(experimentCommand())
     .addCommand(ensembleCommand())
+    .addCommand(finetuneCommand())
     .addCommand(samplesCommand())
     .showHelpAfterError();
 }

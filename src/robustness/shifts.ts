@@ -19,8 +19,8 @@ export interface Shift {
   apply(x: Float32Array, count: number): Promise<Float32Array>;
 }
 
-/** Runs every image through the augmentation graph with one fixed setting. */
-async function augmented(
+/** Runs every image through the augmentation graph with one fixed setting (a shift, a simulated writer). */
+export async function transformDigits(
   x: Float32Array,
   count: number,
   setting: { affine?: Parameters<typeof affineFor>[0]; thicker?: number; thinner?: number },
@@ -125,7 +125,7 @@ function throughPreprocessing(
 const geometry = (name: string, description: string, affine: Parameters<typeof affineFor>[0]): Shift => ({
   name,
   description,
-  apply: (x, count) => augmented(x, count, { affine }),
+  apply: (x, count) => transformDigits(x, count, { affine }),
 });
 
 export const SHIFTS: readonly Shift[] = [
@@ -140,12 +140,12 @@ export const SHIFTS: readonly Shift[] = [
   {
     name: "thinner",
     description: "a thinner pen: half a 3×3 erosion",
-    apply: (x, count) => augmented(x, count, { thinner: 0.5 }),
+    apply: (x, count) => transformDigits(x, count, { thinner: 0.5 }),
   },
   {
     name: "thicker",
     description: "a thicker pen: a 3×3 dilation",
-    apply: (x, count) => augmented(x, count, { thicker: 1 }),
+    apply: (x, count) => transformDigits(x, count, { thicker: 1 }),
   },
   {
     name: "blur",

@@ -215,6 +215,18 @@ describe("digits samples", () => {
     expect((await digits("samples", "delete", "--db", db, "--id", "1", "--id", "3")).stdout).toMatch(
       /deleted 2 sample\(s\); 1 left/,
     );
+    const few = await digits("finetune", "--samples", db, "--out", path.join(tmp, "tuned"));
+    expect(few.stderr).toMatch(/samples\.db: 1 digit\(s\); fine-tuning needs at least 5/);
+    const twoWays = await digits(
+      "finetune",
+      "--samples",
+      db,
+      "--dataset",
+      "usps",
+      "--out",
+      path.join(tmp, "tuned"),
+    );
+    expect(twoWays.stderr).toMatch(/give the digits one way/);
     const foreign = await digits("samples", "list", "--db", path.join(ROOT, "package.json"));
     expect([foreign.code, foreign.stderr]).toEqual([
       1,
