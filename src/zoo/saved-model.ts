@@ -4,6 +4,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { unzipSync } from "fflate";
 import {
   buildEnsembleGraph,
   Predictor,
@@ -110,13 +111,12 @@ function readMetadata(file: string): unknown {
   }
 }
 
-export function loadModel(dir: string): LoadedModel {
-  if (!fs.existsSync(dir)) throw new ModelError(`${dir}: model directory not found`);
-  const metaFile = path.join(dir, METADATA_FILE);
-  const metadata = parseMetadata(readMetadata(metaFile), metaFile);
-  const onnxFile = path.join(dir, MODEL_FILE);
-  if (!fs.existsSync(onnxFile)) throw new ModelError(`${onnxFile}: not found`);
-  const onnx = new Uint8Array(fs.readFileSync(onnxFile));
+/** A model from its two files' content; `where` is the directory (or zip) they came from, for errors. */
+function fromFiles(where: string, metadataJson: unknown, onnx: Uint8Array | undefined): LoadedModel {
+  const metaFile = path.join(where, METADATA_FILE);
+  const onnxFile = path.join(where, MODEL_FILE);
+  const metadata = parseMetadata(metadataJson, metaFile);
+  if (!onnx) throw new ModelError(`${onnxFile}: not found`);
   const expected = metadata.files[MODEL_FILE];
   if (!expected) throw new ModelError(`${metaFile}: lists no checksum for ${MODEL_FILE}`);
   if (onnx.length !== expected.bytes || sha256(onnx) !== expected.sha256) {
@@ -124,9 +124,54 @@ export function loadModel(dir: string): LoadedModel {
       `${onnxFile}: checksum mismatch with ${METADATA_FILE} (the file was changed or is corrupt)`,
     );
   }
-  const members = modelsFrom(metadata, onnx, dir);
+  const members = modelsFrom(metadata, onnx, where);
   const [model] = members;
   const predictor = (options?: SessionOptions) =>
     Predictor.fromOnnx(onnx, model.inputSpec.shape, metadata.io.output.classes, options);
-  return { model, members, metadata, dir, onnx, predictor };
+  return { model, members, metadata, dir: where, onnx, predictor };
+}
+
+export function loadModel(dir: string): LoadedModel {
+  if (!fs.existsSync(dir)) throw new ModelError(`${dir}: model directory not found`);
+  if (fs.statSync(dir).isFile() && dir.endsWith(".zip")) return loadModelZip(dir);
+  const onnxFile = path.join(dir, MODEL_FILE);
+  const onnx = fs.existsSync(onnxFile) ? new Uint8Array(fs.readFileSync(onnxFile)) : undefined;
+  return fromFiles(dir, readMetadata(path.join(dir, METADATA_FILE)), onnx);
+}
+
+/** Zipped bytes' size is capped at what a model can be: a zip bomb is refused before it is inflated. */
+const MAX_MODEL_BYTES = 256 * 1024 * 1024;
+
+/**
+ * A model directory zipped (as the page's "download the tuned model" gives it): model.onnx and metadata.json
+ * at the top of the zip or in one folder.
+ */
+export function loadModelZip(file: string): LoadedModel {
+  let entries: Record<string, Uint8Array>;
+  try {
+    let total = 0;
+    entries = unzipSync(new Uint8Array(fs.readFileSync(file)), {
+      filter: (f) => {
+        total += f.originalSize;
+        if (total > MAX_MODEL_BYTES) throw new Error(`it inflates to more than ${MAX_MODEL_BYTES} bytes`);
+        return /(^|\/)(model\.onnx|metadata\.json)$/.test(f.name);
+      },
+    });
+  } catch (e) {
+    throw new ModelError(`${file}: not a readable zip (${(e as Error).message})`, { cause: e });
+  }
+  const find = (name: string) =>
+    Object.entries(entries).find(([n]) => n === name || n.endsWith(`/${name}`))?.[1];
+  const meta = find(METADATA_FILE);
+  if (!meta)
+    throw new ModelError(
+      `${file}: holds no ${METADATA_FILE} (a zipped digits model directory has both files)`,
+    );
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(meta));
+  } catch (e) {
+    throw new ModelError(`${file}: its ${METADATA_FILE} is not JSON (${(e as Error).message})`);
+  }
+  return fromFiles(file, json, find(MODEL_FILE));
 }

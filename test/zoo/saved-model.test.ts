@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { zipSync } from "fflate";
 import { describe, expect, it } from "vitest";
 import { predict } from "../../src/engine/index.js";
 import { buildArchitecture } from "../../src/zoo/architectures.js";
@@ -67,5 +68,37 @@ describe("saved model directory", () => {
     meta.architecture.layers[5].config.units = 64;
     fs.writeFileSync(metaFile, JSON.stringify(meta));
     expect(() => loadModel(dir)).toThrow(/do not agree.*dense\/kernel.*has 204800 values, expected 102400/);
+  });
+});
+
+describe("a zipped model directory", () => {
+  it("loads as the directory does (files at the top or in one folder), and refuses broken zips", async () => {
+    const dir = path.join(tmp(), "m");
+    const model = buildArchitecture("reference", 4);
+    saveModel(dir, model);
+    const files = Object.fromEntries(
+      ["model.onnx", "metadata.json"].map((f) => [f, new Uint8Array(fs.readFileSync(path.join(dir, f)))]),
+    );
+    const zipped = path.join(tmp(), "tuned.zip");
+    fs.writeFileSync(zipped, zipSync({ "tuned-model": files }));
+    const loaded = loadModel(zipped);
+    const { x } = await mnistSlice("t10k", 0, 8);
+    expect(await predict(loaded.model, x)).toEqual(await predict(model, x));
+    const flat = path.join(tmp(), "flat.zip");
+    fs.writeFileSync(flat, zipSync(files));
+    expect(loadModel(flat).metadata.seed).toBe(4);
+
+    const bytes = fs.readFileSync(zipped);
+    const truncated = path.join(tmp(), "truncated.zip");
+    fs.writeFileSync(truncated, bytes.subarray(0, bytes.length >> 1));
+    expect(() => loadModel(truncated)).toThrow(/truncated\.zip: not a readable zip/);
+    const half = path.join(tmp(), "half.zip");
+    fs.writeFileSync(half, zipSync({ "model.onnx": files["model.onnx"] }));
+    expect(() => loadModel(half)).toThrow(/half\.zip: holds no metadata\.json/);
+    const changed = path.join(tmp(), "changed.zip");
+    const onnx = Uint8Array.from(files["model.onnx"]);
+    onnx[onnx.length - 10] ^= 1;
+    fs.writeFileSync(changed, zipSync({ ...files, "model.onnx": onnx }));
+    expect(() => loadModel(changed)).toThrow(/changed\.zip\/model\.onnx: checksum mismatch/);
   });
 });
