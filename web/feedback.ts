@@ -20,10 +20,13 @@ function clientId(): string {
 export interface Labelled {
   label: number;
   picture: Blob;
+  /** The 28×28 input the model saw. */
+  input: Float32Array;
 }
 
 export class Feedback {
   private answer: number | undefined;
+  private input: Float32Array | undefined;
   private keeping = false;
   private readonly panel = $("feedback");
   private readonly status = $("kept");
@@ -54,17 +57,19 @@ export class Feedback {
     void this.refresh();
   }
 
-  /** A new one-digit answer to confirm or correct (undefined: nothing to ask about). */
-  ask(answer: number | undefined): void {
+  /** A new one-digit answer, and the input it came from, to confirm or correct (undefined: nothing to ask). */
+  ask(answer: number | undefined, input?: Float32Array): void {
     this.answer = answer;
+    this.input = input;
     this.panel.hidden = answer === undefined;
     $("right").textContent = answer === undefined ? "Yes" : `Yes, a ${answer}`;
     this.status.textContent = "";
   }
 
   private async give(label: number): Promise<void> {
+    if (!this.input) return;
     const picture = await this.picture();
-    this.labelled({ label, picture });
+    this.labelled({ label, picture, input: this.input });
     const consent = this.keeping && $<HTMLInputElement>("consent").checked;
     if (!consent) {
       this.status.textContent = `Noted: a ${label}. Not kept${this.keeping ? " (tick the box to keep it)" : ""}.`;

@@ -11,11 +11,10 @@ import { Pad } from "./pad.js";
 import { BrowserModel, readOnServer, type ModelInfo, type Result } from "./predict.js";
 import { listenForUploads, readUpload } from "./upload.js";
 import { ResultView } from "./view.js";
-import { Feedback, type Labelled } from "./feedback.js";
+import { Feedback } from "./feedback.js";
+import { Tuner } from "./tune.js";
 
 let info: ModelInfo = { architecture: "?", lowConfidence: 0.6 };
-/** Every digit the person confirmed or corrected in this visit. */
-const labelled: Labelled[] = [];
 let browserModel: BrowserModel | undefined;
 const view = new ResultView(() => info.lowConfidence);
 const live = () => $<HTMLInputElement>("live").checked;
@@ -25,9 +24,10 @@ const pad = new Pad(
   () => Number($<HTMLSelectElement>("pen").value),
   (drawing) => live() && schedule(drawing ? 150 : 0),
 );
+const tuner = new Tuner((onnx) => browserModel?.replace(onnx));
 const feedback = new Feedback(
   () => pad.blob(),
-  (l) => labelled.push(l),
+  (l) => tuner.add(l),
 );
 
 /** Predictions one at a time: a request made while one runs is run once it ends. */
@@ -46,7 +46,8 @@ const predictor = (() => {
       if (pad.empty) return view.empty("Draw a digit.");
       const result = await read();
       view.show(result);
-      if (result.digits.length === 1) feedback.ask(argmax(result.digits[0].probabilities));
+      if (result.digits.length === 1)
+        feedback.ask(argmax(result.digits[0].probabilities), result.digits[0].input);
     } catch (e) {
       if (e instanceof NoInkError || (e as Error).name === "NoInkError")
         view.empty("No ink found: draw a digit.");

@@ -28,7 +28,7 @@ export interface ModelInfo {
 }
 
 export class BrowserModel {
-  private constructor(private readonly session: ort.InferenceSession) {}
+  private constructor(private session: ort.InferenceSession) {}
 
   static async load(): Promise<BrowserModel> {
     ort.env.wasm.wasmPaths = "/ort/";
@@ -36,6 +36,14 @@ export class BrowserModel {
     return new BrowserModel(
       await ort.InferenceSession.create("/model.onnx", { executionProviders: ["wasm"] }),
     );
+  }
+
+  /** Runs another model from now on (one fine-tuned in this page). */
+  async replace(onnx: Uint8Array): Promise<void> {
+    const next = await ort.InferenceSession.create(onnx, { executionProviders: ["wasm"] });
+    const old = this.session;
+    this.session = next;
+    await old.release();
   }
 
   async read(pad: Pad, number: boolean): Promise<Result> {

@@ -2,6 +2,10 @@ import { Command } from "commander";
 import { buildApp } from "../server/app.js";
 import { defaultSamplesDb, WEB_DIST_DIR } from "../paths.js";
 import { SampleStore } from "../samples/store.js";
+import { loadMnist } from "../data/mnist.js";
+
+/** MNIST training digits the page mixes into fine-tuning. */
+const REPLAY_DIGITS = 1000;
 import { openModel } from "../zoo/resolve.js";
 import { port } from "./options.js";
 
@@ -22,7 +26,11 @@ export function serveCommand(): Command {
         o.samples === false
           ? undefined
           : SampleStore.open(o.samples === true || o.samples === undefined ? defaultSamplesDb() : o.samples);
-      const app = await buildApp({ model, webDir: WEB_DIST_DIR, samples });
+      const replay = async () => {
+        const { train } = await loadMnist({ limit: { train: REPLAY_DIGITS } });
+        return { labels: train.labels, pixels: train.pixels };
+      };
+      const app = await buildApp({ model, webDir: WEB_DIST_DIR, samples, replay });
       app.addHook("onClose", async () => samples?.close());
       const address = await app.listen({ port: o.port, host: o.host });
       process.stderr.write(

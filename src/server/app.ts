@@ -12,7 +12,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import type { Predictor } from "../engine/index.js";
 import type { LoadedModel } from "../zoo/saved-model.js";
 import { handleErrors } from "./errors.js";
-import { modelFileRoute, modelInfoRoutes } from "./routes/model.js";
+import { modelFileRoute, modelInfoRoutes, replayRoute, type Replay } from "./routes/model.js";
 import { predictRoutes } from "./routes/predict.js";
 import { samplesRoutes } from "./routes/samples.js";
 import type { SampleStore } from "../samples/store.js";
@@ -30,6 +30,8 @@ export interface AppOptions {
   webDir: string;
   /** Where the digits people opt in to give are kept (none: the page offers no keeping). */
   samples?: SampleStore;
+  /** MNIST training digits the page may mix into fine-tuning (none: it tunes on the person's digits alone). */
+  replay?: () => Promise<Replay>;
   /** Largest upload accepted, in bytes. */
   bodyLimit?: number;
   logger?: boolean;
@@ -76,6 +78,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     samples: options.samples !== undefined,
   });
   await app.register(modelFileRoute, { model: options.model });
+  if (options.replay) await app.register(replayRoute, { prefix: "/api", replay: options.replay });
   app.get("/healthz", async () => ({ ok: true }));
 
   // onnxruntime-web's WebAssembly files, served locally so the page needs no network.

@@ -3,9 +3,11 @@
  * traced row by row, scaled up, off-centre, thin and thick pens), an uploaded dark-on-light photo, both
  * engines (onnxruntime-web in the page, and the server), no console errors, and a screenshot kept.
  */
+import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import type { AddressInfo } from "node:net";
 import sharp from "sharp";
 import type { Browser, Page } from "playwright-core";
@@ -32,6 +34,10 @@ beforeAll(async () => {
     model: loadModel(DEFAULT_MODEL_DIR),
     webDir: WEB_DIST_DIR,
     samples: store,
+    replay: async () => {
+      const { labels, pixels } = await mnistSlice("train", 0, 1000);
+      return { labels, pixels };
+    },
   });
   await app.listen({ port: 0, host: "127.0.0.1" });
   browser = await launchChromium();
@@ -222,6 +228,54 @@ describe("the web app in Chromium", () => {
   it("logs no console errors", () => {
     expect(consoleErrors, consoleErrors.join("\n")).toEqual([]);
   });
+});
+
+describe("fine-tuning in the page", () => {
+  it("tunes the model on the digits the person confirmed, in a worker, then answers with it and offers it to download", async () => {
+    const { pixels, labels } = await mnistSlice("t10k", 60, 6);
+    for (let i = 0; i < 6; i++) {
+      await drawDigit(pixels.subarray(i * 784, (i + 1) * 784), 8, { x: 30, y: 30 }, "20");
+      await prediction("browser");
+      await page.click(`#labels button[data-label='${labels[i]}']`); // the right label, whatever it read
+    }
+    await expect(page.locator("#tune-start").isEnabled()).resolves.toBe(true);
+    await page.click("#tune-start");
+    await page.waitForFunction(() => document.body.dataset.tuned !== undefined, null, { timeout: 120_000 });
+    const status = await page.locator("#tune-status").textContent();
+    console.log(`in the page: ${status}`);
+    expect(status).toMatch(/it now reads \d+ of your \d+ digits right .*with 1000 MNIST digits mixed in/);
+    expect(Number(await page.evaluate(() => document.body.dataset.tuned))).toBeGreaterThanOrEqual(6);
+    await page.screenshot({ path: path.join(ARTIFACTS, "web-app-tuned.png"), fullPage: true });
+    // The page answers with the tuned model.
+    await drawDigit(pixels.subarray(0, 784), 8, { x: 30, y: 30 }, "20");
+    expect(await prediction("browser")).toBe(labels[0]);
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#tune-download")]);
+    const zip = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "digits-tuned-")), "tuned.zip");
+    await download.saveAs(zip);
+    const tuned = loadModel(zip);
+    expect(tuned.metadata.training?.finetuned).toMatchObject({ trained: expect.any(Number), mnist: 1000 });
+    // …and `digits predict` takes it.
+    const picture = path.join(path.dirname(zip), "digit.png");
+    await sharp(Buffer.from(pixels.subarray(0, 784)), { raw: { width: 28, height: 28, channels: 1 } })
+      .resize(140, 140)
+      .png()
+      .toFile(picture);
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        path.join(PACKAGE_ROOT, "src/cli/run.ts"),
+        "predict",
+        "--model",
+        zip,
+        picture,
+        "--json",
+      ],
+      { cwd: PACKAGE_ROOT },
+    );
+    expect(JSON.parse(stdout)).toMatchObject([{ digit: labels[0] }]);
+  }, 240_000);
 });
 
 describe("reading a number in the page", () => {

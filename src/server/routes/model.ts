@@ -1,6 +1,6 @@
 /** GET /model (what is being served) and the model file itself, for the page's in-browser inference. */
 import type { FastifyInstance } from "fastify";
-import { MODEL_FILE, type LoadedModel } from "../../zoo/saved-model.js";
+import { METADATA_FILE, MODEL_FILE, type LoadedModel } from "../../zoo/saved-model.js";
 
 export interface ModelRoutesOptions {
   model: LoadedModel;
@@ -29,9 +29,33 @@ export async function modelInfoRoutes(
   app.get("/model", async () => info);
 }
 
+/** The model's two files, for the page: model.onnx to run, metadata.json to fine-tune it and save the result. */
 export async function modelFileRoute(app: FastifyInstance, { model }: { model: LoadedModel }) {
   const bytes = Buffer.from(model.onnx);
   app.get(`/${MODEL_FILE}`, async (_req, reply) =>
     reply.header("content-type", "application/octet-stream").header("cache-control", "no-cache").send(bytes),
   );
+  app.get(`/${METADATA_FILE}`, async (_req, reply) =>
+    reply.header("cache-control", "no-cache").send(model.metadata),
+  );
+}
+
+/** Training digits the page mixes into fine-tuning so the model does not forget: count labels, then pixels. */
+export interface Replay {
+  labels: Uint8Array;
+  /** [count, 28, 28] bytes. */
+  pixels: Uint8Array;
+}
+
+/**
+ * GET /replay: `replay()`'s digits as one binary body — the labels (one byte each), then the pixels (784
+ * bytes each) — read once and kept.
+ */
+export async function replayRoute(app: FastifyInstance, { replay }: { replay: () => Promise<Replay> }) {
+  let body: Promise<Buffer> | undefined;
+  app.get("/replay", async (_req, reply) => {
+    body ??= replay().then((r) => Buffer.concat([r.labels, r.pixels]));
+    const bytes = await body;
+    return reply.header("content-type", "application/octet-stream").send(bytes);
+  });
 }
