@@ -13,6 +13,7 @@ import { listenForUploads, readUpload } from "./upload.js";
 import { ResultView } from "./view.js";
 import { Feedback } from "./feedback.js";
 import { Tuner } from "./tune.js";
+import { InsideView } from "./inside.js";
 
 let info: ModelInfo = { architecture: "?", lowConfidence: 0.6 };
 let browserModel: BrowserModel | undefined;
@@ -24,6 +25,7 @@ const pad = new Pad(
   () => Number($<HTMLSelectElement>("pen").value),
   (drawing) => live() && schedule(drawing ? 150 : 0),
 );
+const inside = new InsideView();
 const tuner = new Tuner((onnx) => browserModel?.replace(onnx));
 const feedback = new Feedback(
   () => pad.blob(),
@@ -46,8 +48,11 @@ const predictor = (() => {
       if (pad.empty) return view.empty("Draw a digit.");
       const result = await read();
       view.show(result);
-      if (result.digits.length === 1)
-        feedback.ask(argmax(result.digits[0].probabilities), result.digits[0].input);
+      if (result.digits.length === 1) {
+        const [d] = result.digits;
+        feedback.ask(argmax(d.probabilities), d.input);
+        inside.show(d.input, argmax(d.probabilities));
+      }
     } catch (e) {
       if (e instanceof NoInkError || (e as Error).name === "NoInkError")
         view.empty("No ink found: draw a digit.");

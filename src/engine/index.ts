@@ -17,6 +17,8 @@ export { adam, sgd, optimizerFromConfig } from "./compiler/optimizers.js";
 export type { Optimizer } from "./compiler/optimizers.js";
 export {
   buildEnsembleGraph,
+  buildInsideGraph,
+  INSIDE,
   buildInferenceGraph,
   buildTrainGraph,
   INPUT,

@@ -12,7 +12,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import type { Predictor } from "../engine/index.js";
 import type { LoadedModel } from "../zoo/saved-model.js";
 import { handleErrors } from "./errors.js";
-import { modelFileRoute, modelInfoRoutes, replayRoute, type Replay } from "./routes/model.js";
+import { insideRoute, modelFileRoute, modelInfoRoutes, replayRoute, type Replay } from "./routes/model.js";
 import { predictRoutes } from "./routes/predict.js";
 import { samplesRoutes } from "./routes/samples.js";
 import type { SampleStore } from "../samples/store.js";
@@ -78,6 +78,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     samples: options.samples !== undefined,
   });
   await app.register(modelFileRoute, { model: options.model });
+  await app.register(insideRoute, { model: options.model });
   if (options.replay) await app.register(replayRoute, { prefix: "/api", replay: options.replay });
   app.get("/healthz", async () => ({ ok: true }));
 

@@ -230,6 +230,36 @@ describe("the web app in Chromium", () => {
   });
 });
 
+describe("inside the model, in the page", () => {
+  it("shows the first layer's feature maps and a saliency map for the digit just read", async () => {
+    const { pixels, labels } = await mnistSlice("t10k", 0, 1);
+    await page.click("#inside summary");
+    await drawDigit(pixels, 8, { x: 30, y: 30 }, "20");
+    expect(await prediction("browser")).toBe(labels[0]);
+    await page.waitForFunction((d) => document.body.dataset.inside === String(d), labels[0]);
+    const drawn = await page.evaluate(() => {
+      const read = (id: string) => {
+        const c = document.getElementById(id) as HTMLCanvasElement;
+        return {
+          w: c.width,
+          h: c.height,
+          data: Array.from(c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data),
+        };
+      };
+      return { maps: read("maps"), saliency: read("saliency") };
+    });
+    expect([drawn.maps.w, drawn.maps.h]).toEqual([8 * 27, 4 * 27]); // 32 maps of 26×26, a pixel apart
+    const px = (d: number[]) => Array.from({ length: d.length / 4 }, (_, i) => d.slice(4 * i, 4 * i + 3));
+    expect(px(drawn.maps.data).filter(([r]) => r < 128).length).toBeGreaterThan(500); // strong responses
+    const saliency = px(drawn.saliency.data);
+    expect(saliency.filter(([r, g, b]) => r > 200 && g < 150 && b < 150).length).toBeGreaterThan(5); // towards
+    expect(saliency.filter(([r, g, b]) => b > 200 && r < 150 && g < 150).length).toBeGreaterThan(5); // away
+    await expect(page.locator("#inside-caption").textContent()).resolves.toMatch(/32 feature maps/);
+    await page.screenshot({ path: path.join(ARTIFACTS, "web-app-inside.png"), fullPage: true });
+    await page.click("#inside summary");
+  }, 60_000);
+});
+
 describe("fine-tuning in the page", () => {
   it("tunes the model on the digits the person confirmed, in a worker, then answers with it and offers it to download", async () => {
     const { pixels, labels } = await mnistSlice("t10k", 60, 6);

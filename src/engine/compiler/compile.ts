@@ -9,6 +9,7 @@ import { Graph, type Shape } from "../graph/graph.js";
 import { addAugmentation, augments, type Augment } from "./augment.js";
 import type { Optimizer } from "./optimizers.js";
 import { FLAT, flatLayout, flatSize, REPLICA, TRAIN } from "./params.js";
+import { windowMaxPool } from "../graph/lowering.js";
 import { BACKWARD_PASSES, eliminateDeadNodes, FORWARD_PASSES, runPasses, type Pass } from "./passes.js";
 import type { ForwardContext } from "../model/layers.js";
 import type { Sequential } from "../model/sequential.js";
@@ -39,6 +40,8 @@ export function buildForward(
   weight: (key: string) => string,
   /** Varies random layers' seeds between data-parallel replicas, so their dropout masks differ. */
   replica = 0,
+  /** Hears each layer's output (channels first), to look inside. */
+  tap?: (index: number, value: string) => void,
 ): ForwardResult {
   const batch = g.shape(x)[0];
   const softmaxOf = new Map<string, string>();
@@ -54,6 +57,7 @@ export function buildForward(
       seed: (model.seed * 7919 + index * 104729 + replica * 15485863) % 2147483647,
     };
     v = p.layer.forward(ctx, v, p.inputShape);
+    tap?.(index, v);
   });
   return { output: v, logits: softmaxOf.get(v), stateUpdates };
 }
@@ -70,6 +74,50 @@ export function buildInferenceGraph(model: Sequential): Graph {
   const { output } = buildForward(g, model, x, false, (k) => k);
   g.rename(output, OUTPUT);
   g.output(OUTPUT);
+  return g;
+}
+
+export const INSIDE = { target: "target", score: "score", maps: "maps", saliency: "saliency" } as const;
+
+/**
+ * What the model sees inside, for one picture: the probabilities, the first layer's output (a convolution's
+ * feature maps, [1, C, H, W]), and a saliency map — the gradient of one class's score (its logit, chosen by
+ * the one-hot `target` input; output `score`) with respect to the input pixels, [1, H, W, C]: which pixels
+ * push the answer towards that class and which away.
+ */
+export function buildInsideGraph(model: Sequential): Graph {
+  const g = new Graph();
+  const x = g.input(INPUT, batchedInputShape(model, 1));
+  const target = g.input(INSIDE.target, [1, model.outputShape[0]]);
+  for (const w of model.weightSpecs) g.initializer(w.key, w.shape, model.weights.get(w.key) as Float32Array);
+  let first: string | undefined;
+  const { output, logits } = buildForward(
+    g,
+    model,
+    x,
+    false,
+    (k) => k,
+    0,
+    (i, v) => {
+      if (i === 0) first = g.op("Identity", [v]);
+    },
+  );
+  if (!logits) throw new Error("looking inside needs a final softmax layer (its logits are the scores)");
+  const score = g.op("ReduceSum", [g.op("Mul", [logits, target])], { keepdims: 0 });
+  // Pooling in the differentiable form training uses (inference's MaxPool has no gradient rule).
+  for (const pool of g.nodes.filter((n) => n.op === "MaxPool")) {
+    const k = (pool.attrs.kernel_shape as number[])[0];
+    g.replaceUses(pool.outputs[0], windowMaxPool(g, pool.inputs[0], k));
+  }
+  g.sortTopologically();
+  const {
+    grads: [saliency],
+  } = differentiate(g, score, [x]);
+  g.output(g.rename(output, OUTPUT));
+  g.output(g.rename(score, INSIDE.score));
+  g.output(g.rename(first as string, INSIDE.maps));
+  g.output(g.rename(saliency, INSIDE.saliency));
+  runPasses(g, [eliminateDeadNodes]); // the MaxPools replaced above
   return g;
 }
 

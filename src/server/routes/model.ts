@@ -1,5 +1,7 @@
 /** GET /model (what is being served) and the model file itself, for the page's in-browser inference. */
 import type { FastifyInstance } from "fastify";
+import { buildInsideGraph, toOnnx } from "../../engine/index.js";
+import { HttpError } from "../errors.js";
 import { METADATA_FILE, MODEL_FILE, type LoadedModel } from "../../zoo/saved-model.js";
 
 export interface ModelRoutesOptions {
@@ -38,6 +40,28 @@ export async function modelFileRoute(app: FastifyInstance, { model }: { model: L
   app.get(`/${METADATA_FILE}`, async (_req, reply) =>
     reply.header("cache-control", "no-cache").send(model.metadata),
   );
+}
+
+/**
+ * GET /inside.onnx: the model with two more outputs for the page's "what the model sees inside" — the first
+ * layer's feature maps and a saliency map (engine: buildInsideGraph). Built on first request; an ensemble
+ * has no single inside, so it gets a 404.
+ */
+export async function insideRoute(app: FastifyInstance, { model }: { model: LoadedModel }) {
+  let bytes: Buffer | undefined;
+  app.get("/inside.onnx", async (_req, reply) => {
+    if (model.members.length > 1)
+      throw new HttpError(
+        404,
+        "no_inside",
+        "an ensemble has no single inside to show: serve one of its members",
+      );
+    bytes ??= Buffer.from(toOnnx(buildInsideGraph(model.model)));
+    return reply
+      .header("content-type", "application/octet-stream")
+      .header("cache-control", "no-cache")
+      .send(bytes);
+  });
 }
 
 /** Training digits the page mixes into fine-tuning so the model does not forget: count labels, then pixels. */
