@@ -21,12 +21,16 @@ export class ResultView {
     const answer = r.digits.map((d) => argmax(d.probabilities)).join("");
     const confidences = r.digits.map((d) => Math.max(...d.probabilities));
     const confidence = Math.min(...confidences);
-    $("digit").textContent = answer;
+    const unsure = confidence < this.lowConfidence();
+    $("digit").textContent = unsure ? `${answer}?` : answer;
     $("confidence").textContent =
       r.digits.length === 1
         ? `${pct(confidence, 1)} sure`
         : `${r.digits.length} digits; the least sure is ${pct(confidence, 1)} sure`;
-    $("warning").hidden = confidence >= this.lowConfidence();
+    $("warning").hidden = !unsure;
+    $("warning").textContent =
+      `Unsure: below the ${pct(this.lowConfidence(), 0)} it needs to answer. Maybe ${answer}, maybe not a digit at all — try a larger, clearer, single digit.`;
+    document.body.dataset.unsure = String(unsure);
     $("answered").textContent =
       r.by === "browser"
         ? `Answered by this browser (onnxruntime-web) in ${r.ms.toFixed(1)} ms.`

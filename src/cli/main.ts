@@ -1,6 +1,7 @@
 /** The `digits` command line: thin shells over library functions. */
 import { Command } from "commander";
 import { DIGITS_VERSION } from "../version.js";
+import { calibrateCommand } from "./calibrate.js";
 import { ensembleCommand } from "./ensemble.js";
 import { evaluateCommand } from "./evaluate.js";
 import { experimentCommand } from "./experiment.js";
@@ -26,6 +27,7 @@ export function program(): Command {
     .addCommand(experimentCommand())
     .addCommand(ensembleCommand())
     .addCommand(finetuneCommand())
+    .addCommand(calibrateCommand())
     .addCommand(samplesCommand())
     .showHelpAfterError();
 }

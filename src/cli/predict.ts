@@ -5,6 +5,7 @@ import { prepareImage, prepareImageDigits } from "../vision/decode.js";
 import { SIZE } from "../vision/preprocess.js";
 
 const PIXELS = SIZE * SIZE;
+import { unsureThreshold } from "../unsure/calibrate.js";
 import { openModel } from "../zoo/resolve.js";
 import { pct } from "../util/format.js";
 import { printJson } from "../util/json.js";
@@ -66,6 +67,7 @@ export function predictCommand(): Command {
       const x = new Float32Array(inputs.length * PIXELS);
       inputs.forEach((inp, i) => x.set(inp.x, i * PIXELS));
       const predictor = await loaded.predictor();
+      const threshold = unsureThreshold(loaded.metadata);
       const probabilities = await predictor.predict(x);
       await predictor.release();
       const results = inputs.map((inp, i) => {
@@ -77,6 +79,8 @@ export function predictCommand(): Command {
           input: inp.source,
           digit: ranked[0].digit,
           confidence: ranked[0].probability,
+          /** Below the model's threshold (its calibrated one, or 60%): the answer is a guess. */
+          unsure: ranked[0].probability < threshold,
           probabilities: p,
           top3: ranked.slice(0, 3),
         };
@@ -89,7 +93,9 @@ export function predictCommand(): Command {
         });
         if (o.json) return printJson(numbers);
         for (const n of numbers) {
-          const conf = n.digits.map((d) => `${d.digit} ${pct(d.confidence, 1)}`).join(", ");
+          const conf = n.digits
+            .map((d) => `${d.digit} ${pct(d.confidence, 1)}${d.unsure ? " unsure" : ""}`)
+            .join(", ");
           process.stdout.write(`${n.input}: ${n.number}   (${conf})\n`);
         }
         return;
@@ -97,7 +103,8 @@ export function predictCommand(): Command {
       if (o.json) return printJson(results);
       results.forEach((r, i) => {
         const top = r.top3.map((t) => `${t.digit} ${pct(t.probability, 1)}`).join(", ");
-        process.stdout.write(`${r.input}: ${r.digit}   (${top})\n`);
+        const answer = r.unsure ? `unsure (maybe ${r.digit})` : String(r.digit);
+        process.stdout.write(`${r.input}: ${answer}   (${top})\n`);
         if (o.show) process.stdout.write(`${asText(inputs[i].x)}\n`);
       });
     });

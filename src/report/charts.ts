@@ -2,7 +2,7 @@
 import type { TopLevelSpec } from "vega-lite";
 import { pct } from "../util/format.js";
 import type { ClassScore } from "../metrics/classification.js";
-import type { ReliabilityBin } from "../metrics/calibration.js";
+import type { ReliabilityBin, SelectivePoint } from "../metrics/calibration.js";
 
 export interface HistoryRow {
   run: string;
@@ -242,6 +242,52 @@ export function robustnessBars(scores: readonly { shift: string; accuracy: numbe
         },
       },
       { mark: { type: "rule", strokeDash: [4, 4] }, encoding: { x: { datum: base } } },
+    ],
+  };
+}
+
+/** What refusing below a threshold trades: the share answered against the accuracy of those answers. */
+export function coverageCurve(points: readonly SelectivePoint[], threshold: number): TopLevelSpec {
+  const at = points.reduce((best, p) =>
+    Math.abs(p.threshold - threshold) < Math.abs(best.threshold - threshold) ? p : best,
+  );
+  return {
+    title: {
+      text: "Knowing when not to guess",
+      subtitle: `answers below the threshold are "unsure"; the model's (${pct(threshold, 1)}) answers ${pct(at.coverage, 1)} at ${pct(at.accuracy, 2)} right`,
+    },
+    width: 420,
+    height: 260,
+    layer: [
+      {
+        data: { values: points.map((p) => ({ ...p })) },
+        mark: { type: "line", point: true },
+        encoding: {
+          x: {
+            field: "coverage",
+            type: "quantitative",
+            title: "share of test digits answered",
+            scale: { zero: false },
+            axis: { format: ".1%" },
+          },
+          y: {
+            field: "accuracy",
+            type: "quantitative",
+            title: "accuracy of the answers",
+            scale: { zero: false },
+            axis: { format: ".2%" },
+          },
+          tooltip: [{ field: "threshold", format: ".2f" }],
+        },
+      },
+      {
+        data: { values: [{ ...at }] },
+        mark: { type: "point", shape: "diamond", size: 160, filled: true, color: "#c0392b" },
+        encoding: {
+          x: { field: "coverage", type: "quantitative" },
+          y: { field: "accuracy", type: "quantitative" },
+        },
+      },
     ],
   };
 }

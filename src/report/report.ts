@@ -15,12 +15,19 @@ import { inputToPng } from "../vision/png.js";
 import { SIZE } from "../vision/preprocess.js";
 
 const PIXELS = SIZE * SIZE;
-import { reliability } from "../metrics/calibration.js";
+import { reliability, selective } from "../metrics/calibration.js";
+import { unsureThreshold } from "../unsure/calibrate.js";
+import { nonDigitSet } from "../unsure/nondigits.js";
+import { refusals, type Refusals } from "../unsure/refusals.js";
+
+/** Non-digits of each kind the report measures refusals on. */
+const NON_DIGITS = 100;
 import { robustness, type ShiftScore } from "../robustness/suite.js";
 import {
   confusionHeatmap,
   perClassBars,
   reliabilityDiagram,
+  coverageCurve,
   robustnessBars,
   thumbnailGrid,
   trainingCurves,
@@ -42,6 +49,8 @@ export interface ReportResult {
   accuracy: number;
   loss: number;
   ece: number;
+  /** What the model's "unsure" threshold refuses. */
+  refusals: Refusals;
   robustness?: ShiftScore[];
 }
 
@@ -191,6 +200,28 @@ export async function writeReport({
     ),
   );
 
+  const threshold = unsureThreshold(metadata);
+  const thresholds = [
+    ...new Set([0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, threshold]),
+  ].sort();
+  figures.push(
+    await writeFigure(
+      out,
+      "unsure",
+      "Knowing when not to guess",
+      coverageCurve(selective(probabilities, test.labels, classes, thresholds), threshold),
+      say,
+    ),
+  );
+  say(`drawing ${NON_DIGITS} non-digits of each kind`);
+  const refused = await refusals(predictor, threshold, test, nonDigitSet(NON_DIGITS));
+  const refusedTable = `<section><h2>Not digits</h2><p>Letters, symbols, scribbles, near-blank pictures and textures (<code>src/unsure/nondigits.ts</code>): how many the model's threshold (${pct(threshold, 1)}${metadata.calibration ? `, calibrated on ${escape(metadata.calibration.fittedOn.join(" and "))}` : ", uncalibrated"}) refuses, while it answers ${pct(refused.digits.coverage)} of the test digits.</p><table><tr><th>not a digit</th><th>pictures</th><th>refused</th><th>no ink found</th></tr>${refused.nonDigits
+    .map(
+      (r) =>
+        `<tr><td>${escape(r.kind)}</td><td>${r.made}</td><td>${pct(r.refused / r.made, 1)}</td><td>${r.noInk}</td></tr>`,
+    )
+    .join("")}</table></section>`;
+
   // The suite on a sample: its placement and paper shifts run pictures through the preprocessing (~5 ms each).
   const sample = sliceSplit(test, 0, ROBUSTNESS_SAMPLE);
   const shifts = withRobustness ? await robustness(predictor, sample, say) : undefined;
@@ -214,7 +245,7 @@ export async function writeReport({
 <tr><th>epochs trained</th><td>${hist.length || "–"}</td></tr>
 </table></section>`;
   const intro = `Model <code>${escape(loaded.dir)}</code> (${escape(metadata.architectureName ?? "custom")}), created ${escape(metadata.createdAt)}, evaluated on the ${test.count.toLocaleString("en-US")} MNIST test images.`;
-  const html = page("digits — model report", intro, figures, tables + shiftTable);
+  const html = page("digits — model report", intro, figures, tables + refusedTable + shiftTable);
   const htmlFile = path.join(out, "index.html");
   fs.writeFileSync(htmlFile, html);
   say(`wrote ${htmlFile}`);
@@ -224,6 +255,7 @@ export async function writeReport({
     accuracy: report.accuracy,
     loss,
     ece: calibration.ece,
+    refusals: refused,
     robustness: shifts,
   };
 }

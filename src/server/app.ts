@@ -16,6 +16,7 @@ import { insideRoute, modelFileRoute, modelInfoRoutes, replayRoute, type Replay 
 import { predictRoutes } from "./routes/predict.js";
 import { samplesRoutes } from "./routes/samples.js";
 import type { SampleStore } from "../samples/store.js";
+import { unsureThreshold } from "../unsure/calibrate.js";
 import { addSchemas } from "./schemas.js";
 
 declare module "fastify" {
@@ -46,8 +47,6 @@ export const IMAGE_TYPES = [
   "image/tiff",
   "application/octet-stream",
 ];
-/** Below this top probability an answer is flagged as unsure (the page shows a warning). */
-export const LOW_CONFIDENCE = 0.6;
 
 function ortWebDir(): string {
   const require = createRequire(import.meta.url);
@@ -61,6 +60,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const bodyLimit = options.bodyLimit ?? 8 * 1024 * 1024;
   const app = Fastify({ logger: options.logger ?? false, bodyLimit });
   const predictor = await options.model.predictor();
+  // Below this top probability an answer is flagged as unsure: the model's calibrated threshold, or 60%.
+  const lowConfidence = unsureThreshold(options.model.metadata);
   app.decorate("predictor", predictor);
   app.addHook("onClose", async () => predictor.release());
   handleErrors(app, bodyLimit);
@@ -68,13 +69,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.addContentTypeParser(IMAGE_TYPES, { parseAs: "buffer" }, (_req, body, done) => done(null, body));
   await app.register(fastifyMultipart, { limits: { fileSize: bodyLimit, files: 1, fields: 5 } });
-  await app.register(predictRoutes, { prefix: "/api", bodyLimit, lowConfidence: LOW_CONFIDENCE });
+  await app.register(predictRoutes, { prefix: "/api", bodyLimit, lowConfidence });
   if (options.samples)
     await app.register(samplesRoutes, { prefix: "/api", store: options.samples, bodyLimit });
   await app.register(modelInfoRoutes, {
     prefix: "/api",
     model: options.model,
-    lowConfidence: LOW_CONFIDENCE,
+    lowConfidence,
     samples: options.samples !== undefined,
   });
   await app.register(modelFileRoute, { model: options.model });

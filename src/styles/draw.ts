@@ -11,6 +11,22 @@ import { TEMPLATES, type Point, type Template } from "./templates.js";
 export const PAD = 280;
 export const PENS = [12, 20, 30] as const;
 
+/** Round-capped strokes of width `pen` on the pad, as the canvas draws them: RGBA, dark ink on white. */
+export function drawStrokes(strokes: readonly (readonly Point[])[], pen: number): Uint8ClampedArray {
+  const ink = new Float32Array(PAD * PAD);
+  for (const s of strokes) stroke(ink, s, pen);
+  return padPixels(ink);
+}
+
+function padPixels(ink: Float32Array): Uint8ClampedArray {
+  const rgba = new Uint8ClampedArray(PAD * PAD * 4);
+  for (let i = 0; i < ink.length; i++) {
+    const v = Math.round(255 * (1 - ink[i]));
+    rgba.set([v, v, v, 255], 4 * i);
+  }
+  return rgba;
+}
+
 /** Ink coverage of round-capped strokes of width `pen` through `points` (anti-aliased by distance). */
 function stroke(ink: Float32Array, points: readonly Point[], pen: number): void {
   const r = pen / 2;
@@ -56,19 +72,12 @@ export function drawTemplate(t: Template, rng: Random, pen: number): Uint8Clampe
     return [cx + x * Math.cos(tilt) - y * Math.sin(tilt), cy + x * Math.sin(tilt) + y * Math.cos(tilt)];
   };
   const wobble = 0.035;
-  const ink = new Float32Array(PAD * PAD);
-  for (const s of t.strokes)
-    stroke(
-      ink,
+  return drawStrokes(
+    t.strokes.map((s) =>
       s.map(([u, v]) => place([u + rng.uniform(-wobble, wobble), v + rng.uniform(-wobble, wobble)])),
-      pen,
-    );
-  const rgba = new Uint8ClampedArray(PAD * PAD * 4);
-  for (let i = 0; i < ink.length; i++) {
-    const v = Math.round(255 * (1 - ink[i]));
-    rgba.set([v, v, v, 255], 4 * i);
-  }
-  return rgba;
+    ),
+    pen,
+  );
 }
 
 export interface StyleSet {

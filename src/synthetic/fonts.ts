@@ -46,6 +46,17 @@ export function renderFontDigit(
   digit: number,
   rng: Random,
 ): { rgba: Uint8Array; width: number; height: number } {
+  return renderFontGlyph(font, String(digit), rng);
+}
+
+const escapeXml = (t: string) => t.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+/** Any short text (a digit, a letter, a symbol) in one font, placed on the pad the same random way. */
+export function renderFontGlyph(
+  font: string,
+  text: string,
+  rng: Random,
+): { rgba: Uint8Array; width: number; height: number } {
   const size = rng.uniform(110, 230);
   const weight = rng.uniform(0, 9);
   const [skew, tilt] = [rng.uniform(-15, 15), rng.uniform(-8, 8)];
@@ -54,7 +65,7 @@ export function renderFontDigit(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${PAD}" height="${PAD}"><rect width="${PAD}" height="${PAD}" fill="white"/>` +
     `<g transform="rotate(${tilt.toFixed(2)} 140 140) translate(${x} ${y - size / 3}) skewX(${skew.toFixed(2)})">` +
     `<text y="${(size / 3).toFixed(1)}" font-size="${size.toFixed(1)}" text-anchor="middle" font-family="F" fill="black" ` +
-    `stroke="black" stroke-width="${weight.toFixed(2)}" stroke-linejoin="round">${digit}</text></g></svg>`;
+    `stroke="black" stroke-width="${weight.toFixed(2)}" stroke-linejoin="round">${escapeXml(text)}</text></g></svg>`;
   const image = new Resvg(svg, {
     font: { fontFiles: [font], loadSystemFonts: false, defaultFontFamily: "F" },
   }).render();

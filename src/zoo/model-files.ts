@@ -7,7 +7,6 @@ import onnxProto from "onnx-proto";
 import { z } from "zod";
 import { buildInferenceGraph, INPUT, OUTPUT, memberKey } from "../engine/compiler/compile.js";
 import { toOnnx } from "../engine/graph/serialize.js";
-import type { EpochLogs } from "../engine/runtime/loop.js";
 import { fromArchitecture, type Sequential } from "../engine/model/sequential.js";
 
 export const MODEL_FILE = "model.onnx";
@@ -59,6 +58,17 @@ const metadataSchema = z.object({
   training: z.record(z.string(), z.unknown()).optional(),
   history: z.array(epochSchema).optional(),
   metrics: z.record(z.string(), z.unknown()).optional(),
+  /** Temperature scaling and the "unsure" threshold (unsure/calibrate.ts), when the model was calibrated. */
+  calibration: z
+    .object({
+      temperature: z.number().positive(),
+      threshold: z.number().min(0).max(1),
+      coverage: z.number(),
+      fittedOn: z.array(z.string()),
+      count: z.number().int(),
+    })
+    .passthrough()
+    .optional(),
   /** An ensemble's members (model.onnx averages their probabilities); `architecture` is then the first's. */
   members: z
     .array(
@@ -73,8 +83,9 @@ export type ModelMetadata = z.infer<typeof metadataSchema>;
 export interface SaveInfo {
   architectureName?: string;
   training?: Record<string, unknown>;
-  history?: readonly EpochLogs[];
+  history?: readonly SavedEpoch[];
   metrics?: Record<string, unknown>;
+  calibration?: ModelMetadata["calibration"];
 }
 
 export class ModelError extends Error {
@@ -114,6 +125,7 @@ export function metadataFor(
     ...(info.training ? { training: info.training } : {}),
     ...(info.history ? { history: [...info.history] } : {}),
     ...(info.metrics ? { metrics: info.metrics } : {}),
+    ...(info.calibration ? { calibration: info.calibration } : {}),
     versions,
   };
 }

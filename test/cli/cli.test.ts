@@ -175,6 +175,48 @@ describe("--dataset", () => {
   });
 });
 
+describe("digits calibrate", () => {
+  it("fits T and the unsure threshold on USPS, saves the calibrated model, and predict flags unsure answers", async () => {
+    const out = path.join(tmp, "calibrated");
+    const r = await digits(
+      "calibrate",
+      "--model",
+      runDir,
+      "--out",
+      out,
+      "--data-dir",
+      path.resolve(ROOT, "../shared/datasets"),
+      "--no-styles",
+      "--non-digits",
+      "10",
+      "--json",
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const { calibration, refusals } = JSON.parse(r.stdout);
+    expect(calibration).toMatchObject({ fittedOn: ["usps (test split)"], count: 1458 });
+    expect(calibration.coverage).toBeGreaterThanOrEqual(0.99);
+    expect(calibration.after.nll).toBeLessThanOrEqual(calibration.before.nll);
+    expect(refusals.nonDigits.at(-1)).toMatchObject({ kind: "all", made: 50 });
+    const meta = JSON.parse(fs.readFileSync(path.join(out, "metadata.json"), "utf8"));
+    expect(meta.calibration.threshold).toBeCloseTo(calibration.threshold, 9);
+    // A blank-ish scribble is no digit: predict says so rather than naming one with confidence.
+    const scribble = path.join(tmp, "scribble.png");
+    await sharp({ create: { width: 200, height: 200, channels: 3, background: "white" } })
+      .composite([
+        {
+          input: Buffer.from(
+            '<svg width="200" height="200"><path d="M20 100 Q 60 10 100 100 T 180 100" stroke="black" stroke-width="14" fill="none"/><path d="M30 160 L 170 40" stroke="black" stroke-width="14"/></svg>',
+          ),
+        },
+      ])
+      .png()
+      .toFile(scribble);
+    const p = JSON.parse((await digits("predict", "--model", out, scribble, "--json")).stdout);
+    expect(p[0]).toHaveProperty("unsure");
+    expect(p[0].unsure).toBe(p[0].confidence < meta.calibration.threshold);
+  }, 180_000);
+});
+
 describe("digits samples", () => {
   it("lists, exports and deletes the kept digits", async () => {
     const db = path.join(tmp, "samples.db");

@@ -53,6 +53,7 @@ describe("digits report", () => {
       "samples",
       "mistakes",
       "reliability",
+      "unsure",
       "robustness",
     ]);
     for (const f of result.figures) {
@@ -65,8 +66,11 @@ describe("digits report", () => {
     expect(result.accuracy).toBeGreaterThan(0.8);
     const html = fs.readFileSync(result.html, "utf8");
     expect(html).not.toMatch(/<script|<link|src="http/); // self-contained: nothing to fetch
-    expect((html.match(/<svg/g) ?? []).length).toBe(7);
+    expect((html.match(/<svg/g) ?? []).length).toBe(8);
     expect(html).toMatch(/<h2>Robustness<\/h2>.*rotate \+20°/s);
+    // An uncalibrated model: the default threshold, and what it refuses of 100 non-digits of each kind.
+    expect(html).toMatch(/<h2>Not digits<\/h2>.*\(60\.0%, uncalibrated\).*<td>all<\/td><td>500<\/td>/s);
+    expect(result.refusals.digits.count).toBe(10000);
 
     const browser = await launchChromium();
     try {

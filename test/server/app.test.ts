@@ -143,6 +143,13 @@ describe("other routes", () => {
     const info = (await app.inject("/api/model")).json();
     expect(info.architecture).toBe("reference");
     expect(info.metrics.test.accuracy).toBeGreaterThanOrEqual(0.99);
+    // "Unsure" below the shipped model's calibrated threshold, not a fixed 60%.
+    expect(info.lowConfidence).toBe(loadModel(DEFAULT_MODEL_DIR).metadata.calibration?.threshold);
+    expect(info.samples).toBe(false);
+    const meta = (await app.inject("/metadata.json")).json();
+    expect(meta.files["model.onnx"].sha256).toBe(info.sha256);
+    expect((await app.inject("/inside.onnx")).rawPayload.length).toBeGreaterThan(100_000);
+    expect((await app.inject("/api/replay")).statusCode).toBe(404); // no replay digits given to this app
     expect((await app.inject("/healthz")).json()).toEqual({ ok: true });
     const onnx = await app.inject("/model.onnx");
     expect(onnx.rawPayload.length).toBe(loadModel(DEFAULT_MODEL_DIR).onnx.length);
