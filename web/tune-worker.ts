@@ -14,6 +14,7 @@ import { toOnnx } from "../src/engine/graph/serialize.js";
 import { Random } from "../src/engine/model/random.js";
 import type { Sequential } from "../src/engine/model/sequential.js";
 import { argmax } from "../src/util/argmax.js";
+import { repeatsFor } from "../src/runs/mix.js";
 import { STANDARD_AUGMENT } from "../src/zoo/recipes.js";
 import { inferenceOnnx, metadataFor, modelsFrom, parseMetadata } from "../src/zoo/model-files.js";
 
@@ -73,7 +74,7 @@ async function tune(r: TuneRequest, post: (m: TuneMessage) => void): Promise<voi
   // The epoch's rows: the person's digits `times` over, then the replay digits.
   const n = r.digits.labels.length;
   const replay = r.replay?.labels.length ?? 0;
-  const times = replay ? Math.max(1, Math.round(((r.share / (1 - r.share)) * replay) / n)) : 1;
+  const times = repeatsFor(r.share, n, replay);
   const rows = n * times + replay;
   const row = (i: number): [Float32Array, number] =>
     i < n * times

@@ -4,6 +4,7 @@
  * it as a zipped model directory that `digits predict --model tuned.zip` takes. Nothing leaves the browser.
  */
 import { zipSync } from "fflate";
+import { FINETUNE } from "../src/runs/mix.js";
 import { $ } from "./dom.js";
 import type { Labelled } from "./feedback.js";
 import type { TuneMessage, TuneRequest } from "./tune-worker.js";
@@ -57,10 +58,10 @@ export class Tuner {
       metadata,
       digits: { x, labels: Uint8Array.from(this.digits, (d) => d.label) },
       replay: replay && replayDigits(replay),
-      epochs: 3,
-      learningRate: 1e-4,
-      share: 0.15,
-      batch: 32,
+      epochs: FINETUNE.epochs,
+      learningRate: FINETUNE.learningRate,
+      share: FINETUNE.share,
+      batch: FINETUNE.batchSize,
       seed: 1,
       wasmPaths: new URL("/ort/", location.href).href,
     };

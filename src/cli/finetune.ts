@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { loadDataset, loadIdxPair } from "../data/dataset.js";
 import { concatSplits, toSplit, type Split } from "../data/split.js";
 import { finetune } from "../runs/finetune.js";
+import { FINETUNE } from "../runs/mix.js";
 import { SampleStore } from "../samples/store.js";
 import { pct } from "../util/format.js";
 import { printJson } from "../util/json.js";
@@ -58,14 +59,19 @@ export function finetuneCommand(): Command {
     .addOption(dataDirOption())
     .option("--model <dir>", "model or run directory to start from (default: the shipped model)")
     .requiredOption("--out <dir>", "where the tuned model goes")
-    .option("--epochs <n>", "epochs", positiveInt("--epochs"), 3)
-    .option("--lr <rate>", "Adam's learning rate (cosine decay to 0)", positiveNumber("--lr"), 1e-4)
-    .option("--mnist <n>", "MNIST training digits mixed in", positiveInt("--mnist"), 6000)
+    .option("--epochs <n>", "epochs", positiveInt("--epochs"), FINETUNE.epochs)
+    .option(
+      "--lr <rate>",
+      "Adam's learning rate (cosine decay to 0)",
+      positiveNumber("--lr"),
+      FINETUNE.learningRate,
+    )
+    .option("--mnist <n>", "MNIST training digits mixed in", positiveInt("--mnist"), FINETUNE.mnist)
     .option(
       "--share <f>",
       "their digits' share of each epoch (repeated to reach it)",
       fraction("--share"),
-      0.15,
+      FINETUNE.share,
     )
     .option("--seed <n>", "seed for shuffling and augmentation", positiveInt("--seed"), 1)
     .option("--json", "print the before/after figures as JSON on stdout")

@@ -18,6 +18,7 @@ import {
 } from "../engine/index.js";
 import { openModel } from "../zoo/resolve.js";
 import { STANDARD_AUGMENT } from "../zoo/recipes.js";
+import { FINETUNE, repeatsFor } from "./mix.js";
 import { saveModel } from "../zoo/saved-model.js";
 
 export interface FinetuneConfig {
@@ -83,18 +84,17 @@ export async function finetune(
   const model = loaded.model;
   const { train: mine, test: held } = carve(config.samples);
   const mnist = await loadMnist({ dataDir: config.dataDir, onProgress: say });
-  const mix = sliceSplit(mnist.train, 0, config.mnist ?? 6000);
-  const share = config.share ?? 0.15;
-  const times = Math.max(1, Math.round(((share / (1 - share)) * mix.count) / mine.count));
+  const mix = sliceSplit(mnist.train, 0, config.mnist ?? FINETUNE.mnist);
+  const times = repeatsFor(config.share ?? FINETUNE.share, mine.count, mix.count);
   const train = concatSplits(repeat(mine, times), mix);
   say(
     `fine-tuning on ${mine.count} of your digits (×${times}) and ${mix.count} MNIST digits; ${held.count} of yours held back`,
   );
   const before = await scores(model, mnist.test, held);
-  const epochs = config.epochs ?? 3;
-  const batchSize = config.batchSize ?? 32;
+  const epochs = config.epochs ?? FINETUNE.epochs;
+  const batchSize = config.batchSize ?? FINETUNE.batchSize;
   const optimizer = adam({
-    learningRate: config.learningRate ?? 1e-4,
+    learningRate: config.learningRate ?? FINETUNE.learningRate,
     schedule: "cosine",
     decaySteps: epochs * Math.ceil(train.count / batchSize),
   });
