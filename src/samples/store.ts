@@ -99,6 +99,16 @@ export class SampleStore {
           `${file}: not a digits samples database (${id === 0 ? "another SQLite database" : `application id ${id}`}); give another --samples file`,
         );
       }
+      if (existed) {
+        // A damaged file is refused whole, before anything is read from or written to it.
+        const [check] = db.pragma("quick_check") as { quick_check: string }[];
+        if (check?.quick_check !== "ok") {
+          db.close();
+          throw new SamplesError(
+            `${file}: the samples database is damaged (${check?.quick_check}); restore a copy`,
+          );
+        }
+      }
     } catch (e) {
       if (e instanceof SamplesError) throw e;
       throw new SamplesError(`${file}: not a readable SQLite database (${(e as Error).message})`, {
@@ -189,7 +199,9 @@ export class SampleStore {
     return (this.db.prepare("SELECT count(*) AS n FROM samples").get() as { n: number }).n;
   }
 
+  /** Closes, first folding the write-ahead log into the file: a copied samples.db then holds everything. */
   close(): void {
+    this.db.pragma("wal_checkpoint(TRUNCATE)");
     this.db.close();
   }
 }

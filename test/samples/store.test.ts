@@ -94,7 +94,7 @@ describe("the samples store", () => {
     store.close();
   });
 
-  it("refuses a foreign SQLite file, a file that is not SQLite, and bad samples, touching nothing", async () => {
+  it("refuses a foreign SQLite file, a file that is not SQLite, a damaged one, and bad samples, touching nothing", async () => {
     const dir = tmp();
     const foreign = path.join(dir, "other.db");
     const db = new Database(foreign);
@@ -109,6 +109,23 @@ describe("the samples store", () => {
     fs.writeFileSync(text, "these are my notes, not a database ".repeat(100));
     expect(() => SampleStore.open(text)).toThrow(/notes\.txt: not a readable SQLite database/);
     expect(fs.readFileSync(text, "utf8")).toMatch(/^these are my notes/);
+    // A damaged samples database (pages overwritten, or cut short) is refused whole, and left as it was.
+    const good = path.join(dir, "damaged.db");
+    const kept = SampleStore.open(good);
+    for (const s of await digits(6)) kept.add(s);
+    kept.close(); // folds the log into the file: the .db alone holds everything
+    expect(fs.existsSync(`${good}-wal`) ? fs.statSync(`${good}-wal`).size : 0).toBe(0);
+    const bytes = fs.readFileSync(good);
+    const damaged = Buffer.from(bytes);
+    damaged.fill(0x55, 4096 * 2, 4096 * 4);
+    fs.writeFileSync(good, damaged);
+    expect(() => SampleStore.open(good)).toThrow(/damaged\.db: the samples database is damaged/);
+    fs.writeFileSync(good, bytes.subarray(0, 3 * 4096));
+    expect(() => SampleStore.open(good)).toThrow(
+      /damaged\.db: (not a readable SQLite database|the samples database is damaged)/,
+    );
+    expect(fs.statSync(good).size).toBe(3 * 4096);
+
     const store = SampleStore.open(path.join(dir, "new", "samples.db"));
     const [one] = await digits(1);
     expect(() => store.add({ ...one, label: 10 })).toThrow(/label is a digit 0–9/);
