@@ -235,11 +235,17 @@ function accuracyChart(e: Experiment, points: readonly PointSummary[]): TopLevel
       hi: of(p).mean + of(p).std,
     })),
   );
-  const y = { field: "setting", type: "nominal" as const, title: null, sort: null };
+  const y = {
+    field: "setting",
+    type: "nominal" as const,
+    title: null,
+    sort: null,
+    axis: { labelLimit: 400 },
+  };
   return {
     title: { text: `Accuracy, mean ± std over ${e.seeds.length} seed(s)`, subtitle: e.name },
     data: { values },
-    facet: { column: { field: "set", type: "nominal", title: null, sort: null } },
+    facet: { column: { field: "set", type: "nominal", title: null, sort: sets.map(([name]) => name) } },
     resolve: { scale: { x: "independent" } },
     spec: {
       width: sets.length > 1 ? 240 : 420,
