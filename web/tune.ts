@@ -80,6 +80,7 @@ export class Tuner {
         return;
       }
       await this.useModel(m.onnx);
+      $("status").textContent = `Answering with the model tuned in this browser on your ${n} digits.`;
       status.textContent =
         `Tuned in ${m.seconds.toFixed(1)} s: it now reads ${m.after} of your ${n} digits right (${m.before} before)` +
         `${request.replay ? `, with ${request.replay.labels.length} MNIST digits mixed in so it does not forget` : ""}. ` +
