@@ -6,6 +6,7 @@ import { ensembleCommand } from "./ensemble.js";
 import { evaluateCommand } from "./evaluate.js";
 import { experimentCommand } from "./experiment.js";
 import { finetuneCommand } from "./finetune.js";
+import { exportCommand, importCommand } from "./interop.js";
 import { predictCommand } from "./predict.js";
 import { compareCommand, reportCommand } from "./report.js";
 import { samplesCommand } from "./samples.js";
@@ -28,6 +29,8 @@ export function program(): Command {
     .addCommand(ensembleCommand())
     .addCommand(finetuneCommand())
     .addCommand(calibrateCommand())
+    .addCommand(exportCommand())
+    .addCommand(importCommand())
     .addCommand(samplesCommand())
     .showHelpAfterError();
 }

@@ -1,0 +1,54 @@
+/** `digits export` and `digits import`: a digits model to and from Keras, legacy HDF5, TF.js and ONNX files. */
+import fs from "node:fs";
+import path from "node:path";
+import type { Sequential } from "../engine/index.js";
+import { writeAtomic } from "../util/fs.js";
+import type { LoadedModel } from "../zoo/saved-model.js";
+import { fromH5, fromKeras, fromTfjs, h5Bytes, kerasBytes, tfjsFiles } from "./formats.js";
+import { InteropError } from "./layers.js";
+
+export { InteropError } from "./layers.js";
+export const EXPORT_FORMATS = ["onnx", "keras", "h5", "tfjs"] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+/** Writes `loaded` as `format` at `out` (a file; a folder for tfjs); returns the files written. */
+export async function exportModel(loaded: LoadedModel, format: ExportFormat, out: string): Promise<string[]> {
+  if (loaded.members.length > 1 && format !== "onnx")
+    throw new InteropError(
+      `${loaded.dir}: an ensemble exports only as onnx (Keras files hold one Sequential model)`,
+    );
+  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  if (format === "onnx") {
+    writeAtomic(out, loaded.onnx);
+    return [out];
+  }
+  if (format === "keras" || format === "h5") {
+    writeAtomic(out, format === "keras" ? await kerasBytes(loaded.model) : await h5Bytes(loaded.model));
+    return [out];
+  }
+  // A folder, whole or not at all: written beside, renamed into place.
+  const files = tfjsFiles(loaded.model);
+  if (fs.existsSync(out) && fs.readdirSync(out).length)
+    throw new InteropError(`${out}: already exists and is not empty`);
+  const tmp = `${path.resolve(out)}.${process.pid}.part`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  try {
+    fs.mkdirSync(tmp, { recursive: true });
+    for (const [name, content] of Object.entries(files)) fs.writeFileSync(path.join(tmp, name), content);
+    fs.rmSync(out, { recursive: true, force: true });
+    fs.renameSync(tmp, out);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  return Object.keys(files).map((f) => path.join(out, f));
+}
+
+/** A Keras `.keras` / `.h5` or a TF.js `model.json` (or its folder) as a digits model. */
+export async function importModel(file: string): Promise<{ model: Sequential; format: string }> {
+  const target =
+    fs.existsSync(file) && fs.statSync(file).isDirectory() ? path.join(file, "model.json") : file;
+  if (target.endsWith(".keras")) return { model: await fromKeras(target), format: "keras" };
+  if (/\.(h5|hdf5)$/.test(target)) return { model: await fromH5(target), format: "h5" };
+  if (target.endsWith(".json")) return { model: fromTfjs(target), format: "tfjs" };
+  throw new InteropError(`${file}: not a .keras, .h5 or TF.js model.json`);
+}
