@@ -11,6 +11,9 @@ const E2E = [
   "test/runs/finetune.test.ts",
 ];
 
+// Round trips through Python's Keras and onnxruntime (`npm run test:interop`, which makes their venv).
+const INTEROP = ["test/interop/python.test.ts"];
+
 export default defineConfig({
   test: {
     testTimeout: 120_000,
@@ -18,8 +21,12 @@ export default defineConfig({
     // onnxruntime sessions use every core; running test files in parallel only makes them fight.
     fileParallelism: false,
     projects: [
-      { extends: true, test: { name: "unit", include: ["test/**/*.test.ts"], exclude: E2E } },
+      {
+        extends: true,
+        test: { name: "unit", include: ["test/**/*.test.ts"], exclude: [...E2E, ...INTEROP] },
+      },
       { extends: true, test: { name: "e2e", include: E2E } },
+      { extends: true, test: { name: "interop", include: INTEROP } },
     ],
   },
 });

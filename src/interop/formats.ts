@@ -272,9 +272,14 @@ async function readHdf5<T>(bytes: Uint8Array, where: string, read: (f: H5File) =
       return read(f);
     } catch (e) {
       if (e instanceof InteropError) throw e;
-      throw new InteropError(`${where}: not a Keras weights file digits can read (${(e as Error).message})`);
+      // h5wasm opens a cut-short file and fails on the first read of what is missing.
+      throw new InteropError(`${where}: not a readable HDF5 file, or cut short (${(e as Error).message})`);
     } finally {
-      f.close();
+      try {
+        f.close();
+      } catch {
+        // a damaged file may not close cleanly; the error above says what matters
+      }
     }
   });
 }
