@@ -11,7 +11,8 @@ import * as tf from "@tensorflow/tfjs";
 import { unzipSync, zipSync } from "fflate";
 import { beforeAll, describe, expect, it } from "vitest";
 import { predict } from "../../src/engine/index.js";
-import { exportModel, importModel } from "../../src/interop/index.js";
+import * as ortWeb from "onnxruntime-web";
+import { exportModel, importModel, quantizationCost } from "../../src/interop/index.js";
 import { fromKerasLayers, toKerasLayers } from "../../src/interop/layers.js";
 import { DEFAULT_MODEL_DIR } from "../../src/paths.js";
 import { buildArchitecture } from "../../src/zoo/architectures.js";
@@ -88,6 +89,28 @@ describe("exports", () => {
       "Dense",
     ]);
   });
+});
+
+describe("quantized ONNX for the web", () => {
+  it.each(["fp16", "int8"] as const)(
+    "%s: smaller, the same answers, and onnxruntime-web runs it",
+    async (kind) => {
+      const out = path.join(tmp, `m-${kind}.onnx`);
+      await exportModel(shipped, "onnx", out, { quantize: kind });
+      const bytes = new Uint8Array(fs.readFileSync(out));
+      const { labels } = await mnistSlice("t10k", 0, 1000);
+      const cost = await quantizationCost(shipped.onnx, bytes, { x, labels });
+      expect(cost.bytes[1]).toBeLessThan(cost.bytes[0] * (kind === "fp16" ? 0.55 : 0.3));
+      expect(Math.abs(cost.after - cost.before)).toBeLessThanOrEqual(0.002);
+      expect(cost.maxProbabilityChange).toBeLessThan(kind === "fp16" ? 5e-3 : 0.1);
+      const web = await ortWeb.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
+      const out1 = await web.run({
+        input: new ortWeb.Tensor("float32", x.subarray(0, 784 * 10), [10, 28, 28, 1]),
+      });
+      expect(maxDiff(out1.output.data as Float32Array, ours.subarray(0, 100))).toBeLessThan(0.1);
+      await web.release();
+    },
+  );
 });
 
 describe("bad files", () => {
