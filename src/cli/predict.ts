@@ -1,11 +1,10 @@
 import fs from "node:fs";
 import { Command } from "commander";
+import { toMnistSize } from "../data/dataset.js";
 import { IMAGES_MAGIC, parseImages, readIdxBytes } from "../data/idx.js";
-import { prepareImage, prepareImageDigits } from "../vision/decode.js";
-import { SIZE } from "../vision/preprocess.js";
-
-const PIXELS = SIZE * SIZE;
 import { unsureThreshold } from "../unsure/calibrate.js";
+import { prepareImage, prepareImageDigits } from "../vision/decode.js";
+import { NoInkError, SIZE } from "../vision/preprocess.js";
 import { openModel } from "../zoo/resolve.js";
 import { pct } from "../util/format.js";
 import { printJson } from "../util/json.js";
@@ -17,26 +16,34 @@ interface Input {
   picture?: string;
 }
 
+/**
+ * One file's inputs: an IDX image file (any size; `.gz` is inflated only when the name says so, and never past
+ * what its header declares), or a picture (one digit, or a written number with `asNumber`).
+ */
 async function readInputs(file: string, asNumber: boolean): Promise<Input[]> {
   if (!fs.existsSync(file)) throw new Error(`${file}: file not found`);
-  const bytes = await readIdxBytes(file);
+  const bytes = file.endsWith(".gz") ? await readIdxBytes(file) : new Uint8Array(fs.readFileSync(file));
   const magic = bytes.length >= 4 ? new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, false) : 0;
   if (magic === IMAGES_MAGIC) {
-    const images = parseImages(bytes, file);
-    if (images.rows !== 28 || images.cols !== 28)
-      throw new Error(`${file}: images are ${images.rows}×${images.cols}, not 28×28`);
+    const { images } = toMnistSize(parseImages(bytes, file), file);
     return Array.from({ length: images.count }, (_, i) => ({
       source: `${file}#${i}`,
       x: Float32Array.from(images.pixels.subarray(i * PIXELS, (i + 1) * PIXELS), (p) => p / 255),
     }));
   }
-  if (asNumber) {
-    const digits = await prepareImageDigits(bytes, file);
-    return digits.map((d, i) => ({ source: `${file}#${i}`, x: d.input, picture: file }));
+  try {
+    if (asNumber) {
+      const digits = await prepareImageDigits(bytes, file);
+      return digits.map((d, i) => ({ source: `${file}#${i}`, x: d.input, picture: file }));
+    }
+    return [{ source: file, x: (await prepareImage(bytes, file)).input }];
+  } catch (e) {
+    if (e instanceof NoInkError) throw new Error(`${file}: ${e.message}`);
+    throw e;
   }
-  return [{ source: file, x: (await prepareImage(bytes, file)).input }];
 }
 
+const PIXELS = SIZE * SIZE;
 const SHADES = " .:-=+*#%@";
 
 /** A 28×28 input as text, two characters per pixel so it looks square in a terminal. */
@@ -63,7 +70,25 @@ export function predictCommand(): Command {
     .option("--json", "print one JSON object per input (a JSON array) on stdout")
     .action(async (files: string[], o) => {
       const loaded = openModel(o.model);
-      const inputs = (await Promise.all(files.map((f) => readInputs(f, Boolean(o.number))))).flat();
+      // Each file on its own: a bad one is reported and the rest are still read (the exit code says so).
+      const failed: { input: string; error: string }[] = [];
+      const read = await Promise.all(
+        files.map((f) =>
+          readInputs(f, Boolean(o.number)).catch((e: Error) => {
+            failed.push({ input: f, error: e.message });
+            return [] as Input[];
+          }),
+        ),
+      );
+      const inputs = read.flat();
+      if (failed.length) {
+        process.exitCode = 1;
+        for (const f of failed) process.stderr.write(`digits: error: ${f.error}\n`);
+      }
+      if (inputs.length === 0) {
+        if (o.json) printJson(failed);
+        return;
+      }
       const x = new Float32Array(inputs.length * PIXELS);
       inputs.forEach((inp, i) => x.set(inp.x, i * PIXELS));
       const predictor = await loaded.predictor();
@@ -91,7 +116,7 @@ export function predictCommand(): Command {
           const digits = results.filter((_, i) => (inputs[i].picture ?? inputs[i].source) === picture);
           return { input: picture, number: digits.map((d) => d.digit).join(""), digits };
         });
-        if (o.json) return printJson(numbers);
+        if (o.json) return printJson([...numbers, ...failed]);
         for (const n of numbers) {
           const conf = n.digits
             .map((d) => `${d.digit} ${pct(d.confidence, 1)}${d.unsure ? " unsure" : ""}`)
@@ -100,7 +125,7 @@ export function predictCommand(): Command {
         }
         return;
       }
-      if (o.json) return printJson(results);
+      if (o.json) return printJson([...results, ...failed]);
       results.forEach((r, i) => {
         const top = r.top3.map((t) => `${t.digit} ${pct(t.probability, 1)}`).join(", ");
         const answer = r.unsure ? `unsure (maybe ${r.digit})` : String(r.digit);

@@ -35,7 +35,27 @@ function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
-/** The IDX content of a file, gunzipped if needed. */
+/** Bytes per element of each IDX element type. */
+const ELEMENT_BYTES: Record<number, number> = { 0x08: 1, 0x09: 1, 0x0b: 2, 0x0c: 4, 0x0d: 4, 0x0e: 8 };
+/** No IDX file digits reads declares more than this (MNIST's largest is 47 MB). */
+export const MAX_IDX_BYTES = 1 << 30;
+
+/** The total size an IDX header declares, or undefined when `head` is too short or not IDX. */
+export function declaredIdxSize(head: Uint8Array): number | undefined {
+  if (head.length < 4 || head[0] !== 0 || head[1] !== 0) return undefined;
+  const [type, dims] = [head[2], head[3]];
+  const element = ELEMENT_BYTES[type];
+  if (!element || dims === 0 || head.length < 4 + 4 * dims) return undefined;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  let n = element;
+  for (let i = 0; i < dims; i++) n *= view.getUint32(4 + 4 * i, false);
+  return 4 + 4 * dims + n;
+}
+
+/**
+ * The IDX content of a file, gunzipped if needed — never inflated past what its header declares (a gzip
+ * that expands to more is a decompression bomb or not IDX), nor past MAX_IDX_BYTES.
+ */
 export async function readIdxBytes(file: string): Promise<Uint8Array> {
   let raw: Buffer;
   try {
@@ -45,10 +65,38 @@ export async function readIdxBytes(file: string): Promise<Uint8Array> {
     throw new IdxError(file, err.code === "ENOENT" ? "file not found" : `cannot read (${err.message})`);
   }
   if (!isGzip(raw)) return new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+  let head: Buffer;
   try {
-    const out = zlib.gunzipSync(raw);
+    // A prefix, flushed: enough to read the header without inflating the rest.
+    head = zlib.gunzipSync(raw.subarray(0, 4096), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  } catch (e) {
+    throw new IdxError(file, `corrupt gzip data (${(e as Error).message})`);
+  }
+  const declared = declaredIdxSize(new Uint8Array(head.buffer, head.byteOffset, head.byteLength));
+  if (declared === undefined) {
+    // Too little came out of the prefix: a broken stream, or gzip of something else.
+    try {
+      zlib.gunzipSync(raw, { maxOutputLength: 1 << 16 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ERR_BUFFER_TOO_LARGE")
+        throw new IdxError(file, `corrupt gzip data (${(e as Error).message})`);
+    }
+    throw new IdxError(file, "gzip data that is not an IDX file (no IDX header inside)");
+  }
+  if (declared > MAX_IDX_BYTES)
+    throw new IdxError(
+      file,
+      `its header declares ${declared.toLocaleString("en-US")} bytes, more than digits reads (${MAX_IDX_BYTES.toLocaleString("en-US")})`,
+    );
+  try {
+    const out = zlib.gunzipSync(raw, { maxOutputLength: Math.max(declared, 16) });
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE")
+      throw new IdxError(
+        file,
+        `inflates to more than the ${declared.toLocaleString("en-US")} bytes its header declares (a decompression bomb, or not one IDX file)`,
+      );
     throw new IdxError(file, `corrupt gzip data (${(e as Error).message})`);
   }
 }

@@ -4,6 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import zlib from "node:zlib";
 import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
 import { encodeImages, encodeLabels } from "../../src/data/idx.js";
@@ -378,6 +379,46 @@ describe("digits predict", () => {
     const r = await digits("predict", "--model", runDir, path.join(tmp, "junk.png"));
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/junk.png: not a readable image/);
+  });
+
+  it("reads every good file, reports each bad one by name, and exits non-zero", async () => {
+    const { pixels } = await mnistSlice("t10k", 0, 1);
+    const good = path.join(tmp, "good.png");
+    await sharp(Buffer.from(pixels.map((v) => 255 - v)), { raw: { width: 28, height: 28, channels: 1 } })
+      .resize(112, 112)
+      .png()
+      .toFile(good);
+    const blank = path.join(tmp, "blank.png");
+    await sharp({ create: { width: 60, height: 60, channels: 3, background: "white" } })
+      .png()
+      .toFile(blank);
+    // A gzip is only inflated when its name says so, and never past what its IDX header declares.
+    const bomb = path.join(tmp, "bomb.idx.gz");
+    const header = Buffer.alloc(16);
+    [0x803, 2, 28, 28].forEach((v, i) => header.writeUInt32BE(v, 4 * i));
+    fs.writeFileSync(bomb, zlib.gzipSync(Buffer.concat([header, Buffer.alloc(64 << 20)])));
+    const r = await digits(
+      "predict",
+      "--model",
+      runDir,
+      "--json",
+      path.join(tmp, "junk.png"),
+      good,
+      blank,
+      bomb,
+    );
+    expect(r.code).toBe(1);
+    const out = JSON.parse(r.stdout);
+    expect(out.map((o: { input: string }) => path.basename(o.input))).toEqual([
+      "good.png",
+      "junk.png",
+      "blank.png",
+      "bomb.idx.gz",
+    ]);
+    expect(out[0].digit).toBe(7);
+    expect(out[2].error).toMatch(/blank\.png: no ink found/);
+    expect(out[3].error).toMatch(/bomb\.idx\.gz: inflates to more than the 1,584 bytes its header declares/);
+    expect(r.stderr.match(/digits: error:/g)).toHaveLength(3);
   });
 });
 

@@ -134,4 +134,34 @@ describe("IDX reader under random input (fast-check)", () => {
       ),
     );
   });
+
+  it("never inflates a gzip past what its IDX header declares: a 1 GiB bomb fails fast and small", async () => {
+    const dir = tmp();
+    const bomb = path.join(dir, "bomb.gz");
+    const gz = zlib.createGzip({ level: 9 });
+    const chunks: Buffer[] = [];
+    gz.on("data", (c: Buffer) => chunks.push(c));
+    gz.write(header([2051, 10, 28, 28])); // declares 7,856 bytes
+    const zeros = Buffer.alloc(1 << 20);
+    for (let i = 0; i < 1024; i++) gz.write(zeros);
+    gz.end();
+    await new Promise((r) => gz.on("end", r));
+    fs.writeFileSync(bomb, Buffer.concat(chunks)); // ~1 MB on disk
+    const rss = process.memoryUsage().rss;
+    const t0 = performance.now();
+    await expect(readImages(bomb)).rejects.toThrow(
+      /bomb\.gz: inflates to more than the 7,856 bytes its header declares/,
+    );
+    // The bounds this checks: well under a second, and no more memory than the declared size allows.
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(process.memoryUsage().rss - rss).toBeLessThan(64 << 20);
+    const huge = path.join(dir, "huge.gz");
+    fs.writeFileSync(huge, zlib.gzipSync(header([2051, 100_000, 1000, 1000])));
+    await expect(readImages(huge)).rejects.toThrow(
+      /huge\.gz: its header declares 100,000,000,016 bytes, more than digits reads/,
+    );
+    const text = path.join(dir, "text.gz");
+    fs.writeFileSync(text, zlib.gzipSync("not an idx file at all"));
+    await expect(readImages(text)).rejects.toThrow(/text\.gz: gzip data that is not an IDX file/);
+  });
 });
