@@ -38,7 +38,7 @@ async function readInputs(file: string, asNumber: boolean): Promise<Input[]> {
     }
     return [{ source: file, x: (await prepareImage(bytes, file)).input }];
   } catch (e) {
-    if (e instanceof NoInkError) throw new Error(`${file}: ${e.message}`);
+    if (e instanceof NoInkError) throw new Error(`${file}: ${e.message}`, { cause: e });
     throw e;
   }
 }
