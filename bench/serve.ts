@@ -26,7 +26,18 @@ const body = await sharp(Buffer.from(test.pixels.subarray(0, 784).map((v) => 255
 // The server runs in its own process (`digits serve`), so the load generator does not share its event loop.
 const server = spawn(
   process.execPath,
-  ["--import", "tsx", path.join(PACKAGE_ROOT, "src/cli/run.ts"), "serve", "--port", "0"],
+  // One client drives it: no rate limit, no kept samples.
+  [
+    "--import",
+    "tsx",
+    path.join(PACKAGE_ROOT, "src/cli/run.ts"),
+    "serve",
+    "--port",
+    "0",
+    "--rate-limit",
+    "0",
+    "--no-samples",
+  ],
   {
     stdio: ["ignore", "ignore", "pipe"],
   },
@@ -35,7 +46,7 @@ const address = await new Promise<string>((resolve, reject) => {
   let err = "";
   server.stderr.on("data", (d) => {
     err += d;
-    const m = /at (http:\/\/\S+)/.exec(err);
+    const m = /on (http:\/\/\S+)/.exec(err);
     if (m) resolve(m[1]);
   });
   server.on("exit", (code) => reject(new Error(`server exited (${code}): ${err}`)));

@@ -11,7 +11,9 @@ export class ResultView {
   constructor(private readonly lowConfidence: () => number) {
     for (let d = 0; d < 10; d++) {
       const li = document.createElement("li");
-      li.innerHTML = `<span>${d}</span><span class="bar"><span style="width:0%"></span></span><span class="p">–</span>`;
+      // No style attribute in markup: the content-security policy allows no inline styles.
+      li.innerHTML = `<span>${d}</span><span class="bar"><span></span></span><span class="p">–</span>`;
+      (li.querySelector(".bar span") as HTMLElement).style.width = "0%";
       this.bars.append(li);
     }
     this.drawSeen([]);

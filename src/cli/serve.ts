@@ -1,3 +1,4 @@
+import type { AddressInfo } from "node:net";
 import { Command } from "commander";
 import { buildApp } from "../server/app.js";
 import { defaultSamplesDb, WEB_DIST_DIR } from "../paths.js";
@@ -7,7 +8,10 @@ import { loadMnist } from "../data/mnist.js";
 /** MNIST training digits the page mixes into fine-tuning. */
 const REPLAY_DIGITS = 1000;
 import { openModel } from "../zoo/resolve.js";
-import { port } from "./options.js";
+import { LOCAL_HOSTS } from "../server/guard.js";
+import { nonNegativeInt, port } from "./options.js";
+
+const isLocal = (host: string) => (LOCAL_HOSTS as readonly string[]).includes(host);
 
 export function serveCommand(): Command {
   return new Command("serve")
@@ -20,6 +24,20 @@ export function serveCommand(): Command {
       "where digits people choose to keep are stored (SQLite; default: ~/.local/share/digits/samples.db)",
     )
     .option("--no-samples", "keep no samples (the page offers none)")
+    .option(
+      "--allow-host <name...>",
+      "host names to answer besides localhost/127.0.0.1/[::1] (the names people reach this server by; * for any)",
+    )
+    .option(
+      "--rate-limit <n>",
+      "requests a minute one client may make (0: no limit)",
+      nonNegativeInt("--rate-limit"),
+      600,
+    )
+    .option(
+      "--log",
+      "log every request as a JSON line on stderr (pino: request id, method, URL, status, time; never image data)",
+    )
     .action(async (o) => {
       const model = openModel(o.model);
       const samples =
@@ -30,11 +48,34 @@ export function serveCommand(): Command {
         const { train } = await loadMnist({ limit: { train: REPLAY_DIGITS } });
         return { labels: train.labels, pixels: train.pixels };
       };
-      const app = await buildApp({ model, webDir: WEB_DIST_DIR, samples, replay });
+      // On all interfaces the server is reachable by other machines, under names only the person knows.
+      const everywhere = o.host === "0.0.0.0" || o.host === "::";
+      const allowedHosts = [
+        ...LOCAL_HOSTS,
+        ...(o.allowHost ?? []),
+        ...(everywhere || isLocal(o.host) ? [] : [o.host]),
+      ];
+      if (everywhere && !o.allowHost)
+        process.stderr.write(
+          `digits: warning: --host ${o.host} listens on every network interface, so other machines can reach this server; it answers only to ${LOCAL_HOSTS.join(", ")} unless you name its other host names with --allow-host (or * for any)\n`,
+        );
+      const app = await buildApp({
+        model,
+        webDir: WEB_DIST_DIR,
+        samples,
+        replay,
+        allowedHosts,
+        rateLimit: o.rateLimit,
+        logger: o.log ? { level: "info" } : false,
+      });
       app.addHook("onClose", async () => samples?.close());
-      const address = await app.listen({ port: o.port, host: o.host });
+      await app.listen({ port: o.port, host: o.host });
+      const bound = app.server.address() as AddressInfo;
+      const where = everywhere
+        ? `every interface, port ${bound.port} (this machine: http://127.0.0.1:${bound.port})`
+        : `http://${bound.family === "IPv6" ? `[${bound.address}]` : bound.address}:${bound.port}`;
       process.stderr.write(
-        `digits: serving ${model.dir} at ${address}${samples ? `, kept samples in ${samples.file}` : ""} (Ctrl-C to stop)\n`,
+        `digits: serving ${model.dir} on ${where}${samples ? `, kept samples in ${samples.file}` : ""} (Ctrl-C to stop)\n`,
       );
       const close = () => void app.close().then(() => process.exit(0));
       process.once("SIGINT", close);

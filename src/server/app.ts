@@ -8,10 +8,13 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import fastifyMultipart from "@fastify/multipart";
 import fastifyStatic from "@fastify/static";
+import fastifyHelmet from "@fastify/helmet";
+import fastifyRateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Predictor } from "../engine/index.js";
 import type { LoadedModel } from "../zoo/saved-model.js";
-import { handleErrors } from "./errors.js";
+import { handleErrors, HttpError } from "./errors.js";
+import { guardHosts, LOCAL_HOSTS } from "./guard.js";
 import { insideRoute, modelFileRoute, modelInfoRoutes, replayRoute, type Replay } from "./routes/model.js";
 import { predictRoutes } from "./routes/predict.js";
 import { samplesRoutes } from "./routes/samples.js";
@@ -33,9 +36,16 @@ export interface AppOptions {
   samples?: SampleStore;
   /** MNIST training digits the page may mix into fine-tuning (none: it tunes on the person's digits alone). */
   replay?: () => Promise<Replay>;
+  /** Host names the server answers to (default: localhost, 127.0.0.1, [::1]); others get 421. */
+  allowedHosts?: readonly string[];
+  /** How long a client may take to send its headers, in ms (default 10 s). */
+  headersTimeout?: number;
+  /** Requests a minute one client may make (default 600; 0: no limit, for benchmarks behind a proxy). */
+  rateLimit?: number;
   /** Largest upload accepted, in bytes. */
   bodyLimit?: number;
-  logger?: boolean;
+  /** Structured logs (pino): false, or its options. */
+  logger?: boolean | { level: string };
 }
 
 export const IMAGE_TYPES = [
@@ -54,11 +64,56 @@ function ortWebDir(): string {
   return path.dirname(require.resolve("onnxruntime-web/ort-wasm-simd-threaded.wasm"));
 }
 
+/**
+ * The page's content-security policy: its own scripts and styles only, WebAssembly compiled by onnxruntime-web,
+ * its own workers, data: URLs for the 28×28 PNGs it reads back, blob: for the tuned model's download.
+ */
+export const CONTENT_SECURITY_POLICY = {
+  defaultSrc: ["'self'"],
+  scriptSrc: ["'self'", "'wasm-unsafe-eval'"],
+  workerSrc: ["'self'"],
+  connectSrc: ["'self'", "data:"],
+  imgSrc: ["'self'", "data:", "blob:"],
+  styleSrc: ["'self'"],
+  objectSrc: ["'none'"],
+  baseUri: ["'none'"],
+  frameAncestors: ["'none'"],
+  formAction: ["'none'"],
+};
+
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (!fs.existsSync(path.join(options.webDir, "index.html")))
     throw new Error(`${options.webDir}: the page is not built (run npm run build)`);
   const bodyLimit = options.bodyLimit ?? 8 * 1024 * 1024;
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit });
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit,
+    // Slow clients do not hold the server: whole requests within 30 s, headers within 10 s, idle
+    // keep-alive sockets closed after 5 s.
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 5_000,
+    // Node checks these only every connectionsCheckingInterval (30 s by default): every second instead.
+    http: { headersTimeout: options.headersTimeout ?? 10_000, connectionsCheckingInterval: 1_000 },
+    // A request id in every log line; no body is ever logged.
+    requestIdHeader: false,
+    disableRequestLogging: false,
+  });
+  guardHosts(app, options.allowedHosts ?? LOCAL_HOSTS);
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: { directives: CONTENT_SECURITY_POLICY },
+    crossOriginEmbedderPolicy: false,
+  });
+  if (options.rateLimit !== 0)
+    await app.register(fastifyRateLimit, {
+      max: options.rateLimit ?? 600,
+      timeWindow: "1 minute",
+      errorResponseBuilder: (_req, ctx) => ({
+        statusCode: 429,
+        error: "rate_limited",
+        message: `more than ${ctx.max} requests a minute from this client: try again in ${ctx.after}`,
+      }),
+    });
   const predictor = await options.model.predictor();
   // Below this top probability an answer is flagged as unsure: the model's calibrated threshold, or 60%.
   const lowConfidence = unsureThreshold(options.model.metadata);

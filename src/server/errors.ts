@@ -38,9 +38,12 @@ export function handleErrors(app: FastifyInstance, bodyLimit: number): void {
     }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) app.log.error(err);
-    return reply
-      .status(status)
-      .send({ error: err.code ?? "error", message: status === 500 ? "internal error" : err.message });
+    // A plugin's own error (the rate limiter's) keeps the code it was given.
+    const code = (err as { error?: unknown }).error;
+    return reply.status(status).send({
+      error: typeof code === "string" ? code : (err.code ?? "error"),
+      message: status === 500 ? "internal error" : err.message,
+    });
   });
   app.setNotFoundHandler((req, reply) =>
     reply.status(404).send({ error: "not_found", message: `no route ${req.method} ${req.url}` }),

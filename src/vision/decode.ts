@@ -18,7 +18,28 @@ export interface Rgba {
   height: number;
 }
 
+/**
+ * The raster formats taken, by their first bytes: PNG, JPEG, WebP, GIF (its first frame), AVIF/HEIF and TIFF.
+ * Not SVG (librsvg would fetch what it links to) nor PDF and the rest sharp could reach through its plugins.
+ */
+export const IMAGE_FORMATS = "PNG, JPEG, WebP, GIF, AVIF or TIFF";
+
+export function sniffImage(b: Uint8Array): string | undefined {
+  const at = (i: number, ...v: number[]) => v.every((x, k) => b[i + k] === x);
+  const text = (i: number, t: string) => at(i, ...Array.from(t, (c) => c.charCodeAt(0)));
+  if (at(0, 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return "png";
+  if (at(0, 0xff, 0xd8, 0xff)) return "jpeg";
+  if (text(0, "RIFF") && text(8, "WEBP")) return "webp";
+  if (text(0, "GIF87a") || text(0, "GIF89a")) return "gif";
+  if (text(4, "ftyp") && ["avif", "avis", "heic", "heix", "mif1", "msf1"].some((brand) => text(8, brand)))
+    return "heif";
+  if (at(0, 0x49, 0x49, 0x2a, 0x00) || at(0, 0x4d, 0x4d, 0x00, 0x2a)) return "tiff";
+  return undefined;
+}
+
 export async function decodeImage(bytes: Uint8Array, what = "image"): Promise<Rgba> {
+  if (!sniffImage(bytes))
+    throw new ImageError(`${what}: not a readable image (not a ${IMAGE_FORMATS} file by its first bytes)`);
   try {
     const { data, info } = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, pages: 1 })
       .rotate() // respect EXIF orientation: phones store photos sideways

@@ -68,6 +68,8 @@ async function drawDigit(
 ) {
   if (clearFirst) await page.click("#clear");
   await page.selectOption("#pen", pen);
+  // Mouse coordinates are the viewport's: the pad must be in view (a click further down may have scrolled).
+  await page.locator("#pad").scrollIntoViewIfNeeded();
   const box = (await page.locator("#pad").boundingBox()) as {
     x: number;
     y: number;
@@ -204,6 +206,7 @@ describe("the web app in Chromium", () => {
     expect(await prediction("browser")).toBe(labels[0]);
     await expect(page.locator("#right").textContent()).resolves.toBe(`Yes, a ${labels[0]}`);
     await page.click("#labels button[data-label='3']");
+    await page.waitForFunction(() => document.getElementById("kept")?.textContent?.startsWith("Noted"));
     await expect(page.locator("#kept").textContent()).resolves.toMatch(
       /Noted: a 3\. Not kept \(tick the box/,
     );
@@ -218,8 +221,11 @@ describe("the web app in Chromium", () => {
       labels[0],
       "image/png",
     ]);
+    // The page updates these after its requests return: wait for them, then check.
+    await page.waitForFunction(() => document.getElementById("forget")?.hidden === false);
     await expect(page.locator("#forget").textContent()).resolves.toBe("Delete the 1 digit this browser kept");
     await page.click("#forget");
+    await page.waitForFunction(() => document.getElementById("kept")?.textContent?.startsWith("Deleted"));
     await expect(page.locator("#kept").textContent()).resolves.toBe("Deleted 1 kept digit(s).");
     expect(store.count()).toBe(0);
     await page.uncheck("#consent");
@@ -262,6 +268,11 @@ describe("inside the model, in the page", () => {
 
 describe("fine-tuning in the page", () => {
   it("tunes the model on the digits the person confirmed, in a worker, then answers with it and offers it to download", async () => {
+    // A fresh visit: only these six digits are "mine" (the tests above labelled others).
+    await page.reload();
+    await page.waitForFunction(() =>
+      document.getElementById("status")?.textContent?.startsWith("Model ready"),
+    );
     const { pixels, labels } = await mnistSlice("t10k", 60, 6);
     for (let i = 0; i < 6; i++) {
       await drawDigit(pixels.subarray(i * 784, (i + 1) * 784), 8, { x: 30, y: 30 }, "20");
@@ -273,7 +284,7 @@ describe("fine-tuning in the page", () => {
     await page.waitForFunction(() => document.body.dataset.tuned !== undefined, null, { timeout: 120_000 });
     const status = await page.locator("#tune-status").textContent();
     console.log(`in the page: ${status}`);
-    expect(status).toMatch(/it now reads \d+ of your \d+ digits right .*with 1000 MNIST digits mixed in/);
+    expect(status).toMatch(/it now reads \d+ of your 6 digits right .*with 1000 MNIST digits mixed in/);
     expect(Number(await page.evaluate(() => document.body.dataset.tuned))).toBeGreaterThanOrEqual(6);
     await page.screenshot({ path: path.join(ARTIFACTS, "web-app-tuned.png"), fullPage: true });
     // The page answers with the tuned model.
@@ -323,10 +334,22 @@ describe("reading a number in the page", () => {
       };
       await traceBoth();
       await page.click("#predict");
-      await page.waitForFunction(
-        (e) => document.body.dataset.by === e && (document.body.dataset.digit ?? "").length === 2,
-        engine,
-      );
+      await page
+        .waitForFunction(
+          (e) => document.body.dataset.by === e && (document.body.dataset.digit ?? "").length === 2,
+          engine,
+          { timeout: 20_000 },
+        )
+        .catch(async (e) => {
+          const said = await page.locator("#confidence").textContent();
+          const digit = await page.evaluate(
+            () => `${document.body.dataset.by} ${document.body.dataset.digit}`,
+          );
+          throw new Error(
+            `${engine}: no two-digit answer (the page says "${said}", ${digit}; console: ${consoleErrors.join(" | ")})`,
+            { cause: e },
+          );
+        });
       expect(await page.evaluate(() => document.body.dataset.digit)).toBe(expected);
     }
     await page.screenshot({ path: path.join(ARTIFACTS, "web-app-number.png"), fullPage: true });
