@@ -29,12 +29,7 @@ export function guardHosts(app: FastifyInstance, allowed: readonly string[]): vo
       );
     const origin = req.headers.origin;
     if (origin && origin !== "null") {
-      let same = false;
-      try {
-        same = new URL(origin).host === host;
-      } catch {
-        same = false;
-      }
+      const same = URL.canParse(origin) && new URL(origin).host === host;
       if (!same)
         throw new HttpError(403, "foreign_origin", `requests from ${origin} are not accepted (no CORS)`);
     } else if (origin === "null")
