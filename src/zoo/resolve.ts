@@ -8,7 +8,9 @@ import { loadModel, METADATA_FILE, ModelError, type LoadedModel } from "./saved-
 export function resolveModelDir(dir: string | undefined): string {
   const chosen = dir ?? DEFAULT_MODEL_DIR;
   const inRun = path.join(chosen, "model");
-  return fs.existsSync(path.join(inRun, METADATA_FILE)) ? inRun : chosen;
+  // (A checkpoint caught mid-save waits whole in model.replaced: loadModel reads it.)
+  const saved = [inRun, `${inRun}.replaced`].some((d) => fs.existsSync(path.join(d, METADATA_FILE)));
+  return saved ? inRun : chosen;
 }
 
 /** Loads the model `dir` means; a run that has not finished its first epoch says so. */

@@ -12,6 +12,7 @@ import {
   type Sequential,
   type SessionOptions,
 } from "../engine/index.js";
+import { fsyncDir, writeDurable } from "../util/fs.js";
 import { sha256 } from "../util/hash.js";
 import { readJson } from "../util/json.js";
 import { versions } from "../version.js";
@@ -42,26 +43,37 @@ export interface LoadedModel {
   predictor(options?: SessionOptions): Promise<Predictor>;
 }
 
-/** Writes `dir` atomically: a sibling temp directory, renamed into place. */
+/** Where a save in progress is written, and where the version it replaces waits until the swap is done. */
+const SAVING = ".saving";
+const REPLACED = ".replaced";
+
+/**
+ * Writes `dir` atomically and durably: the new version is written and flushed as a sibling (`dir.saving`),
+ * then the old one is moved aside (`dir.replaced`), the new one moved in, and the old one removed, flushing the
+ * parent directory between. Killed at any moment, a save leaves `dir` whole (old or new), or — between the two
+ * renames — no `dir` and the old version whole in `dir.replaced`, which loadModel reads.
+ */
 function writeModelDir(dir: string, onnx: Uint8Array, metadata: ModelMetadata): ModelMetadata {
   const target = path.resolve(dir);
   const parent = path.dirname(target);
   fs.mkdirSync(parent, { recursive: true });
-  const tmp = fs.mkdtempSync(path.join(parent, `.${path.basename(target)}.tmp-`));
+  const [saving, replaced] = [target + SAVING, target + REPLACED];
+  fs.rmSync(saving, { recursive: true, force: true });
+  fs.mkdirSync(saving);
   try {
-    fs.chmodSync(tmp, 0o755); // mkdtemp makes it private; a model directory is an ordinary one
-    fs.writeFileSync(path.join(tmp, MODEL_FILE), onnx);
-    fs.writeFileSync(path.join(tmp, METADATA_FILE), `${JSON.stringify(metadata, null, 2)}\n`);
+    writeDurable(path.join(saving, MODEL_FILE), onnx);
+    writeDurable(path.join(saving, METADATA_FILE), `${JSON.stringify(metadata, null, 2)}\n`);
+    fsyncDir(saving);
     if (fs.existsSync(target)) {
-      const old = `${tmp}.old`;
-      fs.renameSync(target, old);
-      fs.renameSync(tmp, target);
-      fs.rmSync(old, { recursive: true, force: true });
-    } else {
-      fs.renameSync(tmp, target);
+      fs.rmSync(replaced, { recursive: true, force: true });
+      fs.renameSync(target, replaced);
+      fsyncDir(parent);
     }
+    fs.renameSync(saving, target);
+    fsyncDir(parent);
+    fs.rmSync(replaced, { recursive: true, force: true });
   } catch (e) {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.rmSync(saving, { recursive: true, force: true });
     throw e;
   }
   return metadata;
@@ -132,6 +144,9 @@ function fromFiles(where: string, metadataJson: unknown, onnx: Uint8Array | unde
 }
 
 export function loadModel(dir: string): LoadedModel {
+  // A save killed between its two renames: the previous version is whole, beside.
+  if (!fs.existsSync(dir) && fs.existsSync(path.resolve(dir) + REPLACED))
+    return loadModel(path.resolve(dir) + REPLACED);
   if (!fs.existsSync(dir)) throw new ModelError(`${dir}: model directory not found`);
   if (fs.statSync(dir).isFile() && dir.endsWith(".zip")) return loadModelZip(dir);
   const onnxFile = path.join(dir, MODEL_FILE);
