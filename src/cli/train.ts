@@ -54,6 +54,7 @@ export function trainCommand(): Command {
     .option("--seed <n>", "seed for initial weights and shuffling", nonNegativeInt("--seed"), 2)
     .option("--validation <spec>", 'validation data: "test", "split:0.1" or "none"', "test")
     .option("--out <dir>", "run directory (default: runs/<date-time>)")
+    .option("--overwrite", "replace a run already in --out (otherwise refused)")
     .addOption(datasetOption("what to train on (and score the final model on: its test split)"))
     .addOption(dataDirOption())
     .option(
@@ -104,7 +105,7 @@ export function trainCommand(): Command {
           ? o[option]
           : recipe[setting];
       const epochs = pick("epochs", "epochs") as number;
-      const out = o.out ?? `runs/${new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19)}`;
+      const out = o.out ?? `runs/${new Date().toISOString().replace(/[:.]/g, "-").slice(0, 23)}`;
       const progress = new TrainingProgress();
       let interrupts = 0;
       const t0 = performance.now();
@@ -121,6 +122,7 @@ export function trainCommand(): Command {
           seed: o.seed,
           validation: pick("validation", "validation"),
           out,
+          overwrite: o.overwrite,
           dataset: o.dataset,
           dataDir: o.dataDir,
           limit: o.limit,

@@ -57,6 +57,8 @@ export interface TrainConfig {
   /** "test" (the notebook), "split:F" (last fraction F of the training set, as Keras), or "none". */
   validation: string;
   out: string;
+  /** Replace a run already in `out` (otherwise that is refused: two runs never mix). */
+  overwrite?: boolean;
   /** What `--dataset` takes (data/dataset.ts): "mnist" (default), "usps", "mnist+usps", "folder:PATH", … */
   dataset?: string;
   dataDir?: string;
@@ -179,6 +181,8 @@ function startRunDir(
 ) {
   const out = path.resolve(config.out);
   fs.mkdirSync(out, { recursive: true });
+  if (config.overwrite)
+    for (const f of RUN_FILES) fs.rmSync(path.join(out, f), { recursive: true, force: true });
   const dataset = {
     name: data.spec,
     classes: data.classes,
@@ -219,6 +223,26 @@ function startRunDir(
   return { out, training };
 }
 
+/** What a run directory holds (and `overwrite` replaces). */
+const RUN_FILES = [
+  "config.json",
+  "history.json",
+  "history.csv",
+  "metrics.json",
+  "model",
+  "model.replaced",
+  "model.saving",
+];
+
+/** Refuses to mix two runs in one directory. */
+function checkOut(config: TrainConfig): void {
+  const out = path.resolve(config.out);
+  if (!config.overwrite && fs.existsSync(path.join(out, "config.json")))
+    throw new Error(
+      `${config.out}: already holds a run (config.json): choose another --out, or --overwrite to replace it`,
+    );
+}
+
 /** Where a run's data comes from (tests substitute it). */
 export interface RunSources {
   loadDataset: typeof loadDataset;
@@ -235,6 +259,7 @@ export async function trainRun(
 ): Promise<RunResult> {
   const say = events.onMessage ?? (() => {});
   const validation = parseValidation(config.validation);
+  checkOut(config);
   const t0 = performance.now();
   const data = await sources.loadDataset(config.dataset ?? "mnist", {
     dataDir: config.dataDir,

@@ -106,6 +106,31 @@ describe("digits train", () => {
     expect(noSplit.stderr).toMatch(/--early-stop and --keep best .* need --validation split:F/);
   });
 
+  it("refuses to mix two runs in one --out, unless told to --overwrite", async () => {
+    const again = await digits("train", "--limit", "100", "--epochs", "1", "--out", runDir);
+    expect([again.code, again.stderr]).toEqual([
+      1,
+      expect.stringMatching(/already holds a run \(config\.json\).*--overwrite/),
+    ]);
+    const out = path.join(tmp, "twice");
+    for (const extra of [[], ["--overwrite"]]) {
+      const r = await digits(
+        "train",
+        "--limit",
+        "200",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "100",
+        "--out",
+        out,
+        ...extra,
+      );
+      expect(r.code, r.stderr).toBe(0);
+    }
+    expect(JSON.parse(fs.readFileSync(path.join(out, "history.json"), "utf8"))).toHaveLength(1);
+  });
+
   it("rejects bad options with a clear message", async () => {
     const r = await digits("train", "--epochs", "0");
     expect(r.code).toBe(1);
