@@ -77,7 +77,11 @@ export function serveCommand(): Command {
       process.stderr.write(
         `digits: serving ${model.dir} on ${where}${samples ? `, kept samples in ${samples.file}` : ""} (Ctrl-C to stop)\n`,
       );
-      const close = () => void app.close().then(() => process.exit(0));
+      // Graceful: stop taking connections, let requests in flight finish, close the samples store, exit.
+      const close = () => {
+        process.stderr.write("digits: stopping: finishing requests in flight\n");
+        void app.close().then(() => process.exit(0));
+      };
       process.once("SIGINT", close);
       process.once("SIGTERM", close);
     });

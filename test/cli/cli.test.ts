@@ -1,6 +1,7 @@
 /** The CLI as a user runs it: spawned as a process (from the TypeScript sources, via tsx), on small real data. */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -241,6 +242,59 @@ describe("digits calibrate", () => {
     expect(p[0]).toHaveProperty("unsure");
     expect(p[0].unsure).toBe(p[0].confidence < meta.calibration.threshold);
   }, 180_000);
+});
+
+describe("digits serve", () => {
+  it("finishes a request in flight when stopped (SIGTERM), then exits 0", async () => {
+    const server = spawn(process.execPath, ["--import", "tsx", CLI, "serve", "--port", "0", "--no-samples"], {
+      cwd: ROOT,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let err = "";
+    const url = await new Promise<string>((resolve) =>
+      server.stderr.on("data", (d) => {
+        err += d;
+        const m = /on (http:\/\/\S+)/.exec(err);
+        if (m) resolve(m[1]);
+      }),
+    );
+    const { pixels } = await mnistSlice("t10k", 0, 1);
+    const png = await sharp(Buffer.from(pixels.map((v) => 255 - v)), {
+      raw: { width: 28, height: 28, channels: 1 },
+    })
+      .png()
+      .toBuffer();
+    // A request whose body arrives slowly: half of it, then SIGTERM, then the rest.
+    const { port } = new URL(url);
+    const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request(
+        {
+          host: "127.0.0.1",
+          port,
+          method: "POST",
+          path: "/api/predict",
+          headers: { "content-type": "image/png", "content-length": png.length },
+        },
+        (res) => {
+          let body = "";
+          res.on("data", (c) => (body += c));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on("error", reject);
+      req.write(png.subarray(0, 50));
+      setTimeout(() => {
+        server.kill("SIGTERM");
+        setTimeout(() => req.end(png.subarray(50)), 500);
+      }, 300);
+    });
+    const r = await answer;
+    expect(r.status, r.body).toBe(200);
+    expect(JSON.parse(r.body).digit).toBe(7);
+    const code = await new Promise((resolve) => server.once("exit", resolve));
+    expect(code).toBe(0);
+    expect(err).toMatch(/stopping: finishing requests in flight/);
+  }, 60_000);
 });
 
 describe("digits samples", () => {
