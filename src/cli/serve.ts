@@ -34,6 +34,7 @@ export function serveCommand(): Command {
       nonNegativeInt("--rate-limit"),
       600,
     )
+    .option("--trust-proxy", "behind a proxy or load balancer: the client's address is X-Forwarded-For's")
     .option(
       "--log",
       "log every request as a JSON line on stderr (pino: request id, method, URL, status, time; never image data)",
@@ -66,6 +67,7 @@ export function serveCommand(): Command {
         replay,
         allowedHosts,
         rateLimit: o.rateLimit,
+        trustProxy: Boolean(o.trustProxy),
         logger: o.log ? { level: "info" } : false,
       });
       app.addHook("onClose", async () => samples?.close());

@@ -38,6 +38,8 @@ export interface AppOptions {
   replay?: () => Promise<Replay>;
   /** Host names the server answers to (default: localhost, 127.0.0.1, [::1]); others get 421. */
   allowedHosts?: readonly string[];
+  /** Behind a proxy or load balancer: take the client's address from X-Forwarded-For (rate limits, logs). */
+  trustProxy?: boolean;
   /** How long a client may take to send its headers, in ms (default 10 s). */
   headersTimeout?: number;
   /** Requests a minute one client may make (default 600; 0: no limit, for benchmarks behind a proxy). */
@@ -88,6 +90,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit,
+    trustProxy: options.trustProxy ?? false,
     // Slow clients do not hold the server: whole requests within 30 s, headers within 10 s, idle
     // keep-alive sockets closed after 5 s.
     requestTimeout: 30_000,
