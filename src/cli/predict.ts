@@ -81,6 +81,7 @@ export function predictCommand(): Command {
         ),
       );
       const inputs = read.flat();
+      failed.sort((a, b) => files.indexOf(a.input) - files.indexOf(b.input)); // in the order given
       if (failed.length) {
         process.exitCode = 1;
         for (const f of failed) process.stderr.write(`digits: error: ${f.error}\n`);
