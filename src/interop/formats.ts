@@ -11,7 +11,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { unzipSync, zipSync } from "fflate";
-import { Dataset, File as H5File, Group, ready } from "h5wasm/node";
+import { Dataset, File as H5File, Group, Module, ready } from "h5wasm/node";
 import type { Sequential } from "../engine/index.js";
 import {
   fromKerasLayers,
@@ -127,6 +127,8 @@ function keras2Config(layers: KerasLayer[]) {
 /** Runs `work` on an HDF5 file at a temporary path (h5wasm works on files), removed afterwards. */
 async function withTempFile<T>(name: string, work: (file: string) => T | Promise<T>): Promise<T> {
   await ready;
+  // HDF5's errors as exceptions, not a diagnostic stack printed on stderr.
+  (Module as unknown as { activate_throwing_error_handler(): void }).activate_throwing_error_handler();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "digits-h5-"));
   try {
     return await work(path.join(dir, name));
@@ -258,6 +260,11 @@ function readF32(ds: Dataset, where: string): { shape: number[]; data: Float32Ar
   return { shape: [...(ds.shape ?? [])], data: Float32Array.from(value) };
 }
 
+/** HDF5's reason from its error stack: the first "in H5Xxx(): what" line ("unable to open file"). */
+function hdf5Reason(message: string): string {
+  return /\(\): ([^\n]+)/.exec(message)?.[1] ?? message.split("\n")[0];
+}
+
 /** Opens HDF5 bytes (h5wasm reads files), turning its failures into one clear error. */
 async function readHdf5<T>(bytes: Uint8Array, where: string, read: (f: H5File) => T): Promise<T> {
   return withTempFile("in.h5", (file) => {
@@ -266,14 +273,16 @@ async function readHdf5<T>(bytes: Uint8Array, where: string, read: (f: H5File) =
     try {
       f = new H5File(file, "r");
     } catch (e) {
-      throw new InteropError(`${where}: not a readable HDF5 file (${(e as Error).message})`);
+      throw new InteropError(`${where}: not a readable HDF5 file (${hdf5Reason((e as Error).message)})`);
     }
     try {
       return read(f);
     } catch (e) {
       if (e instanceof InteropError) throw e;
       // h5wasm opens a cut-short file and fails on the first read of what is missing.
-      throw new InteropError(`${where}: not a readable HDF5 file, or cut short (${(e as Error).message})`);
+      throw new InteropError(
+        `${where}: not a readable HDF5 file, or cut short (${hdf5Reason((e as Error).message)})`,
+      );
     } finally {
       try {
         f.close();
