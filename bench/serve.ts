@@ -1,7 +1,9 @@
 /**
  * Load on POST /api/predict: 50 concurrent clients, 10,000 requests of a real digit photo (224×224 PNG, dark on
- * white, off-centre). Reports requests/s, latency percentiles and the server's memory over the run (is it flat?).
- * Usage: npm run bench:serve [-- --connections 50 --requests 10000]. JSON on the last line.
+ * white, off-centre), one in four of them malformed (empty, junk bytes, a wrong content type: each must get a
+ * 4xx, never a 5xx); then an open-loop run at a fixed rate (500 requests/s for 20 s) for its latency. Reports
+ * requests/s, latency percentiles, 5xx and errors, and the server's memory over the run (is it flat?).
+ * Usage: npm run bench:serve [-- --connections 50 --requests 10000 --rate 500 --duration 20]. JSON on the last line.
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -13,7 +15,12 @@ import { PACKAGE_ROOT } from "../src/paths.js";
 import { loadMnist } from "../src/data/mnist.js";
 
 const { values } = parseArgs({
-  options: { connections: { type: "string", default: "50" }, requests: { type: "string", default: "10000" } },
+  options: {
+    connections: { type: "string", default: "50" },
+    requests: { type: "string", default: "10000" },
+    rate: { type: "string", default: "500" },
+    duration: { type: "string", default: "20" },
+  },
 });
 const { test } = await loadMnist();
 const body = await sharp(Buffer.from(test.pixels.subarray(0, 784).map((v) => 255 - v)), {
@@ -57,19 +64,39 @@ const mb = () => {
   const status = fs.readFileSync(`/proc/${server.pid}/status`, "utf8");
   return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
 };
-const run = (amount: number) =>
-  autocannon({
-    url,
-    method: "POST",
+const good = { method: "POST" as const, headers: { "content-type": "image/png" }, body };
+// Three good requests, then one malformed, round and round.
+const mixed = [
+  good,
+  good,
+  good,
+  { method: "POST" as const, headers: { "content-type": "image/png" }, body: "" },
+  good,
+  good,
+  good,
+  {
+    method: "POST" as const,
     headers: { "content-type": "image/png" },
-    body,
-    connections: Number(values.connections),
-    amount,
-  });
+    body: Buffer.from("junk, not a picture"),
+  },
+  good,
+  good,
+  good,
+  { method: "POST" as const, headers: { "content-type": "text/plain" }, body: "7" },
+];
+const run = (amount: number) =>
+  autocannon({ url, requests: mixed, connections: Number(values.connections), amount });
 await run(500); // warm-up
 const rss: number[] = [mb()];
 const sampler = setInterval(() => rss.push(mb()), 1000);
 const result = await run(Number(values.requests));
+const open = await autocannon({
+  url,
+  ...good,
+  connections: Number(values.connections),
+  overallRate: Number(values.rate),
+  duration: Number(values.duration),
+});
 clearInterval(sampler);
 rss.push(mb());
 server.kill("SIGTERM");
@@ -78,6 +105,8 @@ const summary = {
   connections: Number(values.connections),
   requests: result.requests.total,
   non2xx: result.non2xx,
+  "4xx": result["4xx"],
+  "5xx": result["5xx"],
   errors: result.errors,
   requestsPerSecond: Math.round(result.requests.average),
   latencyMs: {
@@ -87,8 +116,16 @@ const summary = {
     max: result.latency.max,
   },
   rssMb: { start: rss[0], end: rss[rss.length - 1], max: Math.max(...rss) },
+  openLoop: {
+    rate: Number(values.rate),
+    seconds: Number(values.duration),
+    requestsPerSecond: Math.round(open.requests.average),
+    latencyMs: { p50: open.latency.p50, p99: open.latency.p99, max: open.latency.max },
+    "5xx": open["5xx"],
+    errors: open.errors,
+  },
 };
 console.log(
-  `${summary.requests} requests, ${summary.requestsPerSecond} req/s, p50 ${summary.latencyMs.p50} ms, p99 ${summary.latencyMs.p99} ms, RSS ${summary.rssMb.start} → ${summary.rssMb.end} MB (max ${summary.rssMb.max})`,
+  `${summary.requests} requests (a quarter malformed: ${summary["4xx"]} 4xx, ${summary["5xx"]} 5xx, ${summary.errors} errors), ${summary.requestsPerSecond} req/s, p50 ${summary.latencyMs.p50} ms, p99 ${summary.latencyMs.p99} ms, RSS ${summary.rssMb.start} → ${summary.rssMb.end} MB (max ${summary.rssMb.max}); open loop at ${summary.openLoop.rate}/s: ${summary.openLoop.requestsPerSecond} req/s, p99 ${summary.openLoop.latencyMs.p99} ms`,
 );
 console.log(JSON.stringify(summary));
