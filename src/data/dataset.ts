@@ -94,15 +94,20 @@ export function toMnistSize(images: IdxImages, file: string): { images: IdxImage
 export async function loadIdxPair(
   imagesFile: string,
   labelsFile: string,
-): Promise<Split & { prepared: boolean }> {
+): Promise<Split & { prepared: boolean; sha256: { images: string; labels: string } }> {
   const bytes = await readIdxBytes(imagesFile);
+  const labelBytes = await readIdxBytes(labelsFile);
   const { images, prepared } = toMnistSize(parseImages(bytes, imagesFile), imagesFile);
-  const labels = parseLabels(await readIdxBytes(labelsFile), labelsFile).labels;
+  const labels = parseLabels(labelBytes, labelsFile).labels;
   if (images.count !== labels.length)
     throw new DataError(
       `${imagesFile} has ${images.count} images but ${labelsFile} has ${labels.length} labels: the files do not belong together`,
     );
-  return { ...toSplit(images, labels), prepared };
+  return {
+    ...toSplit(images, labels),
+    prepared,
+    sha256: { images: sha256(bytes), labels: sha256(labelBytes) },
+  };
 }
 
 async function idxPart(name: string, spec: string): Promise<DatasetPart> {
@@ -111,14 +116,13 @@ async function idxPart(name: string, spec: string): Promise<DatasetPart> {
     throw new DataError(`--dataset ${name}: give idx:IMAGES,LABELS (two IDX files, comma-separated)`);
   const [imagesFile, labelsFile] = files;
   const all = await loadIdxPair(imagesFile, labelsFile);
-  const [ib, lb] = await Promise.all([readIdxBytes(imagesFile), readIdxBytes(labelsFile)]);
   return {
     name,
     ...carve(all),
     carved: true,
     prepared: all.prepared,
     source: { kind: "idx", location: path.resolve(imagesFile) },
-    sha256: { images: sha256(ib), labels: sha256(lb) },
+    sha256: all.sha256,
     classes: DIGITS,
   };
 }
