@@ -53,8 +53,9 @@ export function calibrateCommand(): Command {
       const calibration = await fitCalibration(before, sets, o.coverage);
       await before.release();
       const { test } = await loadMnist({ dataDir: o.dataDir });
-      const scored = await evaluate(tempered(loaded.model, calibration.temperature), test.x, test.labels);
-      saveCalibrated(loaded, calibration, o.out, {
+      const model = tempered(loaded.model, calibration.temperature);
+      const scored = await evaluate(model, test.x, test.labels);
+      saveCalibrated(loaded, model, calibration, o.out, {
         accuracy: scored.accuracy,
         loss: scored.loss,
         count: scored.count,

@@ -94,18 +94,19 @@ export function tempered(model: Sequential, temperature: number): Sequential {
 }
 
 /**
- * Saves `loaded` calibrated into `out`: the temperature folded in, the calibration in its metadata, and the
- * test metrics given (the tempered model's loss differs; its accuracy does not).
+ * Saves `loaded`'s tempered copy (`tempered(loaded.model, calibration.temperature)`) into `out`, the calibration
+ * in its metadata, with the test metrics given (the tempered model's loss differs; its accuracy does not).
  */
 export function saveCalibrated(
   loaded: LoadedModel,
+  model: Sequential,
   calibration: Calibration,
   out: string,
   test?: { accuracy: number; loss: number; count: number },
 ): void {
   if (loaded.members.length > 1) throw new Error(`${loaded.dir}: an ensemble; calibrate its members`);
   const m = loaded.metadata;
-  saveModel(out, tempered(loaded.model, calibration.temperature), {
+  saveModel(out, model, {
     architectureName: m.architectureName,
     training: m.training,
     history: m.history,
