@@ -9,6 +9,7 @@ const E2E = [
   "test/examples/**/*.test.ts",
   "test/engine/mnist-accuracy.test.ts",
   "test/runs/finetune.test.ts",
+  "test/runs/resume.test.ts",
 ];
 
 // Round trips through Python's Keras and onnxruntime (`npm run test:interop`, which makes their venv).

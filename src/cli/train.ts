@@ -1,8 +1,11 @@
+import fs from "node:fs";
+import path from "node:path";
 import { Command, Option } from "commander";
 import { ARCHITECTURES } from "../zoo/architectures.js";
 import { parseAugmentSpec, RECIPES, type Recipe, type RecipeName } from "../zoo/recipes.js";
 import { formatReport } from "../metrics/classification.js";
-import { trainRun } from "../runs/run.js";
+import { resumeRun, trainRun, type RunEvents } from "../runs/run.js";
+import { readJson } from "../util/json.js";
 import { pct } from "../util/format.js";
 import { printJson } from "../util/json.js";
 import {
@@ -96,61 +99,81 @@ export function trainCommand(): Command {
       positiveInt("--synthetic"),
     )
     .option("--limit <n>", "train on the first N images only (quick runs)", positiveInt("--limit"))
+    .option(
+      "--resume <run>",
+      "continue an interrupted run from its last checkpoint, with its own settings (ends as if never stopped)",
+    )
     .option("--json", "print the result as JSON on stdout")
     .action(async (o, cmd: Command) => {
+      if (o.resume) {
+        const given = cmd.options
+          .map((opt) => opt.attributeName())
+          .filter((k) => !["resume", "json"].includes(k) && cmd.getOptionValueSource(k) === "cli");
+        if (given.length)
+          throw new Error(
+            `--resume continues the run with the settings in its config.json; it takes no ${given.map((k) => cmd.options.find((opt) => opt.attributeName() === k)?.long).join(", ")}`,
+          );
+      }
       const recipe: Recipe = RECIPES[o.recipe as RecipeName];
       // A recipe's setting stands unless the option was given on the command line.
       const pick = <K extends keyof Recipe>(option: string, setting: K) =>
         cmd.getOptionValueSource(option) === "cli" || recipe[setting] === undefined
           ? o[option]
           : recipe[setting];
-      const epochs = pick("epochs", "epochs") as number;
+      let epochs = pick("epochs", "epochs") as number;
       const out = o.out ?? `runs/${new Date().toISOString().replace(/[:.]/g, "-").slice(0, 23)}`;
       const progress = new TrainingProgress();
       let interrupts = 0;
       const t0 = performance.now();
-      const result = await trainRun(
-        {
-          architecture: o.arch,
-          epochs,
-          batchSize: pick("batchSize", "batchSize"),
-          learningRate: pick("lr", "learningRate"),
-          optimizer: o.optimizer,
-          momentum: o.momentum,
-          lrDecay: pick("lrDecay", "lrDecay"),
-          replicas: o.replicas,
-          seed: o.seed,
-          validation: pick("validation", "validation"),
-          out,
-          overwrite: o.overwrite,
-          dataset: o.dataset,
-          dataDir: o.dataDir,
-          limit: o.limit,
-          augment: pick("augment", "augment"),
-          synthetic: pick("synthetic", "synthetic"),
-          weightDecay: o.weightDecay,
-          labelSmoothing: pick("labelSmoothing", "labelSmoothing"),
-          earlyStop: o.earlyStop,
-          keep: o.keep,
+      const events: RunEvents = {
+        onMessage: (m) => process.stderr.write(`${m}\n`),
+        onEpochStart: (e, n, b) => progress.epochStart(e, n, b),
+        onBatch: (p) => progress.batch(p),
+        onEpochEnd: (e, logs) => progress.epochEnd(e, epochs, logs),
+        onStart: (handle) => {
+          // Ctrl-C and a service manager's SIGTERM alike: finish the batch, save, keep the checkpoint.
+          const stop = (signal: string) => {
+            interrupts++;
+            if (interrupts > 1) process.exit(signal === "SIGINT" ? 130 : 143);
+            progress.stop();
+            process.stderr.write(
+              `\n${signal}: stopping after this batch and saving what was trained (again to abort; --resume continues)\n`,
+            );
+            handle.stop();
+          };
+          process.on("SIGINT", () => stop("SIGINT"));
+          process.on("SIGTERM", () => stop("SIGTERM"));
         },
-        {
-          onMessage: (m) => process.stderr.write(`${m}\n`),
-          onEpochStart: (e, n, b) => progress.epochStart(e, n, b),
-          onBatch: (p) => progress.batch(p),
-          onEpochEnd: (e, logs) => progress.epochEnd(e, epochs, logs),
-          onStart: (handle) => {
-            process.on("SIGINT", () => {
-              interrupts++;
-              if (interrupts > 1) process.exit(130);
-              progress.stop();
-              process.stderr.write(
-                "\nstopping after this batch and saving what was trained (Ctrl-C again to abort)\n",
-              );
-              handle.stop();
-            });
-          },
-        },
-      );
+      };
+      if (o.resume) epochs = resumedEpochs(o.resume);
+      const result = o.resume
+        ? await resumeRun(o.resume, events)
+        : await trainRun(
+            {
+              architecture: o.arch,
+              epochs,
+              batchSize: pick("batchSize", "batchSize"),
+              learningRate: pick("lr", "learningRate"),
+              optimizer: o.optimizer,
+              momentum: o.momentum,
+              lrDecay: pick("lrDecay", "lrDecay"),
+              replicas: o.replicas,
+              seed: o.seed,
+              validation: pick("validation", "validation"),
+              out,
+              overwrite: o.overwrite,
+              dataset: o.dataset,
+              dataDir: o.dataDir,
+              limit: o.limit,
+              augment: pick("augment", "augment"),
+              synthetic: pick("synthetic", "synthetic"),
+              weightDecay: o.weightDecay,
+              labelSmoothing: pick("labelSmoothing", "labelSmoothing"),
+              earlyStop: o.earlyStop,
+              keep: o.keep,
+            },
+            events,
+          );
       const wall = (performance.now() - t0) / 1000;
       if (o.json) {
         printJson({
@@ -179,4 +202,13 @@ export function trainCommand(): Command {
           `saved ${result.modelDir}\n`,
       );
     });
+}
+
+/** The epochs a run to resume was started for (for the progress display; resumeRun checks the rest). */
+function resumedEpochs(runDir: string): number {
+  const file = path.join(runDir, "config.json");
+  if (!fs.existsSync(file)) throw new Error(`${runDir}: not a run directory (no config.json)`);
+  const epochs = (readJson(file, "run directory") as { epochs?: unknown }).epochs;
+  if (typeof epochs !== "number") throw new Error(`${file}: records no epochs`);
+  return epochs;
 }

@@ -2,6 +2,7 @@
  * A training run, the notebook's job as a library call: load the dataset (MNIST unless told), build the model, fit (in a worker),
  * checkpoint every epoch, evaluate on the test set, and leave a run directory:
  *   config.json  history.json  history.csv  metrics.json  model/ (model.onnx + metadata.json)
+ * and, while it is unfinished, checkpoint/ (checkpoint.ts), from which `resumeRun` continues it exactly.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -19,6 +20,7 @@ import {
   type FitHandle,
   type AugmentOptions,
   type Optimizer,
+  type OptimizerState,
 } from "../engine/index.js";
 import { classificationReport, type Report } from "../metrics/classification.js";
 import { fontDigits } from "../synthetic/fonts.js";
@@ -26,7 +28,10 @@ import { writeAtomic } from "../util/fs.js";
 import { versions } from "../version.js";
 import { architectureFrom, type ArchitectureName } from "../zoo/architectures.js";
 import { saveModel } from "../zoo/saved-model.js";
+import { CHECKPOINT_DIR, loadCheckpoint, saveCheckpoint, type Checkpoint } from "./checkpoint.js";
 import { writeHistory } from "./history.js";
+import { readJson } from "../util/json.js";
+import { loadModel } from "../zoo/saved-model.js";
 
 export interface TrainConfig {
   /** A named architecture (zoo/architectures.ts) or a JSON file describing one. */
@@ -155,11 +160,12 @@ function validationWatch(config: TrainConfig, validation: ValidationSpec) {
   let bestLoss = Infinity;
   let since = 0;
   const watch = {
-    best: undefined as { epoch: number; weights: Map<string, Float32Array> } | undefined,
+    best: undefined as { epoch: number; weights?: Map<string, Float32Array> } | undefined,
+    /** `weights` is left out when replaying a resumed run's history (its best weights are in model/). */
     observe(
       epoch: number,
       logs: EpochLogs,
-      weights: Map<string, Float32Array>,
+      weights?: Map<string, Float32Array>,
     ): { best: boolean; stop: boolean } {
       const loss = logs.val_loss ?? Infinity;
       const improved = loss < bestLoss;
@@ -178,10 +184,11 @@ function startRunDir(
   optimizer: Optimizer,
   replicas: number,
   trainCount: number,
+  resumed: boolean,
 ) {
   const out = path.resolve(config.out);
   fs.mkdirSync(out, { recursive: true });
-  if (config.overwrite)
+  if (config.overwrite && !resumed)
     for (const f of RUN_FILES) fs.rmSync(path.join(out, f), { recursive: true, force: true });
   const dataset = {
     name: data.spec,
@@ -206,7 +213,7 @@ function startRunDir(
     versions: versions(),
     startedAt: new Date().toISOString(),
   };
-  writeAtomic(path.join(out, "config.json"), `${JSON.stringify(runConfig, null, 2)}\n`);
+  if (!resumed) writeAtomic(path.join(out, "config.json"), `${JSON.stringify(runConfig, null, 2)}\n`);
   const training = {
     optimizer: { name: optimizer.name, config: optimizer.config },
     epochs: config.epochs,
@@ -232,6 +239,9 @@ const RUN_FILES = [
   "model",
   "model.replaced",
   "model.saving",
+  CHECKPOINT_DIR,
+  `${CHECKPOINT_DIR}.replaced`,
+  `${CHECKPOINT_DIR}.saving`,
 ];
 
 /** Refuses to mix two runs in one directory. */
@@ -257,9 +267,58 @@ export async function trainRun(
   events: RunEvents = {},
   sources: RunSources = { loadDataset },
 ): Promise<RunResult> {
+  checkOut(config);
+  return runTraining(config, events, sources);
+}
+
+/** What a run directory's config.json records beyond the TrainConfig it was started with. */
+const RECORDED_ONLY = ["data", "versions", "startedAt"];
+
+/**
+ * Continues an interrupted run (Ctrl-C, SIGTERM, SIGKILL, power loss) from its last checkpoint, with the
+ * settings in its config.json: the same seed, data and replicas then give the same weights and history, to
+ * the last bit, as a run never interrupted (dropout aside: onnxruntime draws its masks from a generator inside
+ * the session, which starts afresh).
+ */
+export async function resumeRun(
+  runDir: string,
+  events: RunEvents = {},
+  sources: RunSources = { loadDataset },
+): Promise<RunResult> {
+  const configFile = path.join(runDir, "config.json");
+  if (!fs.existsSync(configFile)) throw new Error(`${runDir}: not a run directory (no config.json)`);
+  const recorded = readJson(configFile, "run directory") as Record<string, unknown>;
+  if (fs.existsSync(path.join(runDir, "metrics.json")) && !fs.existsSync(path.join(runDir, CHECKPOINT_DIR)))
+    throw new Error(`${runDir}: the run has finished (metrics.json); nothing to resume`);
+  const from = loadCheckpoint(runDir);
+  if (!from)
+    throw new Error(
+      `${runDir}: no checkpoint yet (none is saved before the first epoch ends): start it again with --overwrite`,
+    );
+  const config = Object.fromEntries(
+    Object.entries(recorded).filter(([k]) => !RECORDED_ONLY.includes(k)),
+  ) as unknown as TrainConfig;
+  const data = recorded.data as { parts?: { name: string; sha256?: string }[] } | undefined;
+  return runTraining({ ...config, out: runDir, overwrite: false }, events, sources, {
+    checkpoint: from,
+    parts: data?.parts ?? [],
+  });
+}
+
+/** Where a resumed run continues from, and the dataset parts it was started on (checked unchanged). */
+interface ResumeFrom {
+  checkpoint: Checkpoint;
+  parts: { name: string; sha256?: string }[];
+}
+
+async function runTraining(
+  config: TrainConfig,
+  events: RunEvents,
+  sources: RunSources,
+  resume?: ResumeFrom,
+): Promise<RunResult> {
   const say = events.onMessage ?? (() => {});
   const validation = parseValidation(config.validation);
-  checkOut(config);
   const t0 = performance.now();
   const data = await sources.loadDataset(config.dataset ?? "mnist", {
     dataDir: config.dataDir,
@@ -271,6 +330,14 @@ export async function trainRun(
       `${p.name} from ${p.source.kind} (${p.source.location}): ${p.train.count} training and ${p.test.count} test images${p.carved ? " (every fifth image held out as its test split)" : ""}`,
     );
   say(`loaded in ${loadSeconds.toFixed(2)}s`);
+  if (resume) {
+    const now = data.parts.map((p) => `${p.name}:${p.sha256}`).join(" ");
+    const then = resume.parts.map((p) => `${p.name}:${p.sha256}`).join(" ");
+    if (now !== then)
+      throw new Error(
+        `${config.out}: the dataset is not the one the run started on (then ${then}, now ${now}): a resumed run must see the same data`,
+      );
+  }
   const { train, valid } = trainingData(config, data, validation, say);
   const trainCount = train.count;
 
@@ -278,16 +345,29 @@ export async function trainRun(
   const model = architectureFrom(config.architecture, config.seed);
   const replicas = config.replicas ?? defaultReplicas(model, config.batchSize, defaultThreads());
   const optimizer = optimizerFor(config, trainCount);
-  const { out, training } = startRunDir(config, data, optimizer, replicas, trainCount);
+  const { out, training } = startRunDir(config, data, optimizer, replicas, trainCount, !!resume);
   const modelDir = path.join(out, "model");
   const saveInfo = (history: EpochLogs[]) => ({ architectureName: config.architecture, training, history });
 
-  const history: EpochLogs[] = [];
+  const history: EpochLogs[] = [...(resume?.checkpoint.history ?? [])];
+  const done = history.length;
+  if (resume) {
+    model.setWeights(resume.checkpoint.model.weights);
+    history.forEach((logs, epoch) => {
+      if (watch.observe(epoch, logs).stop)
+        throw new Error(`${config.out}: the run stopped early after epoch ${epoch + 1}; nothing to resume`);
+    });
+    if (watch.best) watch.best.weights = loadModel(modelDir).model.weights;
+    say(`resuming after epoch ${done} of ${config.epochs} (step ${resume.checkpoint.state.step})`);
+  }
   const checkpoint = architectureFrom(config.architecture, config.seed);
   const fitStart = performance.now();
-  const handle = fit(model, train.x, train.labels, {
+  const remaining = config.epochs - done;
+  const fitOptions = {
     optimizer,
-    epochs: config.epochs,
+    epochs: remaining,
+    initialEpoch: done,
+    resume: resume?.checkpoint.state,
     batchSize: config.batchSize,
     replicas,
     seed: config.seed,
@@ -296,25 +376,38 @@ export async function trainRun(
     labelSmoothing: config.labelSmoothing,
     onEpochStart: events.onEpochStart,
     onBatch: events.onBatch,
-    onEpochEnd: async (epoch, logs, weights) => {
+    onEpochEnd: async (
+      epoch: number,
+      logs: EpochLogs,
+      weights: Map<string, Float32Array>,
+      state: OptimizerState,
+    ) => {
       history.push(logs);
       writeHistory(out, history);
       const seen = watch.observe(epoch, logs, weights);
-      // A checkpoint every epoch (the best one, with --keep best): an interrupted run keeps what it had.
-      if (config.keep !== "best" || seen.best) {
-        checkpoint.setWeights(weights);
-        saveModel(modelDir, checkpoint, saveInfo(history));
+      checkpoint.setWeights(weights);
+      // The model every epoch (the best one, with --keep best), so an interrupted run keeps what it had; then
+      // the checkpoint a resumed run continues from (a kill between the two redoes this epoch, identically).
+      if (config.keep !== "best" || seen.best) saveModel(modelDir, checkpoint, saveInfo(history));
+      saveCheckpoint(out, checkpoint, saveInfo(history), state, history);
+      const stop = await events.onEpochEnd?.(epoch, logs, weights, state);
+      if (seen.stop) {
+        earlyStopped = true;
+        say(`early stop: no better validation loss for ${config.earlyStop} epoch(s)`);
       }
-      const stop = await events.onEpochEnd?.(epoch, logs, weights);
-      if (seen.stop) say(`early stop: no better validation loss for ${config.earlyStop} epoch(s)`);
       return stop === true || seen.stop;
     },
-  });
-  events.onStart?.(handle);
-  const result = await handle.done;
+  };
+  let earlyStopped = false;
+  let result: { stopped: boolean; epochsDone: number };
+  if (remaining > 0) {
+    const handle = fit(model, train.x, train.labels, fitOptions);
+    events.onStart?.(handle);
+    result = await handle.done;
+  } else result = { stopped: false, epochsDone: 0 }; // killed after the last checkpoint: only scoring is left
   const fitSeconds = (performance.now() - fitStart) / 1000;
   const kept = config.keep === "best" ? watch.best : undefined;
-  if (kept) model.setWeights(kept.weights);
+  if (kept?.weights) model.setWeights(kept.weights);
 
   say(`evaluating on the ${data.test.count} test images`);
   const test = await evaluate(model, data.test.x, data.test.labels);
@@ -329,7 +422,8 @@ export async function trainRun(
     test: { accuracy: test.accuracy, loss: test.loss, count: test.count, macroF1: report.macroF1 },
     ...(parts.length > 1 ? { parts: parts.map((p) => ({ name: p.name, ...p.test })) } : {}),
     stopped: result.stopped,
-    epochsDone: result.epochsDone,
+    epochsDone: done + result.epochsDone,
+    ...(resume ? { resumedAfter: done } : {}),
     ...(kept ? { keptEpoch: kept.epoch + 1 } : {}),
     seconds: { load: loadSeconds, fit: fitSeconds, total: (performance.now() - t0) / 1000 },
   };
@@ -337,6 +431,11 @@ export async function trainRun(
   writeHistory(out, history);
   const fullMetrics = { ...metrics, perClass: report.perClass, confusion: report.confusion };
   writeAtomic(path.join(out, "metrics.json"), `${JSON.stringify(fullMetrics, null, 2)}\n`);
+  // Only an interrupted run needs its checkpoint: a finished one (all epochs, or an early stop) is done.
+  const interrupted = result.stopped && !earlyStopped && history.length < config.epochs;
+  if (!interrupted)
+    for (const d of ["", ".replaced", ".saving"])
+      fs.rmSync(path.join(out, CHECKPOINT_DIR + d), { recursive: true, force: true });
   return {
     out,
     modelDir,

@@ -53,7 +53,12 @@ const REPLACED = ".replaced";
  * parent directory between. Killed at any moment, a save leaves `dir` whole (old or new), or — between the two
  * renames — no `dir` and the old version whole in `dir.replaced`, which loadModel reads.
  */
-function writeModelDir(dir: string, onnx: Uint8Array, metadata: ModelMetadata): ModelMetadata {
+function writeModelDir(
+  dir: string,
+  onnx: Uint8Array,
+  metadata: ModelMetadata,
+  extra: Record<string, string | Uint8Array> = {},
+): ModelMetadata {
   const target = path.resolve(dir);
   const parent = path.dirname(target);
   fs.mkdirSync(parent, { recursive: true });
@@ -63,6 +68,7 @@ function writeModelDir(dir: string, onnx: Uint8Array, metadata: ModelMetadata): 
   try {
     writeDurable(path.join(saving, MODEL_FILE), onnx);
     writeDurable(path.join(saving, METADATA_FILE), `${JSON.stringify(metadata, null, 2)}\n`);
+    for (const [name, content] of Object.entries(extra)) writeDurable(path.join(saving, name), content);
     fsyncDir(saving);
     if (fs.existsSync(target)) {
       fs.rmSync(replaced, { recursive: true, force: true });
@@ -81,9 +87,15 @@ function writeModelDir(dir: string, onnx: Uint8Array, metadata: ModelMetadata): 
 
 const checked = (onnx: Uint8Array) => ({ bytes: onnx.length, sha256: sha256(onnx) });
 
-export function saveModel(dir: string, model: Sequential, info: SaveInfo = {}): ModelMetadata {
+/** Saves a model directory; `extra` files (a checkpoint's optimizer state) are written and swapped in with it. */
+export function saveModel(
+  dir: string,
+  model: Sequential,
+  info: SaveInfo = {},
+  extra: Record<string, string | Uint8Array> = {},
+): ModelMetadata {
   const onnx = inferenceOnnx(model);
-  return writeModelDir(dir, onnx, metadataFor(model, checked(onnx), info, versions()));
+  return writeModelDir(dir, onnx, metadataFor(model, checked(onnx), info, versions()), extra);
 }
 
 /** Saves models as one: a model.onnx averaging their probabilities, each member recorded in the metadata. */

@@ -11,9 +11,9 @@ try {
   const result = await trainLoop(model, optimizer, start.data, start.options, {
     onEpochStart: (epoch, epochs, batches) => post({ type: "epochStart", epoch, epochs, batches }),
     onBatch: (progress) => post({ type: "batch", progress }),
-    onEpochEnd: (epoch, logs, weights) => {
+    onEpochEnd: (epoch, logs, weights, state) => {
       const handled = Atomics.load(start.stopFlag, 1);
-      post({ type: "epoch", epoch, logs, weights });
+      post({ type: "epoch", epoch, logs, weights, state });
       Atomics.wait(start.stopFlag, 1, handled); // until the caller's onEpochEnd has run
     },
     shouldStop: () => Atomics.load(start.stopFlag, 0) === 1,

@@ -20,6 +20,7 @@ import {
 } from "./loop.js";
 import { fromPayload, toPayload, type ModelPayload } from "./payload.js";
 import { spawnWorker } from "./spawn.js";
+import type { OptimizerState } from "./step.js";
 
 export type FitCallbacks = Pick<LoopEvents, "onEpochStart" | "onBatch" | "onEpochEnd">;
 
@@ -38,6 +39,12 @@ const fitSchema = z
     shuffle: z.boolean().default(true),
     seed: z.number().int().optional(),
     initialEpoch: z.number().int().nonnegative().default(0),
+    resume: z
+      .custom<OptimizerState>(
+        (v) => typeof v === "object" && v !== null && "step" in v && "slots" in v,
+        "must be an optimizer state ({ step, slots })",
+      )
+      .optional(),
     validationData: z
       .object({ x: z.instanceof(Float32Array), labels: z.any() })
       .strict()
@@ -62,6 +69,11 @@ export interface FitOptions extends FitCallbacks {
   /** Seed for shuffling (weights are seeded by the model). */
   seed?: number;
   initialEpoch?: number;
+  /**
+   * The optimizer state a checkpoint saved after `initialEpoch` epochs (the model holding that epoch's
+   * weights): training continues exactly as if it had never stopped (same seed, data and batch size).
+   */
+  resume?: OptimizerState;
   validationData?: { x: Float32Array; labels: Labels };
   /**
    * Hold out this fraction of the examples, taken from the end before shuffling (as Keras does), and score
@@ -97,7 +109,13 @@ export interface WorkerStart {
 export type WorkerMessage =
   | { type: "epochStart"; epoch: number; epochs: number; batches: number }
   | { type: "batch"; progress: BatchProgress }
-  | { type: "epoch"; epoch: number; logs: EpochLogs; weights: Map<string, Float32Array> }
+  | {
+      type: "epoch";
+      epoch: number;
+      logs: EpochLogs;
+      weights: Map<string, Float32Array>;
+      state: OptimizerState;
+    }
   | { type: "done"; result: LoopResult }
   | { type: "error"; message: string; stack?: string };
 
@@ -146,6 +164,7 @@ export function fit(model: Sequential, x: Float32Array, labels: Labels, options:
     shuffle: o.shuffle,
     seed: o.seed ?? model.seed,
     initialEpoch: o.initialEpoch,
+    resume: o.resume,
     validation,
     progressIntervalMs: o.progressIntervalMs,
     replicas: o.replicas,
@@ -199,7 +218,7 @@ function inWorker(start: WorkerStart, callbacks: FitCallbacks, stop: () => void)
         else if (m.type === "batch") callbacks.onBatch?.(m.progress);
         else if (m.type === "epoch") {
           try {
-            if ((await callbacks.onEpochEnd?.(m.epoch, m.logs, m.weights)) === true) stop();
+            if ((await callbacks.onEpochEnd?.(m.epoch, m.logs, m.weights, m.state)) === true) stop();
           } finally {
             epochHandled();
           }

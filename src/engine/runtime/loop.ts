@@ -10,7 +10,7 @@ import type { Sequential } from "../model/sequential.js";
 import { Predictor, score } from "./inference.js";
 import { defaultThreads } from "./ort.js";
 import { DataParallelStepper, defaultReplicas } from "./replicas.js";
-import { SessionStepper, type Stepper } from "./step.js";
+import { SessionStepper, type OptimizerState, type Stepper } from "./step.js";
 
 export interface EpochLogs {
   loss: number;
@@ -48,6 +48,11 @@ export interface LoopOptions {
   seed: number;
   /** Epoch to start counting from (for resumed runs). */
   initialEpoch: number;
+  /**
+   * Continue a run from the optimizer state it had after `initialEpoch` epochs (the model holding that epoch's
+   * weights): the same seed then gives the same steps, to the last bit, as a run never interrupted.
+   */
+  resume?: OptimizerState;
   validation?: LoopData;
   /** Minimum time between progress events. */
   progressIntervalMs: number;
@@ -62,11 +67,15 @@ export interface LoopEvents {
   /** Before each epoch's first batch. */
   onEpochStart?(epoch: number, epochs: number, batches: number): void;
   onBatch?(p: BatchProgress): void;
-  /** Called with a copy of the weights after each epoch; return true to stop training. */
+  /**
+   * Called with a copy of the weights and of the optimizer state after each epoch (what a checkpoint holds);
+   * return true to stop training.
+   */
   onEpochEnd?(
     epoch: number,
     logs: EpochLogs,
     weights: Map<string, Float32Array>,
+    state: OptimizerState,
   ): boolean | void | Promise<boolean | void>;
   /** Polled between batches; true stops after the current batch. */
   shouldStop?(): boolean;
@@ -179,9 +188,10 @@ async function createStepper(
     seed: options.seed,
     labelSmoothing: options.labelSmoothing,
   };
+  const { resume } = options;
   return replicas > 1
-    ? DataParallelStepper.create(model, optimizer, options.batchSize, replicas, settings)
-    : new SessionStepper(model, optimizer, {}, settings);
+    ? DataParallelStepper.create(model, optimizer, options.batchSize, replicas, settings, resume)
+    : new SessionStepper(model, optimizer, {}, settings, resume);
 }
 
 export async function trainLoop(
@@ -202,7 +212,15 @@ export async function trainLoop(
   const batches = Math.ceil(count / batchSize);
   const started = performance.now();
   let stopped = false;
-  let steps = 0;
+  let steps = options.resume?.step ?? 0;
+  if (options.resume && steps !== initialEpoch * batches) {
+    await stepper.release();
+    throw new Error(
+      `resume: the optimizer state is from step ${steps}, but epoch ${initialEpoch} ends at step ${initialEpoch * batches} (different data or batch size?)`,
+    );
+  }
+  // The shuffles of the epochs already trained, replayed: each epoch shuffles the previous epoch's order.
+  if (options.shuffle) for (let e = 0; e < initialEpoch; e++) rng.shuffle(order);
 
   try {
     for (let epoch = initialEpoch; epoch < initialEpoch + epochs && !stopped; epoch++) {
@@ -216,7 +234,7 @@ export async function trainLoop(
         }
         const n = Math.min(batchSize, count - b * batchSize);
         batcher.fill(order, b * batchSize, n);
-        const r = await stepper.run(batcher.x, batcher.y, n);
+        const r = await stepper.run(batcher.x, batcher.y, n, b === batches - 1);
         steps++;
         meter.add(r.loss, r.correct, n);
         if (events.onBatch && meter.due(options.progressIntervalMs, b === batches - 1))
@@ -234,7 +252,8 @@ export async function trainLoop(
         logs.validationSeconds = (performance.now() - v0) / 1000;
       }
       history.push(logs);
-      if ((await events.onEpochEnd?.(epoch, logs, weights)) === true) stopped = true;
+      const state = stepper.optimizerState();
+      if ((await events.onEpochEnd?.(epoch, logs, weights, state)) === true) stopped = true;
     }
   } finally {
     await stepper.release();

@@ -36,6 +36,8 @@ import { spawnWorker } from "./spawn.js";
 import {
   augmentTensors,
   checkedLoss,
+  checkOptimizerState,
+  type OptimizerState,
   scalarFeeds,
   type StepSettings,
   type StepResult,
@@ -46,6 +48,7 @@ import {
 const SEQ = 0; // the step every replica should run next (incremented by the coordinator)
 const QUIT = 1; // 1: helpers exit
 const FAILED = 2; // 1: a helper failed; its message is in `error`
+const SNAPSHOT = 3; // the step after which every replica copies its optimizer slots to `slots`
 const HEADER = 4;
 const SPIN_MS = 2;
 
@@ -63,6 +66,7 @@ interface Shared {
   grads: Float32Array; // [parity][replica][size]
   weights: Float32Array; // [size]: each replica writes its updated slice, then all copy the whole
   state: Float32Array; // [replica][stateSize]: each replica's moving statistics after its share
+  slots: Float32Array; // [slot][size]: the optimizer's slots, gathered when a step is snapshotted
   x: Float32Array; // [replica][maxShare * per]
   y: Float32Array; // [replica][maxShare * classes]
   error: Uint8Array;
@@ -81,6 +85,7 @@ function allocate(
   classes: number,
   size: number,
   stateSize: number,
+  slotCount: number,
 ): Shared {
   const f32 = (n: number) => new Float32Array(new SharedArrayBuffer(n * 4));
   return {
@@ -95,6 +100,7 @@ function allocate(
     grads: f32(2 * replicas * size),
     weights: f32(size),
     state: f32(Math.max(1, replicas * stateSize)),
+    slots: f32(Math.max(1, slotCount * size)),
     x: f32(replicas * maxShare * per),
     y: f32(replicas * maxShare * classes),
     error: new Uint8Array(new SharedArrayBuffer(2048)),
@@ -137,7 +143,7 @@ class Replica {
   private readonly start: number; // this replica's slice of the flat weights, which it updates
   private readonly end: number;
   private readonly slots = new Map<string, ort.Tensor>();
-  private step = 0;
+  private step: number;
   // Private copies of what is fed from shared memory (onnxruntime refuses shared buffers).
   private readonly x: Float32Array;
   private readonly y: Float32Array;
@@ -149,7 +155,9 @@ class Replica {
     private readonly optimizer: Optimizer,
     private readonly s: Shared,
     private readonly settings?: StepSettings,
+    private readonly resume?: OptimizerState,
   ) {
+    this.step = resume?.step ?? 0;
     this.w = packFlat(model);
     this.stateLayout = stateLayout(model);
     this.st = new Float32Array(s.stateSize);
@@ -234,8 +242,13 @@ class Replica {
     const length = this.end - this.start;
     if (!this.apply) {
       const { graph, carried } = buildApplyGraph(length, this.optimizer, s.replicas);
-      const slots = carried.filter((name) => name !== TRAIN.weight(FLAT));
-      for (const name of slots) this.slots.set(name, floatTensor(new Float32Array(length), [length]));
+      const slots = this.optimizer.slots.map((slot) => TRAIN.slot(slot, TRAIN.weight(FLAT)));
+      if (slots.join() !== carried.filter((name) => name !== TRAIN.weight(FLAT)).join())
+        throw new Error(`the update graph carries [${carried.join()}], not the optimizer's slots`);
+      this.optimizer.slots.forEach((slot, k) => {
+        const from = this.resume?.slots[slot].slice(this.start, this.end) ?? new Float32Array(length);
+        this.slots.set(slots[k], floatTensor(from, [length]));
+      });
       this.apply = { session: await createSession(toOnnx(graph), { threads: 1 }), slots };
     }
     const t = this.step + 1;
@@ -251,6 +264,10 @@ class Replica {
     Object.assign(feeds, scalarFeeds(this.optimizer, t));
     const out = await this.apply.session.run(feeds);
     for (const name of this.apply.slots) this.slots.set(name, out[TRAIN.next(name)]);
+    if (Atomics.load(s.control, SNAPSHOT) === seq)
+      this.apply.slots.forEach((name, k) =>
+        s.slots.set(out[TRAIN.next(name)].data as Float32Array, k * s.size + this.start),
+      );
     s.weights.set(out[TRAIN.next(TRAIN.weight(FLAT))].data as Float32Array, this.start);
     signal(s, updatedSlot(s, this.index), seq);
     for (let r = 0; r < s.replicas; r++) waitAtLeast(s, updatedSlot(s, r), seq);
@@ -287,16 +304,17 @@ export interface HelperStart {
   model: ModelPayload;
   shared: Shared;
   settings?: StepSettings;
+  resume?: OptimizerState;
 }
 
 /** The helper worker's loop: wait for a step, compute the gradient, update, until told to quit. */
 export async function runHelper(start: HelperStart): Promise<void> {
   const s = start.shared;
   const { model, optimizer } = fromPayload(start.model);
-  const replica = new Replica(start.index, model, optimizer, s, start.settings);
+  const replica = new Replica(start.index, model, optimizer, s, start.settings, start.resume);
   parentPort?.postMessage("ready");
   try {
-    for (let seq = 1; ; seq++) {
+    for (let seq = (start.resume?.step ?? 0) + 1; ; seq++) {
       waitAtLeast(s, SEQ, seq);
       await replica.gradient(seq);
       await replica.update(seq);
@@ -319,13 +337,19 @@ export function defaultReplicas(model: Sequential, batchSize: number, cores: num
 }
 
 export class DataParallelStepper implements Stepper {
-  private seq = 0;
+  // The global step count: augmentation is drawn per step, so a resumed run continues the count.
+  private seq: number;
+  private snapshotAt = -1;
 
   private constructor(
     private readonly s: Shared,
     private readonly own: Replica,
     private readonly helpers: Worker[],
-  ) {}
+    private readonly optimizer: Optimizer,
+    resume?: OptimizerState,
+  ) {
+    this.seq = resume?.step ?? 0;
+  }
 
   /**
    * Starts the helper workers and waits until each has built its replica: the steps block their thread while
@@ -337,16 +361,27 @@ export class DataParallelStepper implements Stepper {
     batchSize: number,
     replicas: number,
     settings?: StepSettings,
+    resume?: OptimizerState,
   ): Promise<DataParallelStepper> {
     if (replicas < 2) throw new Error("data-parallel training needs at least two replicas");
     const per = model.inputSpec.shape.reduce((a, b) => a * b, 1);
     const size = flatSize(model);
+    if (resume) checkOptimizerState(resume, optimizer, size);
     const stateSize = stateLayout(model).reduce((n, l) => n + l.size, 0);
-    const s = allocate(replicas, Math.ceil(batchSize / replicas), per, model.outputShape[0], size, stateSize);
+    const share = Math.ceil(batchSize / replicas);
+    const classes = model.outputShape[0];
+    const s = allocate(replicas, share, per, classes, size, stateSize, optimizer.slots.length);
+    if (resume) Atomics.store(s.control, SEQ, resume.step);
     const helpers: Worker[] = [];
     const started: Promise<unknown>[] = [];
     for (let index = 1; index < replicas; index++) {
-      const start: HelperStart = { index, model: toPayload(model, optimizer), shared: s, settings };
+      const start: HelperStart = {
+        index,
+        model: toPayload(model, optimizer),
+        shared: s,
+        settings,
+        resume,
+      };
       const worker = spawnWorker("replica-worker", start);
       worker.on("error", (e) => {
         // After start-up, runHelper reports its own failures through shared memory; this catches the rest.
@@ -368,10 +403,11 @@ export class DataParallelStepper implements Stepper {
       await Promise.all(helpers.map((w) => w.terminate()));
       throw new Error(`could not start the training replicas: ${(e as Error).message}`, { cause: e });
     }
-    return new DataParallelStepper(s, new Replica(0, model, optimizer, s, settings), helpers);
+    const own = new Replica(0, model, optimizer, s, settings, resume);
+    return new DataParallelStepper(s, own, helpers, optimizer, resume);
   }
 
-  async run(x: Float32Array, y: Float32Array, n: number): Promise<StepResult> {
+  async run(x: Float32Array, y: Float32Array, n: number, snapshot = false): Promise<StepResult> {
     const s = this.s;
     const base = Math.floor(n / s.replicas);
     const seq = this.seq + 1;
@@ -384,9 +420,11 @@ export class DataParallelStepper implements Stepper {
       row += share;
     }
     this.seq = seq;
+    if (snapshot) Atomics.store(s.control, SNAPSHOT, seq);
     signal(s, SEQ, seq);
     await this.own.gradient(seq);
     await this.own.update(seq);
+    if (snapshot) this.snapshotAt = seq;
     let loss = 0;
     let correct = 0;
     for (let r = 0; r < s.replicas; r++) {
@@ -398,6 +436,17 @@ export class DataParallelStepper implements Stepper {
 
   weights(): Map<string, Float32Array> {
     return this.own.weights();
+  }
+
+  optimizerState(): OptimizerState {
+    if (this.snapshotAt !== this.seq)
+      throw new Error(`no snapshot of the optimizer state after step ${this.seq}`);
+    const size = this.s.size;
+    const slots: Record<string, Float32Array> = {};
+    this.optimizer.slots.forEach((slot, k) => {
+      slots[slot] = this.s.slots.slice(k * size, (k + 1) * size);
+    });
+    return { step: this.seq, slots };
   }
 
   async release(): Promise<void> {

@@ -16,6 +16,30 @@ export interface StepResult {
   correct: number;
 }
 
+/**
+ * What training carries besides the weights, enough to continue a run exactly where it was: the steps taken
+ * (Adam's bias correction and the learning-rate schedule count them) and each optimizer slot ("m", "v",
+ * "velocity") over the whole flat parameter vector (params.ts's layout).
+ */
+export interface OptimizerState {
+  step: number;
+  slots: Record<string, Float32Array>;
+}
+
+/** Checks that a state fits this optimizer and this many parameters, naming what does not. */
+export function checkOptimizerState(state: OptimizerState, optimizer: Optimizer, size: number): void {
+  const names = Object.keys(state.slots).sort().join(",");
+  if (names !== [...optimizer.slots].sort().join(","))
+    throw new Error(
+      `optimizer state: slots [${names}] do not match ${optimizer.name}'s [${optimizer.slots.join(",")}]`,
+    );
+  for (const [name, data] of Object.entries(state.slots))
+    if (data.length !== size)
+      throw new Error(`optimizer state: slot "${name}" holds ${data.length} values, the model ${size}`);
+  if (!Number.isInteger(state.step) || state.step < 0)
+    throw new Error(`optimizer state: step ${state.step} is not a step count`);
+}
+
 /** Shared training state: the tensors every step reads and replaces, whatever its batch size. */
 export class TrainingState {
   readonly tensors = new Map<string, ort.Tensor>();
@@ -26,6 +50,7 @@ export class TrainingState {
     optimizer: Optimizer,
     /** Must match the graphs' `flatParameters`. */
     readonly flat = true,
+    resume?: OptimizerState,
   ) {
     const trainable = model.weightSpecs.filter((w) => w.trainable);
     const put = (name: string, data: Float32Array, shape: readonly number[]) => {
@@ -45,6 +70,25 @@ export class TrainingState {
     for (const w of model.weightSpecs.filter((v) => !v.trainable)) {
       put(TRAIN.state(w.key), Float32Array.from(model.weights.get(w.key) as Float32Array), w.shape);
     }
+    if (resume) {
+      if (!flat) throw new Error("resuming needs the flat parameter vector");
+      const size = (this.tensors.get(TRAIN.weight(FLAT)) as ort.Tensor).data.length;
+      checkOptimizerState(resume, optimizer, size);
+      for (const [slot, data] of Object.entries(resume.slots))
+        this.tensors.set(TRAIN.slot(slot, TRAIN.weight(FLAT)), floatTensor(Float32Array.from(data), [size]));
+      this.step = resume.step;
+    }
+  }
+
+  /** The optimizer's state, copied out. */
+  optimizerState(optimizer: Optimizer): OptimizerState {
+    if (!this.flat) throw new Error("the optimizer state is kept only for the flat parameter vector");
+    const slots: Record<string, Float32Array> = {};
+    for (const slot of optimizer.slots)
+      slots[slot] = Float32Array.from(
+        (this.tensors.get(TRAIN.slot(slot, TRAIN.weight(FLAT))) as ort.Tensor).data as Float32Array,
+      );
+    return { step: this.step, slots };
   }
 
   /** Current weights, copied out (for saving, checkpoints or evaluation). */
@@ -141,10 +185,15 @@ export class TrainStep {
 
 /** What the training loop drives: one step per batch, whatever runs it. */
 export interface Stepper {
-  /** x: [n, ...input] rows, y: one-hot [n, classes] rows (the arrays may be longer than n rows). */
-  run(x: Float32Array, y: Float32Array, n: number): Promise<StepResult>;
+  /**
+   * x: [n, ...input] rows, y: one-hot [n, classes] rows (the arrays may be longer than n rows). `snapshot`
+   * asks that the optimizer state after this step be kept for `optimizerState()`.
+   */
+  run(x: Float32Array, y: Float32Array, n: number, snapshot?: boolean): Promise<StepResult>;
   /** Current weights, copied out. */
   weights(): Map<string, Float32Array>;
+  /** The optimizer state after the last step run with `snapshot` (or after the last step, where free). */
+  optimizerState(): OptimizerState;
   release(): Promise<void>;
 }
 
@@ -163,9 +212,10 @@ export class SessionStepper implements Stepper {
     private readonly optimizer: Optimizer,
     options: SessionOptions & TrainGraphOptions = {},
     private readonly settings?: StepSettings,
+    resume?: OptimizerState,
   ) {
     this.options = { ...options, augment: settings?.augment, labelSmoothing: settings?.labelSmoothing };
-    this.state = new TrainingState(model, optimizer, options.flatParameters ?? true);
+    this.state = new TrainingState(model, optimizer, options.flatParameters ?? true, resume);
     this.inputShape = [...model.inputSpec.shape];
     this.per = this.inputShape.reduce((a, b) => a * b, 1);
     this.classes = model.outputShape[0];
@@ -186,6 +236,10 @@ export class SessionStepper implements Stepper {
 
   weights(): Map<string, Float32Array> {
     return this.state.weights(this.model);
+  }
+
+  optimizerState(): OptimizerState {
+    return this.state.optimizerState(this.optimizer);
   }
 
   async release(): Promise<void> {
