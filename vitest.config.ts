@@ -10,6 +10,7 @@ const E2E = [
   "test/engine/mnist-accuracy.test.ts",
   "test/runs/finetune.test.ts",
   "test/runs/resume.test.ts",
+  "test/server/postgres.test.ts",
 ];
 
 // Round trips through Python's Keras and onnxruntime (`npm run test:interop`, which makes their venv).

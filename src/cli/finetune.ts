@@ -3,11 +3,10 @@ import { loadDataset, loadIdxPair } from "../data/dataset.js";
 import { concatSplits, toSplit, type Split } from "../data/split.js";
 import { finetune } from "../runs/finetune.js";
 import { FINETUNE } from "../runs/mix.js";
-import { SampleStore } from "../samples/store.js";
+import { openSamples, packSamples } from "../samples/store.js";
 import { pct } from "../util/format.js";
 import { printJson } from "../util/json.js";
 import { renderTable } from "../util/table.js";
-import { SIZE } from "../vision/preprocess.js";
 import { dataDirOption, fraction, positiveInt, positiveNumber } from "./options.js";
 import { TrainingProgress } from "./progress.js";
 
@@ -24,18 +23,12 @@ async function samplesFrom(o: {
   if (given !== 1)
     throw new Error("give the digits one way: --samples DB, --images + --labels, or --dataset");
   if (o.samples) {
-    const store = SampleStore.open(o.samples);
+    const store = await openSamples(o.samples);
     try {
-      const rows = store.read(o.client !== undefined ? { client: o.client } : {});
-      const pixels = new Uint8Array(rows.length * SIZE * SIZE);
-      rows.forEach((r, i) => pixels.set(r.pixels, i * SIZE * SIZE));
-      const split = toSplit(
-        { count: rows.length, rows: SIZE, cols: SIZE, pixels },
-        Uint8Array.from(rows, (r) => r.label),
-      );
-      return { split, name: o.samples };
+      const packed = packSamples(await store.read(o.client !== undefined ? { client: o.client } : {}));
+      return { split: toSplit(packed.images, packed.labels), name: store.location };
     } finally {
-      store.close();
+      await store.close();
     }
   }
   if (o.images) {
@@ -51,7 +44,7 @@ export function finetuneCommand(): Command {
     .description(
       "tune a model on someone's own digits, mixing in MNIST so it does not forget; accuracy before and after on MNIST's test set and on a fifth of their digits held back",
     )
-    .option("--samples <db>", "the digits kept by `digits serve` (its samples database)")
+    .option("--samples <db>", "the digits kept by `digits serve` (its SQLite file or postgres:// URL)")
     .option("--client <id>", "with --samples: only this browser's digits")
     .option("--images <file>", "or an IDX image file of their digits (any size: boxed as MNIST's)")
     .option("--labels <file>", "the IDX label file that goes with --images")

@@ -1,24 +1,24 @@
 import { Command, Option } from "commander";
 import { defaultSamplesDb } from "../paths.js";
 import { exportSamples } from "../samples/export.js";
-import { SampleStore, type ListFilter } from "../samples/store.js";
+import { openSamples, type ListFilter, type SampleStore } from "../samples/store.js";
 import { printJson } from "../util/json.js";
 import { renderTable } from "../util/table.js";
 import { positiveInt } from "./options.js";
 
 const dbOption = () =>
   new Option(
-    "--db <file>",
-    "the samples database `digits serve` keeps (default: ~/.local/share/digits/samples.db)",
+    "--db <file|url>",
+    "the samples `digits serve` keeps: an SQLite file (default: ~/.local/share/digits/samples.db) or a postgres:// URL",
   );
 
-/** Opens the database for one command and always closes it. */
-function withStore<T>(file: string | undefined, use: (store: SampleStore) => T): T {
-  const store = SampleStore.open(file ?? defaultSamplesDb());
+/** Opens the store for one command and always closes it. */
+async function withStore<T>(where: string | undefined, use: (store: SampleStore) => Promise<T>): Promise<T> {
+  const store = await openSamples(where ?? defaultSamplesDb());
   try {
-    return use(store);
+    return await use(store);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -39,9 +39,9 @@ export function samplesCommand(): Command {
     .option("--client <id>", "only this browser's samples")
     .option("--json", "print JSON on stdout")
     .action((o) =>
-      withStore(o.db, (store) => {
-        const rows = store.list(filterOf(o));
-        if (o.json) return printJson({ db: store.file, samples: rows });
+      withStore(o.db, async (store) => {
+        const rows = await store.list(filterOf(o));
+        if (o.json) return printJson({ db: store.location, samples: rows });
         process.stdout.write(
           `${renderTable(
             ["id", "time", "browser", "label", "answer", "confidence", "picture"],
@@ -70,8 +70,8 @@ export function samplesCommand(): Command {
     .option("--id <n>", "only this sample (repeat for more)", collect)
     .option("--json", "print JSON on stdout")
     .action((o) =>
-      withStore(o.db, (store) => {
-        const files = exportSamples(store, o.out, filterOf(o));
+      withStore(o.db, async (store) => {
+        const files = await exportSamples(store, o.out, filterOf(o));
         if (o.json) return printJson(files);
         process.stdout.write(
           `exported ${files.count} sample(s) to ${o.out}\n` +
@@ -88,12 +88,13 @@ export function samplesCommand(): Command {
     .option("--all", "every sample")
     .option("--json", "print JSON on stdout")
     .action((o) =>
-      withStore(o.db, (store) => {
+      withStore(o.db, async (store) => {
         if (!o.id && o.client === undefined && !o.all)
           throw new Error("say which samples: --id N, --client ID or --all");
-        const deleted = store.delete(filterOf(o));
-        if (o.json) return printJson({ deleted, left: store.count() });
-        process.stdout.write(`deleted ${deleted} sample(s); ${store.count()} left\n`);
+        const deleted = await store.delete(filterOf(o));
+        const left = await store.count();
+        if (o.json) return printJson({ deleted, left });
+        process.stdout.write(`deleted ${deleted} sample(s); ${left} left\n`);
       }),
     );
   return samples;

@@ -2,7 +2,7 @@ import type { AddressInfo } from "node:net";
 import { Command } from "commander";
 import { buildApp } from "../server/app.js";
 import { defaultSamplesDb, WEB_DIST_DIR } from "../paths.js";
-import { SampleStore } from "../samples/store.js";
+import { openSamples } from "../samples/store.js";
 import { loadMnist } from "../data/mnist.js";
 
 /** MNIST training digits the page mixes into fine-tuning. */
@@ -20,8 +20,8 @@ export function serveCommand(): Command {
     .option("--port <n>", "port (0: any free port)", port, 3000)
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option(
-      "--samples <file>",
-      "where digits people choose to keep are stored (SQLite; default: ~/.local/share/digits/samples.db)",
+      "--samples <file|url>",
+      "where digits people choose to keep are stored: an SQLite file (default: ~/.local/share/digits/samples.db), or postgres://user:password@host/db shared by many servers",
     )
     .option("--no-samples", "keep no samples (the page offers none)")
     .option(
@@ -44,7 +44,7 @@ export function serveCommand(): Command {
       const samples =
         o.samples === false
           ? undefined
-          : SampleStore.open(o.samples === true || o.samples === undefined ? defaultSamplesDb() : o.samples);
+          : await openSamples(o.samples === true || o.samples === undefined ? defaultSamplesDb() : o.samples);
       const replay = async () => {
         const { train } = await loadMnist({ limit: { train: REPLAY_DIGITS } });
         return { labels: train.labels, pixels: train.pixels };
@@ -77,7 +77,7 @@ export function serveCommand(): Command {
         ? `every interface, port ${bound.port} (this machine: http://127.0.0.1:${bound.port})`
         : `http://${bound.family === "IPv6" ? `[${bound.address}]` : bound.address}:${bound.port}`;
       process.stderr.write(
-        `digits: serving ${model.dir} on ${where}${samples ? `, kept samples in ${samples.file}` : ""} (Ctrl-C to stop)\n`,
+        `digits: serving ${model.dir} on ${where}${samples ? `, kept samples in ${samples.location}` : ""} (Ctrl-C to stop)\n`,
       );
       // Graceful: stop taking connections, let requests in flight finish, close the samples store, exit.
       const close = () => {

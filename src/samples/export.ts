@@ -7,8 +7,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { encodeImages, encodeLabels } from "../data/idx.js";
-import { SIZE } from "../vision/preprocess.js";
-import { SamplesError, type ListFilter, type SampleStore } from "./store.js";
+import { packSamples, SamplesError, type ListFilter, type SampleStore } from "./store.js";
 
 const EXTENSIONS: Record<string, string> = {
   "image/png": "png",
@@ -22,29 +21,22 @@ const EXTENSIONS: Record<string, string> = {
 const csvCell = (v: string | number) =>
   /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v);
 
-export function exportSamples(
+export async function exportSamples(
   store: SampleStore,
   out: string,
   filter: ListFilter = {},
-): { count: number; images: string; labels: string; csv: string; pictures: string } {
+): Promise<{ count: number; images: string; labels: string; csv: string; pictures: string }> {
   if (fs.existsSync(out) && fs.readdirSync(out).length > 0)
     throw new SamplesError(`${out}: already exists and is not empty (export into a new folder)`);
-  const samples = store.read(filter);
-  if (samples.length === 0) throw new SamplesError(`${store.file}: no samples to export`);
+  const samples = await store.read(filter);
+  if (samples.length === 0) throw new SamplesError(`${store.location}: no samples to export`);
   const tmp = `${out.replace(/[/\\]+$/, "")}.${process.pid}.part`;
   fs.rmSync(tmp, { recursive: true, force: true });
   try {
     fs.mkdirSync(tmp, { recursive: true });
-    const pixels = new Uint8Array(samples.length * SIZE * SIZE);
-    samples.forEach((s, i) => pixels.set(s.pixels, i * SIZE * SIZE));
-    fs.writeFileSync(
-      path.join(tmp, "images-idx3-ubyte"),
-      encodeImages({ count: samples.length, rows: SIZE, cols: SIZE, pixels }),
-    );
-    fs.writeFileSync(
-      path.join(tmp, "labels-idx1-ubyte"),
-      encodeLabels(Uint8Array.from(samples, (s) => s.label)),
-    );
+    const packed = packSamples(samples);
+    fs.writeFileSync(path.join(tmp, "images-idx3-ubyte"), encodeImages(packed.images));
+    fs.writeFileSync(path.join(tmp, "labels-idx1-ubyte"), encodeLabels(packed.labels));
     const header = [
       "id",
       "created_at",

@@ -1,26 +1,11 @@
 /**
- * The user's own digits, kept only when they opt in: one SQLite file (libsql — better-sqlite3's API, with
- * prebuilt binaries) holding each uploaded picture, the 28×28 input the model saw, the label the person gave,
- * the model's answer and confidence, the time, and an opaque per-browser id.
+ * The user's own digits, kept only when they opt in: each uploaded picture, the 28×28 input the model saw, the
+ * label the person gave, the model's answer and confidence, the time, and an opaque per-browser id.
  *
- * Deleting really deletes: `secure_delete` overwrites freed pages with zeros and the write-ahead log is
- * checkpointed and truncated after every delete, so no copy of a deleted picture is left in the files.
- * A file that is not ours (another application's SQLite database, or not SQLite at all) is refused, untouched.
+ * Two backends behind one interface: SQLite (sqlite.ts), the embedded default for one machine, and PostgreSQL
+ * (postgres.ts), for many server processes or machines sharing one store. `openSamples` picks by the name.
  */
-import fs from "node:fs";
-import path from "node:path";
-import Database from "libsql";
 import { SIZE } from "../vision/preprocess.js";
-
-/** SQLite's application_id for a digits samples database: "DGTS". */
-const APPLICATION_ID = 0x44475453;
-const SCHEMA_VERSION = 1;
-
-/** A numeric pragma's value (libsql's `simple` option returns the row, not the value). */
-function pragmaNumber(db: Database.Database, name: string): number {
-  const [row] = db.pragma(name) as Record<string, unknown>[];
-  return Number(row?.[name] ?? 0);
-}
 
 export class SamplesError extends Error {
   override name = "SamplesError";
@@ -56,152 +41,51 @@ export interface Sample extends SampleInfo {
   pixels: Uint8Array;
 }
 
-const COLUMNS =
-  "id, created_at AS createdAt, client, label, predicted, confidence, image_type AS imageType, length(image) AS imageBytes";
-
 export interface ListFilter {
   client?: string;
   ids?: readonly number[];
 }
 
-function where(filter: ListFilter): { sql: string; args: (string | number)[] } {
-  const parts: string[] = [];
-  const args: (string | number)[] = [];
-  if (filter.client !== undefined) {
-    parts.push("client = ?");
-    args.push(filter.client);
-  }
-  if (filter.ids) {
-    parts.push(`id IN (${filter.ids.map(() => "?").join(", ") || "NULL"})`);
-    args.push(...filter.ids);
-  }
-  return { sql: parts.length ? ` WHERE ${parts.join(" AND ")}` : "", args };
+export interface SampleStore {
+  /** Where the samples are, for messages: a file, or a database URL without its password. */
+  readonly location: string;
+  add(s: NewSample): Promise<SampleInfo>;
+  list(filter?: ListFilter): Promise<SampleInfo[]>;
+  /** The samples with their pictures and inputs, in id order. */
+  read(filter?: ListFilter): Promise<Sample[]>;
+  /** Deletes the samples the filter names (all of them with an empty filter), for good; returns how many. */
+  delete(filter?: ListFilter): Promise<number>;
+  count(): Promise<number>;
+  close(): Promise<void>;
 }
 
-export class SampleStore {
-  private constructor(
-    private readonly db: Database.Database,
-    readonly file: string,
-  ) {}
+/** A new sample checked, and its input as the 784 bytes stored. */
+export function checkedPixels(s: NewSample): Buffer {
+  if (!Number.isInteger(s.label) || s.label < 0 || s.label > 9)
+    throw new SamplesError(`a sample's label is a digit 0–9 (got ${s.label})`);
+  if (s.input.length !== SIZE * SIZE)
+    throw new SamplesError(`a sample's input is 28×28 (got ${s.input.length} values)`);
+  return Buffer.from(Uint8Array.from(s.input, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)));
+}
 
-  /** Opens (or creates) a samples database; refuses a file that is not one. */
-  static open(file: string): SampleStore {
-    const existed = fs.existsSync(file) && fs.statSync(file).size > 0;
-    if (!existed) fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    let db: Database.Database;
-    try {
-      db = new Database(file);
-      const id = pragmaNumber(db, "application_id");
-      const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number };
-      if (existed && (id !== APPLICATION_ID || tables.n === 0)) {
-        db.close();
-        throw new SamplesError(
-          `${file}: not a digits samples database (${id === 0 ? "another SQLite database" : `application id ${id}`}); give another --samples file`,
-        );
-      }
-      if (existed) {
-        // A damaged file is refused whole, before anything is read from or written to it.
-        const [check] = db.pragma("quick_check") as { quick_check: string }[];
-        if (check?.quick_check !== "ok") {
-          db.close();
-          throw new SamplesError(
-            `${file}: the samples database is damaged (${check?.quick_check}); restore a copy`,
-          );
-        }
-      }
-    } catch (e) {
-      if (e instanceof SamplesError) throw e;
-      throw new SamplesError(`${file}: not a readable SQLite database (${(e as Error).message})`, {
-        cause: e,
-      });
-    }
-    db.pragma("journal_mode = WAL");
-    db.pragma("synchronous = FULL"); // a kept sample survives a power cut
-    db.pragma("secure_delete = ON");
-    if (!existed) {
-      db.exec(`
-        CREATE TABLE samples (
-          id INTEGER PRIMARY KEY,
-          created_at TEXT NOT NULL,
-          client TEXT NOT NULL,
-          label INTEGER NOT NULL CHECK (label BETWEEN 0 AND 9),
-          predicted INTEGER NOT NULL,
-          confidence REAL NOT NULL,
-          image_type TEXT NOT NULL,
-          image BLOB NOT NULL,
-          pixels BLOB NOT NULL CHECK (length(pixels) = ${SIZE * SIZE})
-        );
-        CREATE INDEX samples_client ON samples (client);
-      `);
-      db.pragma(`application_id = ${APPLICATION_ID}`);
-      db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    }
-    const version = pragmaNumber(db, "user_version");
-    if (version !== SCHEMA_VERSION) {
-      db.close();
-      throw new SamplesError(
-        `${file}: samples database version ${version}; this digits reads version ${SCHEMA_VERSION}`,
-      );
-    }
-    return new SampleStore(db, file);
-  }
+/** Samples' inputs as one IDX image block and their labels (what export and fine-tuning read). */
+export function packSamples(samples: readonly Sample[]) {
+  const pixels = new Uint8Array(samples.length * SIZE * SIZE);
+  samples.forEach((s, i) => pixels.set(s.pixels, i * SIZE * SIZE));
+  return {
+    images: { count: samples.length, rows: SIZE, cols: SIZE, pixels },
+    labels: Uint8Array.from(samples, (s) => s.label),
+  };
+}
 
-  add(s: NewSample): SampleInfo {
-    if (!Number.isInteger(s.label) || s.label < 0 || s.label > 9)
-      throw new SamplesError(`a sample's label is a digit 0–9 (got ${s.label})`);
-    if (s.input.length !== SIZE * SIZE)
-      throw new SamplesError(`a sample's input is 28×28 (got ${s.input.length} values)`);
-    const pixels = Buffer.from(
-      Uint8Array.from(s.input, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)),
-    );
-    const { lastInsertRowid } = this.db
-      .prepare(
-        "INSERT INTO samples (created_at, client, label, predicted, confidence, image_type, image, pixels) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-      )
-      .run(
-        new Date().toISOString(),
-        s.client,
-        s.label,
-        s.predicted,
-        s.confidence,
-        s.imageType,
-        Buffer.from(s.image),
-        pixels,
-      );
-    return this.list({ ids: [Number(lastInsertRowid)] })[0];
-  }
+export const isPostgresUrl = (where: string) => /^postgres(ql)?:\/\//.test(where);
 
-  list(filter: ListFilter = {}): SampleInfo[] {
-    const w = where(filter);
-    return this.db
-      .prepare(`SELECT ${COLUMNS} FROM samples${w.sql} ORDER BY id`)
-      .all(...w.args) as SampleInfo[];
+/** Opens the samples store `where` names: a postgres:// URL, or an SQLite file (created if absent). */
+export async function openSamples(where: string): Promise<SampleStore> {
+  if (isPostgresUrl(where)) {
+    const { PostgresSampleStore } = await import("./postgres.js");
+    return PostgresSampleStore.open(where);
   }
-
-  /** Every sample with its picture and input, in id order. */
-  read(filter: ListFilter = {}): Sample[] {
-    const w = where(filter);
-    const rows = this.db
-      .prepare(`SELECT ${COLUMNS}, image, pixels FROM samples${w.sql} ORDER BY id`)
-      .all(...w.args) as (SampleInfo & { image: ArrayBuffer; pixels: ArrayBuffer })[];
-    return rows.map((r) => ({ ...r, image: new Uint8Array(r.image), pixels: new Uint8Array(r.pixels) }));
-  }
-
-  /** Deletes the samples the filter names (all of them with an empty filter); returns how many. */
-  delete(filter: ListFilter = {}): number {
-    const w = where(filter);
-    const { changes } = this.db.prepare(`DELETE FROM samples${w.sql}`).run(...w.args);
-    this.db.pragma("wal_checkpoint(TRUNCATE)"); // the log held the pictures too
-    return changes;
-  }
-
-  count(): number {
-    return (this.db.prepare("SELECT count(*) AS n FROM samples").get() as { n: number }).n;
-  }
-
-  /** Closes, first folding the write-ahead log into the file: a copied samples.db then holds everything. */
-  close(): void {
-    this.db.pragma("wal_checkpoint(TRUNCATE)");
-    this.db.close();
-  }
+  const { SqliteSampleStore } = await import("./sqlite.js");
+  return SqliteSampleStore.open(where);
 }

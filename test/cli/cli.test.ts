@@ -9,7 +9,7 @@ import zlib from "node:zlib";
 import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
 import { encodeImages, encodeLabels } from "../../src/data/idx.js";
-import { SampleStore } from "../../src/samples/store.js";
+import { SqliteSampleStore } from "../../src/samples/sqlite.js";
 import { mnistSlice } from "../helpers/mnist.js";
 
 const run = promisify(execFile);
@@ -300,10 +300,10 @@ describe("digits serve", () => {
 describe("digits samples", () => {
   it("lists, exports and deletes the kept digits", async () => {
     const db = path.join(tmp, "samples.db");
-    const store = SampleStore.open(db);
+    const store = SqliteSampleStore.open(db);
     const { x, labels } = await mnistSlice("t10k", 0, 3);
     for (let i = 0; i < 3; i++)
-      store.add({
+      await store.add({
         image: new Uint8Array(
           await sharp({ create: { width: 8, height: 8, channels: 3, background: "white" } })
             .png()
@@ -316,7 +316,7 @@ describe("digits samples", () => {
         confidence: 0.8,
         client: `browser-${i}`,
       });
-    store.close();
+    await store.close();
     const list = await digits("samples", "list", "--db", db);
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toMatch(/3 sample\(s\), 1 the model got wrong/);

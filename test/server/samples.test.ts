@@ -6,7 +6,8 @@ import sharp from "sharp";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_MODEL_DIR, WEB_DIST_DIR } from "../../src/paths.js";
-import { SampleStore } from "../../src/samples/store.js";
+import type { SampleStore } from "../../src/samples/store.js";
+import { SqliteSampleStore } from "../../src/samples/sqlite.js";
 import { buildApp } from "../../src/server/app.js";
 import { loadModel } from "../../src/zoo/saved-model.js";
 import { mnistSlice } from "../helpers/mnist.js";
@@ -19,7 +20,9 @@ const A = "browser-aaaa-1111";
 const B = "browser-bbbb-2222";
 
 beforeAll(async () => {
-  store = SampleStore.open(path.join(fs.mkdtempSync(path.join(os.tmpdir(), "digits-samples-api-")), "s.db"));
+  store = SqliteSampleStore.open(
+    path.join(fs.mkdtempSync(path.join(os.tmpdir(), "digits-samples-api-")), "s.db"),
+  );
   app = await buildApp({ model: loadModel(DEFAULT_MODEL_DIR), webDir: WEB_DIST_DIR, samples: store });
   const slice = await mnistSlice("t10k", 0, 1);
   label = slice.labels[0];
@@ -32,7 +35,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await app.close();
-  store.close();
+  await store.close();
 });
 
 const keep = (query: string, client?: string) =>
@@ -51,7 +54,7 @@ describe("/api/samples", () => {
     expect([refused.statusCode, refused.json().error]).toEqual([400, "no_consent"]);
     expect((await keep("label=3&consent=true")).json().error).toBe("no_client");
     expect((await keep("label=12&consent=true", A)).statusCode).toBe(400);
-    expect(store.count()).toBe(0);
+    expect(await store.count()).toBe(0);
     // A correction: the person says it was a 3 (the model reads the digit it is, a 7).
     const r = await keep("label=3&consent=true", A);
     expect(r.statusCode, r.body).toBe(200);
@@ -62,7 +65,7 @@ describe("/api/samples", () => {
       imageBytes: png.length,
     });
     expect(r.json().confidence).toBeGreaterThan(0.9);
-    const [kept] = store.read();
+    const [kept] = await store.read();
     expect(kept.image).toEqual(new Uint8Array(png));
     expect(kept.pixels.reduce((a, b) => a + b, 0)).toBeGreaterThan(10_000); // the prepared 28×28, not blank
   });

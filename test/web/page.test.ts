@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_MODEL_DIR, PACKAGE_ROOT, WEB_DIST_DIR } from "../../src/paths.js";
 import { loadModel } from "../../src/zoo/saved-model.js";
 import { buildApp } from "../../src/server/app.js";
-import { SampleStore } from "../../src/samples/store.js";
+import { SqliteSampleStore } from "../../src/samples/sqlite.js";
 import { launchChromium } from "../helpers/browser.js";
 import { mnistSlice } from "../helpers/mnist.js";
 import type { FastifyInstance } from "fastify";
@@ -25,7 +25,7 @@ let app: FastifyInstance;
 let browser: Browser;
 let page: Page;
 const consoleErrors: string[] = [];
-const store = SampleStore.open(
+const store = SqliteSampleStore.open(
   path.join(fs.mkdtempSync(path.join(os.tmpdir(), "digits-page-")), "samples.db"),
 );
 
@@ -55,7 +55,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await app?.close();
-  store.close();
+  await store.close();
 });
 
 /** Traces an MNIST digit onto the pad: one mouse stroke per run of ink in each row and each column. */
@@ -210,12 +210,12 @@ describe("the web app in Chromium", () => {
     await expect(page.locator("#kept").textContent()).resolves.toMatch(
       /Noted: a 3\. Not kept \(tick the box/,
     );
-    expect(store.count()).toBe(0);
+    expect(await store.count()).toBe(0);
     await page.check("#consent");
     await page.click("#labels button[data-label='3']");
     await page.waitForFunction(() => document.body.dataset.kept !== undefined);
-    const [kept] = store.list();
-    expect([store.count(), kept.label, kept.predicted, kept.imageType]).toEqual([
+    const [kept] = await store.list();
+    expect([await store.count(), kept.label, kept.predicted, kept.imageType]).toEqual([
       1,
       3,
       labels[0],
@@ -227,7 +227,7 @@ describe("the web app in Chromium", () => {
     await page.click("#forget");
     await page.waitForFunction(() => document.getElementById("kept")?.textContent?.startsWith("Deleted"));
     await expect(page.locator("#kept").textContent()).resolves.toBe("Deleted 1 kept digit(s).");
-    expect(store.count()).toBe(0);
+    expect(await store.count()).toBe(0);
     await page.uncheck("#consent");
   }, 60_000);
 

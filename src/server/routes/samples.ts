@@ -76,21 +76,21 @@ export async function samplesRoutes(app: FastifyInstance, { store, bodyLimit }: 
     },
   );
   app.get("/samples", { schema: replies("samples") }, async (req) => ({
-    samples: store.list({ client: clientOf(req) }),
+    samples: await store.list({ client: clientOf(req) }),
   }));
   app.get("/samples/:id/image", { schema: { params: idParam } }, async (req, reply) => {
     const { id } = req.params as { id: number };
-    const [sample] = store.read({ client: clientOf(req), ids: [id] });
+    const [sample] = await store.read({ client: clientOf(req), ids: [id] });
     if (!sample) throw new HttpError(404, "no_sample", `no sample ${id} of this browser`);
     return reply.header("content-type", sample.imageType).send(Buffer.from(sample.image));
   });
   app.delete("/samples/:id", { schema: { params: idParam, ...replies("deleted") } }, async (req) => {
     const { id } = req.params as { id: number };
-    const deleted = store.delete({ client: clientOf(req), ids: [id] });
+    const deleted = await store.delete({ client: clientOf(req), ids: [id] });
     if (deleted === 0) throw new HttpError(404, "no_sample", `no sample ${id} of this browser`);
     return { deleted };
   });
   app.delete("/samples", { schema: replies("deleted") }, async (req) => ({
-    deleted: store.delete({ client: clientOf(req) }),
+    deleted: await store.delete({ client: clientOf(req) }),
   }));
 }

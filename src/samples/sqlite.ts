@@ -1,0 +1,168 @@
+/**
+ * The samples store in one SQLite file (libsql — better-sqlite3's API, with prebuilt binaries): the embedded
+ * default, for one machine.
+ *
+ * Deleting really deletes: `secure_delete` overwrites freed pages with zeros and the write-ahead log is
+ * checkpointed and truncated after every delete, so no copy of a deleted picture is left in the files.
+ * A file that is not ours (another application's SQLite database, or not SQLite at all) is refused, untouched.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import Database from "libsql";
+import { SIZE } from "../vision/preprocess.js";
+import {
+  checkedPixels,
+  SamplesError,
+  type ListFilter,
+  type NewSample,
+  type Sample,
+  type SampleInfo,
+  type SampleStore,
+} from "./store.js";
+
+/** SQLite's application_id for a digits samples database: "DGTS". */
+const APPLICATION_ID = 0x44475453;
+const SCHEMA_VERSION = 1;
+
+/** A numeric pragma's value (libsql's `simple` option returns the row, not the value). */
+function pragmaNumber(db: Database.Database, name: string): number {
+  const [row] = db.pragma(name) as Record<string, unknown>[];
+  return Number(row?.[name] ?? 0);
+}
+
+const COLUMNS =
+  "id, created_at AS createdAt, client, label, predicted, confidence, image_type AS imageType, length(image) AS imageBytes";
+
+function where(filter: ListFilter): { sql: string; args: (string | number)[] } {
+  const parts: string[] = [];
+  const args: (string | number)[] = [];
+  if (filter.client !== undefined) {
+    parts.push("client = ?");
+    args.push(filter.client);
+  }
+  if (filter.ids) {
+    parts.push(`id IN (${filter.ids.map(() => "?").join(", ") || "NULL"})`);
+    args.push(...filter.ids);
+  }
+  return { sql: parts.length ? ` WHERE ${parts.join(" AND ")}` : "", args };
+}
+
+export class SqliteSampleStore implements SampleStore {
+  private constructor(
+    private readonly db: Database.Database,
+    readonly location: string,
+  ) {}
+
+  /** Opens (or creates) a samples database; refuses a file that is not one. */
+  static open(file: string): SqliteSampleStore {
+    const existed = fs.existsSync(file) && fs.statSync(file).size > 0;
+    if (!existed) fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    let db: Database.Database;
+    try {
+      db = new Database(file);
+      const id = pragmaNumber(db, "application_id");
+      const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number };
+      if (existed && (id !== APPLICATION_ID || tables.n === 0)) {
+        db.close();
+        throw new SamplesError(
+          `${file}: not a digits samples database (${id === 0 ? "another SQLite database" : `application id ${id}`}); give another --samples file`,
+        );
+      }
+      if (existed) {
+        // A damaged file is refused whole, before anything is read from or written to it.
+        const [check] = db.pragma("quick_check") as { quick_check: string }[];
+        if (check?.quick_check !== "ok") {
+          db.close();
+          throw new SamplesError(
+            `${file}: the samples database is damaged (${check?.quick_check}); restore a copy`,
+          );
+        }
+      }
+    } catch (e) {
+      if (e instanceof SamplesError) throw e;
+      throw new SamplesError(`${file}: not a readable SQLite database (${(e as Error).message})`, {
+        cause: e,
+      });
+    }
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = FULL"); // a kept sample survives a power cut
+    db.pragma("secure_delete = ON");
+    if (!existed) {
+      db.exec(`
+        CREATE TABLE samples (
+          id INTEGER PRIMARY KEY,
+          created_at TEXT NOT NULL,
+          client TEXT NOT NULL,
+          label INTEGER NOT NULL CHECK (label BETWEEN 0 AND 9),
+          predicted INTEGER NOT NULL,
+          confidence REAL NOT NULL,
+          image_type TEXT NOT NULL,
+          image BLOB NOT NULL,
+          pixels BLOB NOT NULL CHECK (length(pixels) = ${SIZE * SIZE})
+        );
+        CREATE INDEX samples_client ON samples (client);
+      `);
+      db.pragma(`application_id = ${APPLICATION_ID}`);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    }
+    const version = pragmaNumber(db, "user_version");
+    if (version !== SCHEMA_VERSION) {
+      db.close();
+      throw new SamplesError(
+        `${file}: samples database version ${version}; this digits reads version ${SCHEMA_VERSION}`,
+      );
+    }
+    return new SqliteSampleStore(db, file);
+  }
+
+  async add(s: NewSample): Promise<SampleInfo> {
+    const pixels = checkedPixels(s);
+    const { lastInsertRowid } = this.db
+      .prepare(
+        "INSERT INTO samples (created_at, client, label, predicted, confidence, image_type, image, pixels) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      )
+      .run(
+        new Date().toISOString(),
+        s.client,
+        s.label,
+        s.predicted,
+        s.confidence,
+        s.imageType,
+        Buffer.from(s.image),
+        pixels,
+      );
+    return (await this.list({ ids: [Number(lastInsertRowid)] }))[0];
+  }
+
+  async list(filter: ListFilter = {}): Promise<SampleInfo[]> {
+    const w = where(filter);
+    return this.db
+      .prepare(`SELECT ${COLUMNS} FROM samples${w.sql} ORDER BY id`)
+      .all(...w.args) as SampleInfo[];
+  }
+
+  async read(filter: ListFilter = {}): Promise<Sample[]> {
+    const w = where(filter);
+    const rows = this.db
+      .prepare(`SELECT ${COLUMNS}, image, pixels FROM samples${w.sql} ORDER BY id`)
+      .all(...w.args) as (SampleInfo & { image: ArrayBuffer; pixels: ArrayBuffer })[];
+    return rows.map((r) => ({ ...r, image: new Uint8Array(r.image), pixels: new Uint8Array(r.pixels) }));
+  }
+
+  async delete(filter: ListFilter = {}): Promise<number> {
+    const w = where(filter);
+    const { changes } = this.db.prepare(`DELETE FROM samples${w.sql}`).run(...w.args);
+    this.db.pragma("wal_checkpoint(TRUNCATE)"); // the log held the pictures too
+    return changes;
+  }
+
+  async count(): Promise<number> {
+    return (this.db.prepare("SELECT count(*) AS n FROM samples").get() as { n: number }).n;
+  }
+
+  /** Closes, first folding the write-ahead log into the file: a copied samples.db then holds everything. */
+  async close(): Promise<void> {
+    this.db.pragma("wal_checkpoint(TRUNCATE)");
+    this.db.close();
+  }
+}
