@@ -2,8 +2,10 @@
  * Load on POST /api/predict: 50 concurrent clients, 10,000 requests of a real digit photo (224×224 PNG, dark on
  * white, off-centre), one in four of them malformed (empty, junk bytes, a wrong content type: each must get a
  * 4xx, never a 5xx); then an open-loop run at a fixed rate (500 requests/s for 20 s) for its latency. Reports
- * requests/s, latency percentiles, 5xx and errors, and the server's memory over the run (is it flat?).
- * Usage: npm run bench:serve [-- --connections 50 --requests 10000 --rate 500 --duration 20]. JSON on the last line.
+ * requests/s, latency percentiles, 5xx and errors; then a soak (the closed loop again for --soak seconds) for
+ * the server's memory, all its processes summed, from the soak's start to its end (is it flat?).
+ * Usage: npm run bench:serve [-- --connections 50 --requests 10000 --rate 500 --duration 20 --soak 60
+ * --workers N]. JSON on the last line.
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -20,6 +22,8 @@ const { values } = parseArgs({
     requests: { type: "string", default: "10000" },
     rate: { type: "string", default: "500" },
     duration: { type: "string", default: "20" },
+    soak: { type: "string", default: "60" },
+    workers: { type: "string" },
   },
 });
 const { test } = await loadMnist();
@@ -44,6 +48,7 @@ const server = spawn(
     "--rate-limit",
     "0",
     "--no-samples",
+    ...(values.workers ? ["--workers", values.workers] : []),
   ],
   {
     stdio: ["ignore", "ignore", "pipe"],
@@ -60,9 +65,26 @@ const address = await new Promise<string>((resolve, reject) => {
 });
 const url = `${address}/api/predict`;
 
+/** Resident memory of the server and its workers, in MB. */
 const mb = () => {
-  const status = fs.readFileSync(`/proc/${server.pid}/status`, "utf8");
-  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
+  const rssKb = (pid: number) => {
+    const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  };
+  const children = fs
+    .readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return (
+          fs.readFileSync(`/proc/${d}/stat`, "utf8").split(") ")[1]?.split(" ")[1] === String(server.pid)
+        );
+      } catch {
+        return false; // exited meanwhile
+      }
+    })
+    .map(Number);
+  return Math.round([server.pid as number, ...children].reduce((kb, pid) => kb + rssKb(pid), 0) / 1024);
 };
 const good = { method: "POST" as const, headers: { "content-type": "image/png" }, body };
 // Three good requests, then one malformed, round and round.
@@ -87,8 +109,6 @@ const mixed = [
 const run = (amount: number) =>
   autocannon({ url, requests: mixed, connections: Number(values.connections), amount });
 await run(500); // warm-up
-const rss: number[] = [mb()];
-const sampler = setInterval(() => rss.push(mb()), 1000);
 const result = await run(Number(values.requests));
 const open = await autocannon({
   url,
@@ -96,6 +116,14 @@ const open = await autocannon({
   connections: Number(values.connections),
   overallRate: Number(values.rate),
   duration: Number(values.duration),
+});
+const rss: number[] = [mb()];
+const sampler = setInterval(() => rss.push(mb()), 1000);
+const soak = await autocannon({
+  url,
+  requests: mixed,
+  connections: Number(values.connections),
+  duration: Number(values.soak),
 });
 clearInterval(sampler);
 rss.push(mb());
@@ -115,7 +143,15 @@ const summary = {
     p99: result.latency.p99,
     max: result.latency.max,
   },
-  rssMb: { start: rss[0], end: rss[rss.length - 1], max: Math.max(...rss) },
+  workers: values.workers ? Number(values.workers) : "default (one per core)",
+  soak: {
+    seconds: Number(values.soak),
+    requests: soak.requests.total,
+    "5xx": soak["5xx"],
+    errors: soak.errors,
+    rssMb: { start: rss[0], end: rss[rss.length - 1], max: Math.max(...rss) },
+    growth: Number((rss[rss.length - 1] / rss[0] - 1).toFixed(3)),
+  },
   openLoop: {
     rate: Number(values.rate),
     seconds: Number(values.duration),
@@ -126,6 +162,6 @@ const summary = {
   },
 };
 console.log(
-  `${summary.requests} requests (a quarter malformed: ${summary["4xx"]} 4xx, ${summary["5xx"]} 5xx, ${summary.errors} errors), ${summary.requestsPerSecond} req/s, p50 ${summary.latencyMs.p50} ms, p99 ${summary.latencyMs.p99} ms, RSS ${summary.rssMb.start} → ${summary.rssMb.end} MB (max ${summary.rssMb.max}); open loop at ${summary.openLoop.rate}/s: ${summary.openLoop.requestsPerSecond} req/s, p99 ${summary.openLoop.latencyMs.p99} ms`,
+  `${summary.requests} requests (a quarter malformed: ${summary["4xx"]} 4xx, ${summary["5xx"]} 5xx, ${summary.errors} errors), ${summary.requestsPerSecond} req/s, p50 ${summary.latencyMs.p50} ms, p99 ${summary.latencyMs.p99} ms, open loop at ${summary.openLoop.rate}/s: ${summary.openLoop.requestsPerSecond} req/s, p99 ${summary.openLoop.latencyMs.p99} ms; soak ${summary.soak.seconds} s (${summary.soak.requests} requests, ${summary.soak["5xx"]} 5xx): RSS ${summary.soak.rssMb.start} → ${summary.soak.rssMb.end} MB (max ${summary.soak.rssMb.max}, ${(summary.soak.growth * 100).toFixed(1)}%)`,
 );
 console.log(JSON.stringify(summary));

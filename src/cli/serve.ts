@@ -1,5 +1,7 @@
+import cluster from "node:cluster";
 import type { AddressInfo } from "node:net";
 import { Command } from "commander";
+import { defaultWorkers, runPrimary } from "../server/cluster.js";
 import { buildApp } from "../server/app.js";
 import { defaultSamplesDb, WEB_DIST_DIR } from "../paths.js";
 import { openSamples } from "../samples/store.js";
@@ -9,7 +11,7 @@ import { loadMnist } from "../data/mnist.js";
 const REPLAY_DIGITS = 1000;
 import { openModel } from "../zoo/resolve.js";
 import { LOCAL_HOSTS } from "../server/guard.js";
-import { nonNegativeInt, port } from "./options.js";
+import { nonNegativeInt, port, positiveInt } from "./options.js";
 
 const isLocal = (host: string) => (LOCAL_HOSTS as readonly string[]).includes(host);
 
@@ -34,17 +36,44 @@ export function serveCommand(): Command {
       nonNegativeInt("--rate-limit"),
       600,
     )
+    .option(
+      "--workers <n>",
+      `server processes sharing the port, one per core by default (here ${defaultWorkers()}); 1: this process alone`,
+      positiveInt("--workers"),
+    )
     .option("--trust-proxy", "behind a proxy or load balancer: the client's address is X-Forwarded-For's")
     .option(
       "--log",
       "log every request as a JSON line on stderr (pino: request id, method, URL, status, time; never image data)",
     )
     .action(async (o) => {
+      const workers: number = o.workers ?? defaultWorkers();
+      const inCluster = workers > 1;
+      const say = (m: string) => {
+        if (!cluster.isWorker) process.stderr.write(`${m}\n`);
+      };
       const model = openModel(o.model);
-      const samples =
+      const samplesAt =
         o.samples === false
           ? undefined
-          : await openSamples(o.samples === true || o.samples === undefined ? defaultSamplesDb() : o.samples);
+          : o.samples === true || o.samples === undefined
+            ? defaultSamplesDb()
+            : o.samples;
+      if (inCluster && cluster.isPrimary) {
+        // Checked (and created or migrated) once, before the workers open it together.
+        if (samplesAt) await (await openSamples(samplesAt)).close();
+        warnEverywhere(o.host, o.allowHost, say);
+        const code = await runPrimary({
+          workers,
+          say,
+          onListening: (a) =>
+            say(
+              `digits: serving ${model.dir} on ${describe(o.host, a)} with ${workers} workers${samplesAt ? `, kept samples in ${samplesAt.replace(/:[^:@/]*@/, ":***@")}` : ""} (Ctrl-C to stop)`,
+            ),
+        });
+        process.exit(code);
+      }
+      const samples = samplesAt ? await openSamples(samplesAt) : undefined;
       const replay = async () => {
         const { train } = await loadMnist({ limit: { train: REPLAY_DIGITS } });
         return { labels: train.labels, pixels: train.pixels };
@@ -56,35 +85,45 @@ export function serveCommand(): Command {
         ...(o.allowHost ?? []),
         ...(everywhere || isLocal(o.host) ? [] : [o.host]),
       ];
-      if (everywhere && !o.allowHost)
-        process.stderr.write(
-          `digits: warning: --host ${o.host} listens on every network interface, so other machines can reach this server; it answers only to ${LOCAL_HOSTS.join(", ")} unless you name its other host names with --allow-host (or * for any)\n`,
-        );
+      if (!inCluster) warnEverywhere(o.host, o.allowHost, say);
       const app = await buildApp({
         model,
         webDir: WEB_DIST_DIR,
         samples,
         replay,
         allowedHosts,
-        rateLimit: o.rateLimit,
+        // Each worker counts its own clients' requests, and sees about 1/N of each client's.
+        rateLimit: Math.ceil(o.rateLimit / workers),
         trustProxy: Boolean(o.trustProxy),
         logger: o.log ? { level: "info" } : false,
       });
       app.addHook("onClose", async () => samples?.close());
       await app.listen({ port: o.port, host: o.host });
-      const bound = app.server.address() as AddressInfo;
-      const where = everywhere
-        ? `every interface, port ${bound.port} (this machine: http://127.0.0.1:${bound.port})`
-        : `http://${bound.family === "IPv6" ? `[${bound.address}]` : bound.address}:${bound.port}`;
-      process.stderr.write(
-        `digits: serving ${model.dir} on ${where}${samples ? `, kept samples in ${samples.location}` : ""} (Ctrl-C to stop)\n`,
+      say(
+        `digits: serving ${model.dir} on ${describe(o.host, app.server.address() as AddressInfo)}${samples ? `, kept samples in ${samples.location}` : ""} (Ctrl-C to stop)`,
       );
       // Graceful: stop taking connections, let requests in flight finish, close the samples store, exit.
       const close = () => {
-        process.stderr.write("digits: stopping: finishing requests in flight\n");
+        say("digits: stopping: finishing requests in flight");
         void app.close().then(() => process.exit(0));
       };
       process.once("SIGINT", close);
       process.once("SIGTERM", close);
     });
+}
+
+/** Where the server listens, as a person would open it. */
+function describe(host: string, bound: { address: string; port: number; family?: string | number }): string {
+  if (host === "0.0.0.0" || host === "::")
+    return `every interface, port ${bound.port} (this machine: http://127.0.0.1:${bound.port})`;
+  const v6 = bound.family === "IPv6" || bound.family === 6 || bound.address.includes(":");
+  return `http://${v6 ? `[${bound.address}]` : bound.address}:${bound.port}`;
+}
+
+/** On all interfaces the server is reachable by other machines, under names only the person knows. */
+function warnEverywhere(host: string, allowHost: string[] | undefined, say: (m: string) => void): void {
+  if ((host === "0.0.0.0" || host === "::") && !allowHost)
+    say(
+      `digits: warning: --host ${host} listens on every network interface, so other machines can reach this server; it answers only to ${LOCAL_HOSTS.join(", ")} unless you name its other host names with --allow-host (or * for any)`,
+    );
 }

@@ -85,6 +85,7 @@ export class SqliteSampleStore implements SampleStore {
       });
     }
     db.pragma("journal_mode = WAL");
+    db.pragma("busy_timeout = 5000"); // server workers writing at once wait their turn
     db.pragma("synchronous = FULL"); // a kept sample survives a power cut
     db.pragma("secure_delete = ON");
     if (!existed) {

@@ -117,7 +117,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         message: `more than ${ctx.max} requests a minute from this client: try again in ${ctx.after}`,
       }),
     });
-  const predictor = await options.model.predictor();
+  // One image a request: one thread each (a pool's hand-offs cost more than they win at batch 1, and the
+  // server's concurrency, or its workers, keep the cores busy).
+  const predictor = await options.model.predictor({ threads: 1 });
   // Below this top probability an answer is flagged as unsure: the model's calibrated threshold, or 60%.
   const lowConfidence = unsureThreshold(options.model.metadata);
   app.decorate("predictor", predictor);

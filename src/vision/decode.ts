@@ -3,7 +3,14 @@
  * is refused before it is decoded, and big photos are shrunk first (a digit needs no 12-megapixel detail).
  */
 import sharp from "sharp";
-import { prepareDigit, prepareDigits, WORKING_SIZE, type Prepared } from "./preprocess.js";
+import { pngLight, type Light } from "./png-light.js";
+import {
+  lightFromRgba,
+  prepareLight,
+  prepareLightDigits,
+  WORKING_SIZE,
+  type Prepared,
+} from "./preprocess.js";
 
 export class ImageError extends Error {
   override name = "ImageError";
@@ -64,14 +71,22 @@ export async function decodeImage(bytes: Uint8Array, what = "image"): Promise<Rg
   }
 }
 
+/** Image bytes → light values (preprocess.ts): small plain PNGs by the fast path, everything else by sharp. */
+export async function decodeLight(bytes: Uint8Array, what = "image"): Promise<Light> {
+  const fast = pngLight(bytes, WORKING_SIZE);
+  if (fast) return fast;
+  const { rgba, width, height } = await decodeImage(bytes, what);
+  return { light: lightFromRgba(rgba, width, height), width, height };
+}
+
 /** Image bytes → the model's 28×28 input by MNIST's recipe (see preprocess.ts). */
 export async function prepareImage(bytes: Uint8Array, what = "image"): Promise<Prepared> {
-  const { rgba, width, height } = await decodeImage(bytes, what);
-  return prepareDigit(rgba, width, height);
+  const { light, width, height } = await decodeLight(bytes, what);
+  return prepareLight(light, width, height);
 }
 
 /** Image bytes → one 28×28 input per digit of a written number, left to right. */
 export async function prepareImageDigits(bytes: Uint8Array, what = "image"): Promise<Prepared[]> {
-  const { rgba, width, height } = await decodeImage(bytes, what);
-  return prepareDigits(rgba, width, height);
+  const { light, width, height } = await decodeLight(bytes, what);
+  return prepareLightDigits(light, width, height);
 }

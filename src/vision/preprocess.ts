@@ -65,6 +65,11 @@ export function inkFromRgba(
   width: number,
   height: number,
 ): { ink: Float32Array; inverted: boolean } {
+  return inkFromLight(lightFromRgba(rgba, width, height), width, height);
+}
+
+/** Per pixel, the picture composited over white paper (a transparent canvas is paper), greyscale, in 0–1. */
+export function lightFromRgba(rgba: ArrayLike<number>, width: number, height: number): Float32Array {
   const n = width * height;
   if (rgba.length !== n * 4)
     throw new Error(`expected ${n * 4} RGBA values for ${width}×${height}, got ${rgba.length}`);
@@ -73,6 +78,16 @@ export function inkFromRgba(
     const a = rgba[j + 3] * (1 / 255);
     light[i] = a * (0.299 * rgba[j] + 0.587 * rgba[j + 1] + 0.114 * rgba[j + 2]) * (1 / 255) + (1 - a);
   }
+  return light;
+}
+
+/** inkFromRgba's work after the light values (which the server's PNG fast path decodes straight to). */
+export function inkFromLight(
+  light: Float32Array,
+  width: number,
+  height: number,
+): { ink: Float32Array; inverted: boolean } {
+  const n = width * height;
   const border = new Float32Array(2 * (width + height));
   for (let x = 0; x < width; x++) {
     border[2 * x] = light[x];
@@ -267,7 +282,12 @@ export function mnistFromInk(ink: Float32Array, width: number, height: number): 
 
 /** The whole recipe from RGBA pixels. Throws NoInkError for a blank picture. */
 export function prepareDigit(rgba: ArrayLike<number>, width: number, height: number): Prepared {
-  const { ink, inverted } = inkFromRgba(rgba, width, height);
+  return prepareLight(lightFromRgba(rgba, width, height), width, height);
+}
+
+/** The whole recipe from light values (lightFromRgba's). */
+export function prepareLight(light: Float32Array, width: number, height: number): Prepared {
+  const { ink, inverted } = inkFromLight(light, width, height);
   dropSpecks(ink, width, height);
   return { ...mnistFromInk(ink, width, height), inverted };
 }
@@ -278,7 +298,12 @@ export function prepareDigit(rgba: ArrayLike<number>, width: number, height: num
  * each digit then goes through MNIST's recipe on its own.
  */
 export function prepareDigits(rgba: ArrayLike<number>, width: number, height: number): Prepared[] {
-  const { ink, inverted } = inkFromRgba(rgba, width, height);
+  return prepareLightDigits(lightFromRgba(rgba, width, height), width, height);
+}
+
+/** prepareDigits from light values. */
+export function prepareLightDigits(light: Float32Array, width: number, height: number): Prepared[] {
+  const { ink, inverted } = inkFromLight(light, width, height);
   const { label, parts } = dropSpecks(ink, width, height);
   if (parts.length === 0) throw new NoInkError();
   const groups: { x0: number; x1: number; ids: Set<number> }[] = [];

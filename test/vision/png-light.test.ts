@@ -1,0 +1,86 @@
+/**
+ * The server's PNG fast path gives exactly what sharp's decode gives, to the last bit of every light value,
+ * for every colour type and row filter it takes (fast-check: random pictures, encoded by pngjs with each
+ * filter), and for real digits; what it does not take (palettes, 16 bits, interlacing, damaged files) goes
+ * to sharp.
+ */
+import fc from "fast-check";
+import { PNG } from "pngjs";
+import sharp from "sharp";
+import { describe, expect, it } from "vitest";
+import { decodeImage } from "../../src/vision/decode.js";
+import { pngLight } from "../../src/vision/png-light.js";
+import { lightFromRgba } from "../../src/vision/preprocess.js";
+import { mnistSlice } from "../helpers/mnist.js";
+
+/** Light values by sharp's path: what the server computed before the fast path. */
+async function bySharp(png: Uint8Array): Promise<Float32Array> {
+  const { rgba, width, height } = await decodeImage(png);
+  return lightFromRgba(rgba, width, height);
+}
+
+describe("the PNG fast path", () => {
+  it("matches sharp bit for bit: every colour type and filter, random pictures", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.constantFrom(0, 2, 4, 6),
+        fc.constantFrom(-1, 0, 1, 2, 3, 4),
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        async (width, height, colorType, filterType, seed) => {
+          const png = new PNG({ width, height, colorType, inputColorType: 6, filterType } as never);
+          let s = seed;
+          for (let i = 0; i < png.data.length; i++) {
+            s = (s * 1103515245 + 12345) & 0x7fffffff;
+            png.data[i] = s >> 16;
+          }
+          const bytes = new Uint8Array(
+            PNG.sync.write(png, { colorType, inputColorType: 6, filterType } as never),
+          );
+          const fast = pngLight(bytes, 512);
+          expect(fast, `colour type ${colorType} filter ${filterType}`).toBeDefined();
+          expect(fast?.light).toEqual(await bySharp(bytes));
+        },
+      ),
+      { numRuns: 120 },
+    );
+  });
+
+  it("matches sharp on real digits: a canvas drawing (RGBA, transparent) and a photo-like grey PNG", async () => {
+    const { pixels } = await mnistSlice("t10k", 0, 2);
+    const ink = Buffer.from(pixels.subarray(0, 784));
+    // The page's canvas: black ink whose alpha is the stroke, on a transparent 280×280.
+    const canvas = await sharp(Buffer.alloc(28 * 28 * 3), { raw: { width: 28, height: 28, channels: 3 } })
+      .joinChannel(ink, { raw: { width: 28, height: 28, channels: 1 } })
+      .resize(280, 280)
+      .png()
+      .toBuffer();
+    const grey = await sharp(Buffer.from(pixels.subarray(784).map((v) => 255 - v)), {
+      raw: { width: 28, height: 28, channels: 1 },
+    })
+      .resize(224, 224)
+      .extend({ top: 10, left: 60, bottom: 40, right: 10, background: "#ffffff" })
+      .png()
+      .toBuffer();
+    for (const png of [canvas, grey]) {
+      const fast = pngLight(png, 512);
+      expect(fast).toBeDefined();
+      expect(fast?.light).toEqual(await bySharp(png));
+    }
+  });
+
+  it("leaves to sharp what it does not take: palettes, 16 bits, interlacing, too big, damaged", async () => {
+    const base = sharp({ create: { width: 30, height: 20, channels: 3, background: "#808080" } });
+    expect(pngLight(await base.clone().png({ palette: true }).toBuffer(), 512)).toBeUndefined();
+    expect(pngLight(await base.clone().png({ progressive: true }).toBuffer(), 512)).toBeUndefined();
+    expect(pngLight(await base.clone().toColourspace("rgb16").png().toBuffer(), 512)).toBeUndefined();
+    const plain = await base.clone().png().toBuffer();
+    expect(pngLight(plain, 512)).toBeDefined();
+    expect(pngLight(plain, 25)).toBeUndefined(); // wider than the working size: sharp shrinks it
+    const damaged = Buffer.from(plain);
+    damaged[damaged.length - 20] ^= 0xff; // inside the IDAT: its CRC no longer matches
+    expect(pngLight(damaged, 512)).toBeUndefined();
+    expect(pngLight(plain.subarray(0, plain.length - 30), 512)).toBeUndefined();
+  });
+});
