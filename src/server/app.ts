@@ -98,9 +98,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     keepAliveTimeout: 5_000,
     // Node checks these only every connectionsCheckingInterval (30 s by default): every second instead.
     http: { headersTimeout: options.headersTimeout ?? 10_000, connectionsCheckingInterval: 1_000 },
-    // A request id in every log line; no body is ever logged.
+    // A request id in every log line (fastify logs each request and response; no body is ever logged).
     requestIdHeader: false,
-    disableRequestLogging: false,
   });
   guardHosts(app, options.allowedHosts ?? LOCAL_HOSTS);
   await app.register(fastifyHelmet, {

@@ -3,9 +3,10 @@
  * is refused before it is decoded, and big photos are shrunk first (a digit needs no 12-megapixel detail).
  */
 import sharp from "sharp";
-import { pngLight, type Light } from "./png-light.js";
+import { pngLight } from "./png-light.js";
 import {
-  lightFromRgba,
+  rgbaLight,
+  type LightSource,
   prepareLight,
   prepareLightDigits,
   WORKING_SIZE,
@@ -72,21 +73,19 @@ export async function decodeImage(bytes: Uint8Array, what = "image"): Promise<Rg
 }
 
 /** Image bytes → light values (preprocess.ts): small plain PNGs by the fast path, everything else by sharp. */
-export async function decodeLight(bytes: Uint8Array, what = "image"): Promise<Light> {
+export async function decodeLight(bytes: Uint8Array, what = "image"): Promise<LightSource> {
   const fast = pngLight(bytes, WORKING_SIZE);
   if (fast) return fast;
   const { rgba, width, height } = await decodeImage(bytes, what);
-  return { light: lightFromRgba(rgba, width, height), width, height };
+  return rgbaLight(rgba, width, height);
 }
 
 /** Image bytes → the model's 28×28 input by MNIST's recipe (see preprocess.ts). */
 export async function prepareImage(bytes: Uint8Array, what = "image"): Promise<Prepared> {
-  const { light, width, height } = await decodeLight(bytes, what);
-  return prepareLight(light, width, height);
+  return prepareLight(await decodeLight(bytes, what));
 }
 
 /** Image bytes → one 28×28 input per digit of a written number, left to right. */
 export async function prepareImageDigits(bytes: Uint8Array, what = "image"): Promise<Prepared[]> {
-  const { light, width, height } = await decodeLight(bytes, what);
-  return prepareLightDigits(light, width, height);
+  return prepareLightDigits(await decodeLight(bytes, what));
 }

@@ -2,19 +2,13 @@
  * The server's fast path for the picture it gets most: an 8-bit, non-interlaced PNG no larger than the working
  * size (the page's canvas, a screenshot, a scan) decoded straight to the light values preprocessing starts
  * from — zlib's inflate, the five PNG row filters undone in one typed-array pass, each pixel composited over
- * white as it goes. It does what sharp does for such files, at a third of the CPU (sharp's pipeline costs
+ * white by the loop every decoder's pixels go through (preprocess.ts's pixelLight). It does what sharp does for such files, at a third of the CPU (sharp's pipeline costs
  * ~2.5 ms a picture here, inflate and this loop ~0.8 ms), and gives the same light values to the last bit
  * (test/vision/png-light.test.ts). Anything else — palettes, transparency keys, 16 bits, interlacing, colour
  * profiles, orientation, bigger pictures, anything malformed — is left to sharp (undefined).
  */
 import zlib from "node:zlib";
-
-/** Per pixel, the picture composited over white paper, in 0–1 (what `lightFromRgba` computes from RGBA). */
-export interface Light {
-  light: Float32Array;
-  width: number;
-  height: number;
-}
+import { pixelLight, type LightSource } from "./preprocess.js";
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 /** Channels per colour type: grey, RGB, grey + alpha, RGBA (8 bits each). */
@@ -22,13 +16,10 @@ const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 4: 2, 6: 4 };
 /** Chunks whose meaning sharp would apply (or that we do not): their pictures take sharp's path. */
 const LEAVE_TO_SHARP = new Set(["PLTE", "tRNS", "iCCP", "eXIf", "sBIT", "cICP"]);
 
-/** An opaque pixel's alpha as lightFromRgba computes it (255 · 1/255, which need not be exactly 1). */
-const OPAQUE = 255 * (1 / 255);
-
 const u32 = (b: Uint8Array, o: number) =>
   ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
 
-export function pngLight(b: Uint8Array, maxSide: number): Light | undefined {
+export function pngLight(b: Uint8Array, maxSide: number): LightSource | undefined {
   if (b.length < 45 || SIGNATURE.some((v, i) => b[i] !== v)) return undefined;
   let o = 8;
   let width = 0;
@@ -69,63 +60,47 @@ export function pngLight(b: Uint8Array, maxSide: number): Light | undefined {
   } catch {
     return undefined;
   }
-  if (raw.length !== height * (stride + 1)) return undefined;
-  return unfilter(raw, width, height, channels);
+  if (raw.length !== height * (stride + 1) || !unfilter(raw, width, height, channels)) return undefined;
+  return pixelLight(raw, 1, stride + 1, channels as 1 | 2 | 3 | 4, width, height);
 }
 
-/** Undoes each row's filter in place and composites every pixel over white, as sharp's RGBA would give. */
-function unfilter(raw: Uint8Array, width: number, height: number, channels: number): Light | undefined {
+/** Undoes each row's filter in place (raw: per row, a filter byte then the row's bytes); false if one is unknown. */
+function unfilter(raw: Uint8Array, width: number, height: number, channels: number): boolean {
   const stride = width * channels;
-  const light = new Float32Array(width * height);
-  let prev = -1; // offset of the previous row's first byte in raw (none for the first row)
   for (let y = 0; y < height; y++) {
     const row = y * (stride + 1) + 1;
+    const up = row - stride - 1; // the previous row's first byte (none for the first row)
     const filter = raw[row - 1];
+    if (filter === 0) continue;
+    if (filter > 4) return false;
+    if (y === 0 && filter !== 1) {
+      // No row above: Up adds nothing, Average adds half the left byte, Paeth picks the left byte.
+      if (filter === 3)
+        for (let i = channels; i < stride; i++)
+          raw[row + i] = (raw[row + i] + (raw[row + i - channels] >> 1)) & 255;
+      else if (filter === 4)
+        for (let i = channels; i < stride; i++) raw[row + i] = (raw[row + i] + raw[row + i - channels]) & 255;
+      continue;
+    }
     if (filter === 1)
       for (let i = channels; i < stride; i++) raw[row + i] = (raw[row + i] + raw[row + i - channels]) & 255;
-    else if (filter === 2) {
-      if (prev >= 0) for (let i = 0; i < stride; i++) raw[row + i] = (raw[row + i] + raw[prev + i]) & 255;
-    } else if (filter === 3) {
-      for (let i = 0; i < stride; i++) {
-        const left = i >= channels ? raw[row + i - channels] : 0;
-        const up = prev >= 0 ? raw[prev + i] : 0;
-        raw[row + i] = (raw[row + i] + ((left + up) >> 1)) & 255;
+    else if (filter === 2) for (let i = 0; i < stride; i++) raw[row + i] = (raw[row + i] + raw[up + i]) & 255;
+    else if (filter === 3) {
+      for (let i = 0; i < channels; i++) raw[row + i] = (raw[row + i] + (raw[up + i] >> 1)) & 255;
+      for (let i = channels; i < stride; i++)
+        raw[row + i] = (raw[row + i] + ((raw[row + i - channels] + raw[up + i]) >> 1)) & 255;
+    } else {
+      for (let i = 0; i < channels; i++) raw[row + i] = (raw[row + i] + raw[up + i]) & 255; // Paeth of (0, b, 0) is b
+      for (let i = channels; i < stride; i++) {
+        const a = raw[row + i - channels];
+        const b = raw[up + i];
+        const c = raw[up + i - channels];
+        const pa = b > c ? b - c : c - b; // |p − a| with p = a + b − c
+        const pb = a > c ? a - c : c - a;
+        const pc = a + b - 2 * c > 0 ? a + b - 2 * c : 2 * c - a - b;
+        raw[row + i] = (raw[row + i] + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c)) & 255;
       }
-    } else if (filter === 4) {
-      for (let i = 0; i < stride; i++) {
-        const a = i >= channels ? raw[row + i - channels] : 0;
-        const bUp = prev >= 0 ? raw[prev + i] : 0;
-        const c = i >= channels && prev >= 0 ? raw[prev + i - channels] : 0;
-        const p = a + bUp - c;
-        const pa = Math.abs(p - a);
-        const pb = Math.abs(p - bUp);
-        const pc = Math.abs(p - c);
-        raw[row + i] = (raw[row + i] + (pa <= pb && pa <= pc ? a : pb <= pc ? bUp : c)) & 255;
-      }
-    } else if (filter !== 0) return undefined;
-    prev = row;
-    // The same arithmetic, in the same order, as lightFromRgba (preprocess.ts) on sharp's RGBA.
-    const out = y * width;
-    if (channels === 4)
-      for (let x = 0, j = row; x < width; x++, j += 4) {
-        const a = raw[j + 3] * (1 / 255);
-        light[out + x] = a * (0.299 * raw[j] + 0.587 * raw[j + 1] + 0.114 * raw[j + 2]) * (1 / 255) + (1 - a);
-      }
-    else if (channels === 3)
-      for (let x = 0, j = row; x < width; x++, j += 3)
-        light[out + x] =
-          OPAQUE * (0.299 * raw[j] + 0.587 * raw[j + 1] + 0.114 * raw[j + 2]) * (1 / 255) + (1 - OPAQUE);
-    else if (channels === 2)
-      for (let x = 0, j = row; x < width; x++, j += 2) {
-        const a = raw[j + 1] * (1 / 255);
-        const v = raw[j];
-        light[out + x] = a * (0.299 * v + 0.587 * v + 0.114 * v) * (1 / 255) + (1 - a);
-      }
-    else
-      for (let x = 0, j = row; x < width; x++, j++) {
-        const v = raw[j];
-        light[out + x] = OPAQUE * (0.299 * v + 0.587 * v + 0.114 * v) * (1 / 255) + (1 - OPAQUE);
-      }
+    }
   }
-  return { light, width, height };
+  return true;
 }

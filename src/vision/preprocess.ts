@@ -10,6 +10,14 @@ export const SIZE = 28;
  * photo's preprocessing to milliseconds (the server and the page both use it). */
 export const WORKING_SIZE = 512;
 export const BOX = 20;
+/**
+ * Pictures are analysed box-averaged down by a whole factor, keeping the shorter side at least this long (a
+ * 280×280 canvas at 93×93): the analysis then costs about a ninth, and the digit's 20×20 box is still drawn
+ * from several pixels per output pixel, so the input hardly changes.
+ */
+export const ANALYSIS_MIN_SIDE = 90;
+/** Ink spanning fewer pixels than this at the reduced size is analysed again at full size. */
+const MIN_BOX_PIXELS = 2 * BOX;
 /** Ink fainter than this fraction of the strongest ink is noise, paper texture or shadow. */
 export const NOISE_FLOOR = 0.15;
 
@@ -68,18 +76,98 @@ export function inkFromRgba(
   return inkFromLight(lightFromRgba(rgba, width, height), width, height);
 }
 
-/** Per pixel, the picture composited over white paper (a transparent canvas is paper), greyscale, in 0–1. */
-export function lightFromRgba(rgba: ArrayLike<number>, width: number, height: number): Float32Array {
-  const n = width * height;
-  if (rgba.length !== n * 4)
-    throw new Error(`expected ${n * 4} RGBA values for ${width}×${height}, got ${rgba.length}`);
-  const light = new Float32Array(n);
-  for (let i = 0, j = 0; i < n; i++, j += 4) {
-    const a = rgba[j + 3] * (1 / 255);
-    light[i] = a * (0.299 * rgba[j] + 0.587 * rgba[j + 1] + 0.114 * rgba[j + 2]) * (1 / 255) + (1 - a);
-  }
-  return light;
+/**
+ * A picture as light values — per pixel, composited over white paper (a transparent canvas is paper),
+ * greyscale, in 0–1 — at full size (`factor` 1) or shrunk by a whole factor, each value the mean of a
+ * factor × factor block (the last partial row and column of blocks dropped).
+ */
+export interface LightSource {
+  width: number;
+  height: number;
+  at(factor: number): Float32Array;
 }
+
+/**
+ * Light values of 8-bit pixels with 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA) channels, row y starting
+ * at data[base + y · rowStride]. One loop for every source (sharp's RGBA, a canvas's, the PNG fast path's
+ * rows), so a picture gives the same values to the last bit whichever way it was decoded.
+ */
+export function pixelLight(
+  data: ArrayLike<number>,
+  base: number,
+  rowStride: number,
+  channels: 1 | 2 | 3 | 4,
+  width: number,
+  height: number,
+): LightSource {
+  return {
+    width,
+    height,
+    at(factor) {
+      const w = Math.floor(width / factor);
+      const h = Math.floor(height / factor);
+      const out = new Float32Array(w * h);
+      const row = new Float64Array(width);
+      const sums = new Float64Array(w);
+      const norm = 1 / (factor * factor);
+      for (let y = 0; y < h * factor; y++) {
+        lightRow(data, base + y * rowStride, channels, width, row);
+        if (factor === 1) {
+          for (let x = 0; x < width; x++) out[y * width + x] = row[x];
+          continue;
+        }
+        for (let bx = 0, x = 0; bx < w; bx++) {
+          let s = 0;
+          for (let dx = 0; dx < factor; dx++, x++) s += row[x];
+          sums[bx] += s;
+        }
+        if ((y + 1) % factor === 0) {
+          const o = ((y + 1) / factor - 1) * w;
+          for (let bx = 0; bx < w; bx++) out[o + bx] = sums[bx] * norm;
+          sums.fill(0);
+        }
+      }
+      return out;
+    },
+  };
+}
+
+/** An opaque pixel's alpha (255 · 1/255, which need not be exactly 1): grey and RGB pixels are opaque. */
+const OPAQUE = 255 * (1 / 255);
+
+/** One row's light values: a · (0.299 r + 0.587 g + 0.114 b) / 255 + (1 − a), the same arithmetic per channel count. */
+function lightRow(d: ArrayLike<number>, j: number, channels: number, width: number, out: Float64Array) {
+  if (channels === 4)
+    for (let x = 0; x < width; x++, j += 4) {
+      const a = d[j + 3] * (1 / 255);
+      out[x] = a * (0.299 * d[j] + 0.587 * d[j + 1] + 0.114 * d[j + 2]) * (1 / 255) + (1 - a);
+    }
+  else if (channels === 3)
+    for (let x = 0; x < width; x++, j += 3)
+      out[x] = OPAQUE * (0.299 * d[j] + 0.587 * d[j + 1] + 0.114 * d[j + 2]) * (1 / 255) + (1 - OPAQUE);
+  else if (channels === 2)
+    for (let x = 0; x < width; x++, j += 2) {
+      const a = d[j + 1] * (1 / 255);
+      const v = d[j];
+      out[x] = a * (0.299 * v + 0.587 * v + 0.114 * v) * (1 / 255) + (1 - a);
+    }
+  else
+    for (let x = 0; x < width; x++, j++) {
+      const v = d[j];
+      out[x] = OPAQUE * (0.299 * v + 0.587 * v + 0.114 * v) * (1 / 255) + (1 - OPAQUE);
+    }
+}
+
+/** RGBA pixels (sharp's, a canvas's) as a light source. */
+export function rgbaLight(rgba: ArrayLike<number>, width: number, height: number): LightSource {
+  if (rgba.length !== width * height * 4)
+    throw new Error(`expected ${width * height * 4} RGBA values for ${width}×${height}, got ${rgba.length}`);
+  return pixelLight(rgba, 0, width * 4, 4, width, height);
+}
+
+/** Full-size light values of RGBA pixels. */
+export const lightFromRgba = (rgba: ArrayLike<number>, width: number, height: number) =>
+  rgbaLight(rgba, width, height).at(1);
 
 /** inkFromRgba's work after the light values (which the server's PNG fast path decodes straight to). */
 export function inkFromLight(
@@ -282,14 +370,54 @@ export function mnistFromInk(ink: Float32Array, width: number, height: number): 
 
 /** The whole recipe from RGBA pixels. Throws NoInkError for a blank picture. */
 export function prepareDigit(rgba: ArrayLike<number>, width: number, height: number): Prepared {
-  return prepareLight(lightFromRgba(rgba, width, height), width, height);
+  return prepareLight(rgbaLight(rgba, width, height));
 }
 
-/** The whole recipe from light values (lightFromRgba's). */
-export function prepareLight(light: Float32Array, width: number, height: number): Prepared {
-  const { ink, inverted } = inkFromLight(light, width, height);
-  dropSpecks(ink, width, height);
-  return { ...mnistFromInk(ink, width, height), inverted };
+/** The whole recipe from a picture's light values. */
+export function prepareLight(source: LightSource): Prepared {
+  return atAnalysisSize(source, (r) => {
+    const { ink, inverted } = inkFromLight(r.light, r.width, r.height);
+    dropSpecks(ink, r.width, r.height);
+    const p = inOriginal(mnistFromInk(ink, r.width, r.height), inverted, r.factor);
+    return { result: p, span: Math.max(p.box.width, p.box.height) / r.factor };
+  });
+}
+
+interface Reduced {
+  light: Float32Array;
+  width: number;
+  height: number;
+  factor: number;
+}
+
+/**
+ * Runs `analyse` on the picture reduced for analysis; a small digit on a big picture (its ink spanning too few
+ * reduced pixels), or one lost at that size, is analysed again at full size.
+ */
+function atAnalysisSize<T>(source: LightSource, analyse: (r: Reduced) => { result: T; span: number }): T {
+  const reduced = (factor: number): Reduced => ({
+    light: source.at(factor),
+    width: Math.floor(source.width / factor),
+    height: Math.floor(source.height / factor),
+    factor,
+  });
+  const factor = Math.max(1, Math.floor(Math.min(source.width, source.height) / ANALYSIS_MIN_SIDE));
+  const full = () => analyse(reduced(1)).result;
+  if (factor === 1) return full();
+  try {
+    const coarse = analyse(reduced(factor));
+    return coarse.span < MIN_BOX_PIXELS ? full() : coarse.result;
+  } catch (e) {
+    if (e instanceof NoInkError) return full();
+    throw e;
+  }
+}
+
+/** A result analysed at a reduced size, its box in the picture's own pixels. */
+function inOriginal(p: Omit<Prepared, "inverted">, inverted: boolean, factor: number): Prepared {
+  const { x, y, width, height } = p.box;
+  const box = { x: x * factor, y: y * factor, width: width * factor, height: height * factor };
+  return { input: p.input, box, inverted };
 }
 
 /**
@@ -298,11 +426,18 @@ export function prepareLight(light: Float32Array, width: number, height: number)
  * each digit then goes through MNIST's recipe on its own.
  */
 export function prepareDigits(rgba: ArrayLike<number>, width: number, height: number): Prepared[] {
-  return prepareLightDigits(lightFromRgba(rgba, width, height), width, height);
+  return prepareLightDigits(rgbaLight(rgba, width, height));
 }
 
 /** prepareDigits from light values. */
-export function prepareLightDigits(light: Float32Array, width: number, height: number): Prepared[] {
+export function prepareLightDigits(source: LightSource): Prepared[] {
+  return atAnalysisSize(source, (r) => {
+    const digits = digitsAt(r.light, r.width, r.height, r.factor);
+    return { result: digits, span: Math.min(...digits.map((d) => d.box.height / r.factor)) };
+  });
+}
+
+function digitsAt(light: Float32Array, width: number, height: number, factor: number): Prepared[] {
   const { ink, inverted } = inkFromLight(light, width, height);
   const { label, parts } = dropSpecks(ink, width, height);
   if (parts.length === 0) throw new NoInkError();
@@ -320,6 +455,6 @@ export function prepareLightDigits(light: Float32Array, width: number, height: n
   return groups.map((g) => {
     const own = new Float32Array(ink.length);
     for (let i = 0; i < ink.length; i++) if (label[i] >= 0 && g.ids.has(label[i])) own[i] = ink[i];
-    return { ...mnistFromInk(own, width, height), inverted };
+    return inOriginal(mnistFromInk(own, width, height), inverted, factor);
   });
 }
