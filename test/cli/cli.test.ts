@@ -245,6 +245,72 @@ describe("digits calibrate", () => {
 });
 
 describe("digits serve", () => {
+  it("runs --workers 2 processes on one port, and replaces a worker that dies", async () => {
+    const server = spawn(
+      process.execPath,
+      ["--import", "tsx", CLI, "serve", "--port", "0", "--no-samples", "--workers", "2"],
+      { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] },
+    );
+    let err = "";
+    server.stderr.on("data", (d) => (err += d));
+    const url = await new Promise<string>((resolve) =>
+      server.stderr.on("data", () => {
+        const m = /on (http:\/\/[\d.:]+) with 2 workers/.exec(err);
+        if (m) resolve(m[1]);
+      }),
+    );
+    const workers = () =>
+      fs
+        .readdirSync("/proc")
+        .filter((d) => /^\d+$/.test(d))
+        .filter((d) => {
+          try {
+            return (
+              fs.readFileSync(`/proc/${d}/stat`, "utf8").split(") ")[1].split(" ")[1] === String(server.pid)
+            );
+          } catch {
+            return false;
+          }
+        })
+        .map(Number);
+    const { pixels } = await mnistSlice("t10k", 0, 1);
+    const png = await sharp(Buffer.from(pixels.map((v) => 255 - v)), {
+      raw: { width: 28, height: 28, channels: 1 },
+    })
+      .resize(280, 280)
+      .png()
+      .toBuffer();
+    const predict = async () =>
+      (
+        await fetch(`${url}/api/predict`, {
+          method: "POST",
+          headers: { "content-type": "image/png" },
+          body: new Uint8Array(png),
+        })
+      ).json();
+    const before = workers();
+    expect(before.length).toBe(2);
+    expect((await Promise.all([predict(), predict(), predict(), predict()])).map((r) => r.digit)).toEqual([
+      7, 7, 7, 7,
+    ]);
+    // A worker killed outright (out of memory, say): the primary starts another; the port keeps answering.
+    process.kill(before[0], "SIGKILL");
+    for (let i = 0; i < 100 && !(workers().length === 2 && !workers().includes(before[0])); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(err).toMatch(/a server worker died \(SIGKILL\); starting another/);
+    const after = workers();
+    expect(after).toHaveLength(2);
+    expect(after).not.toContain(before[0]);
+    for (let i = 0; i < 50 && (await predict().catch(() => undefined))?.digit !== 7; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect((await Promise.all([predict(), predict(), predict(), predict()])).map((r) => r.digit)).toEqual([
+      7, 7, 7, 7,
+    ]);
+    server.kill("SIGTERM");
+    expect(await new Promise((resolve) => server.once("exit", resolve))).toBe(0);
+    expect(after.filter((pid) => fs.existsSync(`/proc/${pid}`))).toEqual([]); // the workers stopped too
+  }, 60_000);
+
   it("finishes a request in flight when stopped (SIGTERM), then exits 0", async () => {
     const server = spawn(process.execPath, ["--import", "tsx", CLI, "serve", "--port", "0", "--no-samples"], {
       cwd: ROOT,
