@@ -16,9 +16,15 @@ export interface PredictRoutesOptions {
 /** Raw image bodies arrive as Buffers; multipart forms go through @fastify/multipart (registered by the app). */
 export async function imageFrom(req: FastifyRequest, bodyLimit: number): Promise<Buffer> {
   if (req.isMultipart()) {
-    const file = await req.file();
+    // A malformed form (cut short, a bad boundary) is the client's error, not the server's.
+    const malformed = (e: unknown): never => {
+      const status = (e as { statusCode?: number }).statusCode;
+      if (status !== undefined && status >= 400 && status < 500) throw e;
+      throw new HttpError(400, "bad_form", `not a readable multipart form (${(e as Error).message})`);
+    };
+    const file = await req.file().catch(malformed);
     if (!file) throw new HttpError(400, "no_image", "the form has no file field");
-    const bytes = await file.toBuffer();
+    const bytes = await file.toBuffer().catch(malformed);
     if (file.file.truncated) throw tooLarge(bodyLimit);
     return bytes;
   }
