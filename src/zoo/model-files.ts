@@ -173,6 +173,13 @@ export function modelsFrom(metadata: ModelMetadata, onnx: Uint8Array, where: str
   } catch (e) {
     throw new ModelError(`${where}/${MODEL_FILE}: not a readable ONNX model (${(e as Error).message})`);
   }
+  // A weight that is NaN or infinite makes every answer NaN: such a file is damaged, whatever its checksum.
+  for (const [key, values] of weights)
+    for (let i = 0; i < values.length; i++)
+      if (!Number.isFinite(values[i]))
+        throw new ModelError(
+          `${where}/${MODEL_FILE}: weight ${key}[${i}] is ${values[i]} (the model is damaged)`,
+        );
   try {
     // Every member's weights must be there, under its prefix in an ensemble ("m1/conv2d/kernel").
     const specs = metadata.members ?? [{ architecture: metadata.architecture, seed: metadata.seed }];
