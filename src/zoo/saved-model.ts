@@ -150,8 +150,11 @@ function fromFiles(where: string, metadataJson: unknown, onnx: Uint8Array | unde
   }
   const members = modelsFrom(metadata, onnx, where);
   const [model] = members;
+  // Our reader takes the initializers; onnxruntime parses the whole graph, and may still refuse it.
   const predictor = (options?: SessionOptions) =>
-    Predictor.fromOnnx(onnx, model.inputSpec.shape, metadata.io.output.classes, options);
+    Predictor.fromOnnx(onnx, model.inputSpec.shape, metadata.io.output.classes, options).catch((e) => {
+      throw new ModelError(`${onnxFile}: onnxruntime cannot load it (${(e as Error).message})`, { cause: e });
+    });
   return { model, members, metadata, dir: where, onnx, predictor };
 }
 
