@@ -22,6 +22,28 @@ import {
 
 /** SQLite's application_id for a digits samples database: "DGTS". */
 const APPLICATION_ID = 0x44475453;
+
+const TABLE = `CREATE TABLE samples (
+  id INTEGER PRIMARY KEY,
+  created_at TEXT NOT NULL,
+  client TEXT NOT NULL,
+  label INTEGER NOT NULL CHECK (label BETWEEN 0 AND 9),
+  predicted INTEGER NOT NULL,
+  confidence REAL NOT NULL,
+  image_type TEXT NOT NULL,
+  image BLOB NOT NULL,
+  pixels BLOB NOT NULL CHECK (length(pixels) = ${SIZE * SIZE})
+)`;
+const INDEX = "CREATE INDEX samples_client ON samples (client)";
+const squeezed = (sql: string) => sql.replace(/\s+/g, " ").trim();
+
+/** The schema a file holds, as SQLite keeps it (read as bytes: see COLUMNS). */
+function schemaOf(db: Database.Database): string[] {
+  const rows = db
+    .prepare("SELECT CAST(sql AS BLOB) AS sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
+    .all() as { sql: ArrayBuffer }[];
+  return rows.map((r) => squeezed(new TextDecoder().decode(r.sql)));
+}
 const SCHEMA_VERSION = 1;
 
 /** A numeric pragma's value (libsql's `simple` option returns the row, not the value). */
@@ -30,8 +52,23 @@ function pragmaNumber(db: Database.Database, name: string): number {
   return Number(row?.[name] ?? 0);
 }
 
+// Text columns are read as bytes and decoded here: libsql aborts the whole process on a TEXT value that is not
+// valid UTF-8 (a damaged file), where a decoder replaces the bad bytes (found by the fuzz test).
 const COLUMNS =
-  "id, created_at AS createdAt, client, label, predicted, confidence, image_type AS imageType, length(image) AS imageBytes";
+  "id, CAST(created_at AS BLOB) AS createdAt, CAST(client AS BLOB) AS client, label, predicted, confidence, CAST(image_type AS BLOB) AS imageType, length(image) AS imageBytes";
+
+type Row = Omit<SampleInfo, "createdAt" | "client" | "imageType"> & {
+  createdAt: ArrayBuffer;
+  client: ArrayBuffer;
+  imageType: ArrayBuffer;
+};
+const text = new TextDecoder();
+const info = (r: Row): SampleInfo => ({
+  ...r,
+  createdAt: text.decode(r.createdAt),
+  client: text.decode(r.client),
+  imageType: text.decode(r.imageType),
+});
 
 function where(filter: ListFilter): { sql: string; args: (string | number)[] } {
   const parts: string[] = [];
@@ -53,6 +90,18 @@ export class SqliteSampleStore implements SampleStore {
     readonly location: string,
   ) {}
 
+  /** SQLite's own failures (damage quick_check missed, a lock held too long) as SamplesErrors naming the file. */
+  private sql<T>(f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof SamplesError) throw e;
+      throw new SamplesError(`${this.location}: the samples database failed (${(e as Error).message})`, {
+        cause: e,
+      });
+    }
+  }
+
   /** Opens (or creates) a samples database; refuses a file that is not one. */
   static open(file: string): SqliteSampleStore {
     const existed = fs.existsSync(file) && fs.statSync(file).size > 0;
@@ -70,12 +119,16 @@ export class SqliteSampleStore implements SampleStore {
       }
       if (existed) {
         // A damaged file is refused whole, before anything is read from or written to it.
-        const [check] = db.pragma("quick_check") as { quick_check: string }[];
-        if (check?.quick_check !== "ok") {
+        const [check] = db.prepare("SELECT CAST(quick_check AS BLOB) AS r FROM pragma_quick_check").all() as {
+          r: ArrayBuffer;
+        }[];
+        const verdict = check ? new TextDecoder().decode(check.r) : "no answer";
+        const schema = schemaOf(db);
+        const expected = [squeezed(TABLE), squeezed(INDEX)];
+        if (verdict !== "ok" || schema.join(";") !== expected.join(";")) {
           db.close();
-          throw new SamplesError(
-            `${file}: the samples database is damaged (${check?.quick_check}); restore a copy`,
-          );
+          const why = verdict !== "ok" ? verdict : "its tables are not the ones digits made";
+          throw new SamplesError(`${file}: the samples database is damaged (${why}); restore a copy`);
         }
       }
     } catch (e) {
@@ -89,20 +142,7 @@ export class SqliteSampleStore implements SampleStore {
     db.pragma("synchronous = FULL"); // a kept sample survives a power cut
     db.pragma("secure_delete = ON");
     if (!existed) {
-      db.exec(`
-        CREATE TABLE samples (
-          id INTEGER PRIMARY KEY,
-          created_at TEXT NOT NULL,
-          client TEXT NOT NULL,
-          label INTEGER NOT NULL CHECK (label BETWEEN 0 AND 9),
-          predicted INTEGER NOT NULL,
-          confidence REAL NOT NULL,
-          image_type TEXT NOT NULL,
-          image BLOB NOT NULL,
-          pixels BLOB NOT NULL CHECK (length(pixels) = ${SIZE * SIZE})
-        );
-        CREATE INDEX samples_client ON samples (client);
-      `);
+      db.exec(`${TABLE}; ${INDEX};`);
       db.pragma(`application_id = ${APPLICATION_ID}`);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
     }
@@ -118,52 +158,67 @@ export class SqliteSampleStore implements SampleStore {
 
   async add(s: NewSample): Promise<SampleInfo> {
     const pixels = checkedPixels(s);
-    const { lastInsertRowid } = this.db
-      .prepare(
-        "INSERT INTO samples (created_at, client, label, predicted, confidence, image_type, image, pixels) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-      )
-      .run(
-        new Date().toISOString(),
-        s.client,
-        s.label,
-        s.predicted,
-        s.confidence,
-        s.imageType,
-        Buffer.from(s.image),
-        pixels,
-      );
+    const { lastInsertRowid } = this.sql(() =>
+      this.db
+        .prepare(
+          "INSERT INTO samples (created_at, client, label, predicted, confidence, image_type, image, pixels) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .run(
+          new Date().toISOString(),
+          s.client,
+          s.label,
+          s.predicted,
+          s.confidence,
+          s.imageType,
+          Buffer.from(s.image),
+          pixels,
+        ),
+    );
     return (await this.list({ ids: [Number(lastInsertRowid)] }))[0];
   }
 
   async list(filter: ListFilter = {}): Promise<SampleInfo[]> {
     const w = where(filter);
-    return this.db
-      .prepare(`SELECT ${COLUMNS} FROM samples${w.sql} ORDER BY id`)
-      .all(...w.args) as SampleInfo[];
+    const rows = this.sql(
+      () => this.db.prepare(`SELECT ${COLUMNS} FROM samples${w.sql} ORDER BY id`).all(...w.args) as Row[],
+    );
+    return rows.map(info);
   }
 
   async read(filter: ListFilter = {}): Promise<Sample[]> {
     const w = where(filter);
-    const rows = this.db
-      .prepare(`SELECT ${COLUMNS}, image, pixels FROM samples${w.sql} ORDER BY id`)
-      .all(...w.args) as (SampleInfo & { image: ArrayBuffer; pixels: ArrayBuffer })[];
-    return rows.map((r) => ({ ...r, image: new Uint8Array(r.image), pixels: new Uint8Array(r.pixels) }));
+    const rows = this.sql(
+      () =>
+        this.db
+          .prepare(`SELECT ${COLUMNS}, image, pixels FROM samples${w.sql} ORDER BY id`)
+          .all(...w.args) as (Row & { image: ArrayBuffer; pixels: ArrayBuffer })[],
+    );
+    return rows.map((r) => ({
+      ...info(r),
+      image: new Uint8Array(r.image),
+      pixels: new Uint8Array(r.pixels),
+    }));
   }
 
   async delete(filter: ListFilter = {}): Promise<number> {
     const w = where(filter);
-    const { changes } = this.db.prepare(`DELETE FROM samples${w.sql}`).run(...w.args);
-    this.db.pragma("wal_checkpoint(TRUNCATE)"); // the log held the pictures too
-    return changes;
+    return this.sql(() => {
+      const { changes } = this.db.prepare(`DELETE FROM samples${w.sql}`).run(...w.args);
+      this.db.pragma("wal_checkpoint(TRUNCATE)"); // the log held the pictures too
+      return changes;
+    });
   }
 
   async count(): Promise<number> {
-    return (this.db.prepare("SELECT count(*) AS n FROM samples").get() as { n: number }).n;
+    return this.sql(() => (this.db.prepare("SELECT count(*) AS n FROM samples").get() as { n: number }).n);
   }
 
   /** Closes, first folding the write-ahead log into the file: a copied samples.db then holds everything. */
   async close(): Promise<void> {
-    this.db.pragma("wal_checkpoint(TRUNCATE)");
-    this.db.close();
+    try {
+      this.sql(() => this.db.pragma("wal_checkpoint(TRUNCATE)"));
+    } finally {
+      this.db.close();
+    }
   }
 }

@@ -7,6 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import Database from "libsql";
+import fc from "fast-check";
 import pg from "pg";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
@@ -169,5 +170,55 @@ describe.skipIf(!POSTGRES)("the PostgreSQL samples store", () => {
     await expect(openSamples(nowhere)).rejects.toThrow(
       /postgres:\/\/digits:\*\*\*@127\.0\.0\.1:1\/digits_test: cannot connect/,
     );
+  });
+});
+
+describe("the SQLite samples store under attack", () => {
+  it("a file of random bytes, or a samples database with bytes flipped: opens and reads, or a SamplesError leaving it as it was", async () => {
+    const dir = tmp();
+    const good = path.join(dir, "good.db");
+    const store = SqliteSampleStore.open(good);
+    for (const s of await digits(4)) await store.add(s);
+    await store.close();
+    const original = fs.readFileSync(good);
+    let n = 0;
+    const seen = { opened: 0, refused: 0 };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.uint8Array({ minLength: 1, maxLength: 8192 }).map((b) => Buffer.from(b)),
+          fc
+            .array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 8 })
+            .map((flips) => {
+              const b = Buffer.from(original);
+              for (const [at, x] of flips) b[at % b.length] ^= x;
+              return b;
+            }),
+        ),
+        async (bytes) => {
+          const file = path.join(dir, `${n++}.db`);
+          fs.writeFileSync(file, bytes);
+          try {
+            const s = SqliteSampleStore.open(file);
+            try {
+              await s.read(); // what opens must read, or fail as a SamplesError
+              seen.opened++;
+            } catch (e) {
+              expect((e as Error).name, String(e)).toBe("SamplesError"); // damage found only when read
+              seen.refused++;
+            } finally {
+              await s.close().catch(() => {});
+            }
+          } catch (e) {
+            expect((e as Error).name, String(e)).toBe("SamplesError");
+            expect(fs.readFileSync(file).equals(bytes)).toBe(true); // refused untouched
+            seen.refused++;
+          }
+        },
+      ),
+      { numRuns: 100 },
+    );
+    console.log(`samples fuzz: ${seen.opened} opened and read, ${seen.refused} refused`);
+    expect(seen.refused).toBeGreaterThan(0);
   });
 });
