@@ -11,6 +11,7 @@ const E2E = [
   "test/runs/finetune.test.ts",
   "test/runs/resume.test.ts",
   "test/server/postgres.test.ts",
+  "test/docker/**/*.test.ts",
 ];
 
 // Round trips through Python's Keras and onnxruntime (`npm run test:interop`, which makes their venv).
