@@ -170,6 +170,14 @@ function darknessRow(
 export function rgbaLight(rgba: ArrayLike<number>, width: number, height: number): LightSource {
   if (rgba.length !== width * height * 4)
     throw new Error(`expected ${width * height * 4} RGBA values for ${width}×${height}, got ${rgba.length}`);
+  // Bytes are in range by their type; any other array (a library caller's) is checked: NaN, ±Infinity or a
+  // value outside 0–255 would otherwise pass for ink or paper.
+  if (!(rgba instanceof Uint8Array || rgba instanceof Uint8ClampedArray))
+    for (let i = 0; i < rgba.length; i++) {
+      const v = rgba[i];
+      if (!(v >= 0 && v <= 255))
+        throw new RangeError(`RGBA value ${v} at ${i}: each channel is a number from 0 to 255`);
+    }
   return pixelLight(rgba, 0, width * 4, 4, width, height);
 }
 

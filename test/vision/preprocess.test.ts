@@ -169,11 +169,13 @@ describe("a small thin digit on a big canvas", () => {
 });
 
 describe("preprocessing under random pictures (fast-check)", () => {
-  // Pictures of 1×1 to 48×48 pixels: random noise, or a random rectangle of ink on random paper.
+  // Pictures of 1×1 to 48×48 pixels, and of up to 320×320 (analysed reduced): random noise, or a random
+  // rectangle of ink on random paper.
+  const side = fc.oneof(fc.integer({ min: 1, max: 48 }), fc.integer({ min: 90, max: 320 }));
   const picture = fc
     .record({
-      width: fc.integer({ min: 1, max: 48 }),
-      height: fc.integer({ min: 1, max: 48 }),
+      width: side,
+      height: side,
       seed: fc.integer(),
       kind: fc.constantFrom("noise", "rectangle", "flat"),
       paper: fc.integer({ min: 0, max: 255 }),
@@ -222,6 +224,16 @@ describe("preprocessing under random pictures (fast-check)", () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it("refuses NaN, infinite and out-of-range channel values by name", () => {
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -1, 256]) {
+      const rgba = new Float64Array(30 * 30 * 4).fill(255);
+      rgba[401] = bad;
+      expect(() => prepareDigit(rgba, 30, 30)).toThrow(
+        `RGBA value ${bad} at 401: each channel is a number from 0 to 255`,
+      );
+    }
   });
 
   it("refuses pixels that do not match the stated size", () => {
