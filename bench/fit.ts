@@ -2,8 +2,9 @@
  * Real training throughput: `fit` on MNIST (the reference CNN, the worker thread, shuffling, batching),
  * data-parallel replicas (as `fit` chooses) against one session on every core, interleaved because this VM's
  * speed drifts. Each sample is the second epoch of a two-epoch fit, so session compilation is left out.
- * `--augment` compares training with the standard augmentation against without it instead (auto replicas).
- * Usage: npm run bench:fit [-- --rounds 3 --batch 32 --images 60000 --augment]
+ * `--augment` compares training with the standard augmentation against without it instead (auto replicas);
+ * `--nchwc` compares onnxruntime's blocked convolutions (runtime/nchwc.ts) against the portable path.
+ * Usage: npm run bench:fit [-- --rounds 3 --batch 32 --images 60000 --augment | --nchwc]
  * Prints a line per run, then one JSON line (last line).
  */
 import { parseArgs } from "node:util";
@@ -20,6 +21,7 @@ const { values } = parseArgs({
     batch: { type: "string", default: "32" },
     images: { type: "string", default: "60000" },
     augment: { type: "boolean", default: false },
+    nchwc: { type: "boolean", default: false },
   },
 });
 const rounds = Number(values.rounds);
@@ -29,19 +31,28 @@ const count = Math.min(Number(values.images), data.train.count);
 const x = data.train.x.subarray(0, count * 784);
 const labels = data.train.labels.subarray(0, count);
 const auto = defaultReplicas(referenceCnn(), batchSize, defaultThreads());
-const variants: { label: string; replicas: number; augment?: AugmentOptions }[] = values.augment
-  ? [
-      { label: "augmented", replicas: auto, augment: STANDARD_AUGMENT },
-      { label: "plain", replicas: auto },
-    ]
-  : [
-      { label: `replicas=${auto} (auto)`, replicas: auto },
-      { label: "replicas=1", replicas: 1 },
-    ];
+const variants: { label: string; replicas: number; augment?: AugmentOptions; nchwc?: boolean }[] =
+  values.nchwc
+    ? [
+        { label: "nchwc", replicas: auto, nchwc: true },
+        { label: "portable", replicas: auto, nchwc: false },
+      ]
+    : values.augment
+      ? [
+          { label: "augmented", replicas: auto, augment: STANDARD_AUGMENT },
+          { label: "plain", replicas: auto },
+        ]
+      : [
+          { label: `replicas=${auto} (auto)`, replicas: auto },
+          { label: "replicas=1", replicas: 1 },
+        ];
 const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
 const samples = new Map<string, number[]>(variants.map((v) => [v.label, []]));
 for (let r = 0; r < rounds; r++) {
   for (const v of variants) {
+    if (v.nchwc)
+      process.env.DIGITS_NCHWC = "on"; // read by the training worker as it starts
+    else delete process.env.DIGITS_NCHWC;
     const result = await fit(referenceCnn(), x, labels, {
       optimizer: adam(),
       epochs: 2,
@@ -62,6 +73,7 @@ console.log(
     images: count,
     rounds,
     augment: values.augment,
+    nchwc: values.nchwc,
     imagesPerSecond,
   }),
 );

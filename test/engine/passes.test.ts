@@ -14,6 +14,8 @@ import { BACKWARD_PASSES, FORWARD_PASSES } from "../../src/engine/compiler/passe
 import { TrainingState, TrainStep } from "../../src/engine/runtime/step.js";
 import { buildArchitecture } from "../../src/zoo/architectures.js";
 import { toOnnx } from "../../src/engine/graph/serialize.js";
+import type { Sequential } from "../../src/engine/model/sequential.js";
+import { nchwcBlock, probeNchwcBlock } from "../../src/engine/runtime/nchwc.js";
 import { createSession, floatTensor, ort } from "../../src/engine/runtime/ort.js";
 import { referenceCnn } from "../../bench/reference-model.js";
 import { mnistSlice, oneHot } from "../helpers/mnist.js";
@@ -21,17 +23,23 @@ import { evaluate, tensor } from "./reference.js";
 
 const batch = 16;
 
-async function gradients(options: TrainGraphOptions): Promise<Record<string, ort.Tensor>> {
-  const model = referenceCnn(11);
+async function gradients(
+  options: TrainGraphOptions,
+  model: Sequential = referenceCnn(11),
+): Promise<Record<string, ort.Tensor>> {
   const { x, labels } = await mnistSlice("t10k", 0, batch);
   const g = buildGradientGraph(model, batch, options);
+  if (options.nchwcBlock) expect(g.nodes.some((n) => n.op === "nchwc.Conv")).toBe(true);
   const session = await createSession(toOnnx(g));
   const feeds: Record<string, ort.Tensor> = {
     [TRAIN.x]: floatTensor(x, [batch, 28, 28, 1]),
     [TRAIN.y]: floatTensor(oneHot(labels), [batch, 10]),
   };
   for (const w of model.weightSpecs)
-    feeds[TRAIN.weight(w.key)] = floatTensor(model.weights.get(w.key) as Float32Array, [...w.shape]);
+    feeds[w.trainable ? TRAIN.weight(w.key) : TRAIN.state(w.key)] = floatTensor(
+      model.weights.get(w.key) as Float32Array,
+      [...w.shape],
+    );
   const out = await session.run(feeds);
   await session.release();
   return out;
@@ -66,6 +74,32 @@ describe("rewrite passes", () => {
     const plain = await gradients({ optimize: false });
     const all = await gradients({});
     for (const key of Object.keys(plain)) expectClose(all[key], plain[key], key);
+  });
+});
+
+describe("onnxruntime's blocked (NCHWc) convolutions", () => {
+  it.each(["reference", "batchnorm", "dropout"] as const)(
+    "leave loss and every gradient unchanged (%s)",
+    async (arch) => {
+      const block = await probeNchwcBlock();
+      expect(block, "this machine's onnxruntime takes the blocked kernels").toBeDefined();
+      const plain = await gradients({}, buildArchitecture(arch, 3));
+      const blocked = await gradients({ nchwcBlock: block }, buildArchitecture(arch, 3));
+      for (const key of Object.keys(plain)) expectClose(blocked[key], plain[key], `${arch}: ${key}`);
+    },
+  );
+
+  it("are used only when asked (DIGITS_NCHWC=on: measured slower in whole steps), else the portable path", async () => {
+    delete process.env.DIGITS_NCHWC;
+    expect(await nchwcBlock()).toBeUndefined();
+    process.env.DIGITS_NCHWC = "on";
+    try {
+      expect(await nchwcBlock()).toBe(await probeNchwcBlock());
+    } finally {
+      delete process.env.DIGITS_NCHWC;
+    }
+    const g = buildGradientGraph(referenceCnn(1), batch, {});
+    expect(g.nodes.some((n) => n.op.startsWith("nchwc."))).toBe(false);
   });
 });
 

@@ -10,7 +10,14 @@ import { addAugmentation, augments, type Augment } from "./augment.js";
 import type { Optimizer } from "./optimizers.js";
 import { FLAT, flatLayout, flatSize, REPLICA, TRAIN } from "./params.js";
 import { windowMaxPool } from "../graph/lowering.js";
-import { BACKWARD_PASSES, eliminateDeadNodes, FORWARD_PASSES, runPasses, type Pass } from "./passes.js";
+import {
+  BACKWARD_PASSES,
+  eliminateDeadNodes,
+  FORWARD_PASSES,
+  nchwcConvolutions,
+  runPasses,
+  type Pass,
+} from "./passes.js";
 import type { ForwardContext } from "../model/layers.js";
 import type { Sequential } from "../model/sequential.js";
 
@@ -170,6 +177,8 @@ export interface TrainGraphOptions {
   augment?: Augment;
   /** Label smoothing ε: the loss's targets are (1 − ε)·one-hot + ε/classes, as Keras's. */
   labelSmoothing?: number;
+  /** The CPU's NCHWc block size, when onnxruntime's blocked kernels work here (runtime/nchwc.ts probes it). */
+  nchwcBlock?: number;
 }
 
 interface LossGraph {
@@ -238,7 +247,11 @@ function buildLoss(
 function choosePasses(options: TrainGraphOptions) {
   const chosen = (passes: readonly Pass[]) =>
     (options.optimize ?? true) ? passes.filter((p) => !(options.skipPasses ?? []).includes(p.name)) : [];
-  return { forward: chosen(FORWARD_PASSES), backward: [...chosen(BACKWARD_PASSES), eliminateDeadNodes] };
+  const blocked = options.nchwcBlock ? [nchwcConvolutions(options.nchwcBlock)] : [];
+  return {
+    forward: chosen(FORWARD_PASSES),
+    backward: [...chosen([...BACKWARD_PASSES, ...blocked]), eliminateDeadNodes],
+  };
 }
 
 /** Loss and the gradient of every trainable weight (outputs "loss", "correct", "grad:<key>"): for checks. */

@@ -1,6 +1,7 @@
 /** Graph → ONNX ModelProto bytes (opset 17), via the protobuf classes of the `onnx-proto` package. */
 import onnxProto from "onnx-proto";
 import type { AttrValue, DType, Graph, Value } from "./graph.js";
+import { NCHWC_DOMAIN, NCHWC_PREFIX } from "./ops/nchwc.js";
 
 const { onnx } = onnxProto;
 
@@ -50,12 +51,19 @@ export function toOnnx(graph: Graph, opts: SerializeOptions = {}): Uint8Array {
     producerName: "digits",
     producerVersion: "0.1.0",
     docString: opts.docString ?? "",
-    opsetImport: [{ domain: "", version: OPSET }],
+    opsetImport: [
+      { domain: "", version: OPSET },
+      ...(graph.nodes.some((n) => n.op.startsWith(NCHWC_PREFIX))
+        ? [{ domain: NCHWC_DOMAIN, version: 1 }]
+        : []),
+    ],
     graph: {
       name: "digits",
       node: graph.nodes.map((n) => ({
         name: n.name,
-        opType: n.op,
+        ...(n.op.startsWith(NCHWC_PREFIX)
+          ? { opType: n.op.slice(NCHWC_PREFIX.length), domain: NCHWC_DOMAIN }
+          : { opType: n.op }),
         input: [...n.inputs],
         output: [...n.outputs],
         attribute: Object.entries(n.attrs).map(([k, v]) => attribute(k, v)),

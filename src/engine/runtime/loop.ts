@@ -10,6 +10,7 @@ import type { Sequential } from "../model/sequential.js";
 import { Predictor, score } from "./inference.js";
 import { defaultThreads } from "./ort.js";
 import { DataParallelStepper, defaultReplicas } from "./replicas.js";
+import { nchwcBlock } from "./nchwc.js";
 import { SessionStepper, type OptimizerState, type Stepper } from "./step.js";
 
 export interface EpochLogs {
@@ -187,6 +188,7 @@ async function createStepper(
     augment: options.augment && augments(options.augment) ? options.augment : undefined,
     seed: options.seed,
     labelSmoothing: options.labelSmoothing,
+    nchwcBlock: await nchwcBlock(),
   };
   const { resume } = options;
   return replicas > 1

@@ -191,6 +191,7 @@ class Replica {
         const graph = buildReplicaGradientGraph(this.model, n, this.index, {
           augment: this.settings?.augment,
           labelSmoothing: this.settings?.labelSmoothing,
+          nchwcBlock: this.settings?.nchwcBlock,
         });
         session = await createSession(toOnnx(graph), { threads: 1 });
         this.gradients.set(n, session);

@@ -117,6 +117,8 @@ export interface StepSettings {
   /** The run's seed, from which each image's augmentation parameters are drawn. */
   seed: number;
   labelSmoothing?: number;
+  /** The NCHWc block size for onnxruntime's blocked convolutions (nchwc.ts), when they work here. */
+  nchwcBlock?: number;
 }
 
 /** The augmentation inputs of step t for rows rowStart…rowStart+n of its batch, as tensors. */
@@ -214,7 +216,12 @@ export class SessionStepper implements Stepper {
     private readonly settings?: StepSettings,
     resume?: OptimizerState,
   ) {
-    this.options = { ...options, augment: settings?.augment, labelSmoothing: settings?.labelSmoothing };
+    this.options = {
+      ...options,
+      augment: settings?.augment,
+      labelSmoothing: settings?.labelSmoothing,
+      nchwcBlock: options.nchwcBlock ?? settings?.nchwcBlock,
+    };
     this.state = new TrainingState(model, optimizer, options.flatParameters ?? true, resume);
     this.inputShape = [...model.inputSpec.shape];
     this.per = this.inputShape.reduce((a, b) => a * b, 1);

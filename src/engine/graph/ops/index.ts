@@ -2,6 +2,7 @@
 import type { Node, Value } from "../graph.js";
 import { ELEMENTWISE_OPS } from "./elementwise.js";
 import { LAYOUT_OPS } from "./layout.js";
+import { NCHWC_OPS } from "./nchwc.js";
 import { NN_OPS } from "./nn.js";
 import { REDUCE_OPS } from "./reduce.js";
 import type { Inferred, OpDef } from "./types.js";
@@ -11,6 +12,7 @@ export const OPS: Readonly<Record<string, OpDef>> = {
   ...NN_OPS,
   ...REDUCE_OPS,
   ...LAYOUT_OPS,
+  ...NCHWC_OPS,
 };
 
 export function opDef(op: string): OpDef {
