@@ -51,8 +51,8 @@ const samples = new Map<string, number[]>(variants.map((v) => [v.label, []]));
 for (let r = 0; r < rounds; r++) {
   for (const v of variants) {
     if (v.nchwc)
-      process.env.DIGITS_NCHWC = "on"; // read by the training worker as it starts
-    else delete process.env.DIGITS_NCHWC;
+      delete process.env.DIGITS_NCHWC; // read by the training worker as it starts
+    else process.env.DIGITS_NCHWC = "off";
     const result = await fit(referenceCnn(), x, labels, {
       optimizer: adam(),
       epochs: 2,

@@ -183,7 +183,10 @@ export const cropBeforeConvolution: Pass = (g) => {
  */
 export function nchwcConvolutions(block: number): Pass {
   const pass: Pass = (g) => {
-    for (const conv of g.nodes.filter((n) => n.op === "Conv")) {
+    // Forward convolutions only: their filters are weights, small to permute. (A weight gradient computed as
+    // a convolution has activations for its filter, as large as the batch: permuting those costs more than
+    // the blocked kernels win.)
+    for (const conv of g.nodes.filter((n) => n.op === "Conv" && n.meta?.kind === "conv")) {
       const [x, w, b] = conv.inputs;
       const [o, i, kh, kw] = g.shape(w);
       if (g.shape(x).length !== 4 || (conv.attrs.group ?? 1) !== 1) continue;

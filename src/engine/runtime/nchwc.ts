@@ -2,12 +2,8 @@
  * Whether ONNX Runtime's blocked-layout (NCHWc) kernels can take this CPU's training convolutions, and with
  * which block size: it depends on the vector width (8 floats with AVX2 and here, 16 on some AVX-512 builds) and
  * the domain is internal to onnxruntime. So it is probed, once per process: a small convolution through the
- * nchwcConvolutions pass at each candidate block, against the plain Conv. No match → the portable path.
- *
- * Opt-in (DIGITS_NCHWC=on), because measured it loses: alone, conv2's forward runs 12–20% faster on the blocked
- * kernels, but whole training steps ran 16–24% slower with them (`npm run bench:fit -- --nchwc`, 2026-12-02,
- * batch 32 and 128, three interleaved rounds each). Kept, tested equal, for the next try (the input gradient
- * as a blocked convolution; finding what in the step the reorders slow down).
+ * nchwcConvolutions pass at each candidate block, against the plain Conv. No match, or DIGITS_NCHWC=off → the
+ * portable path.
  */
 import { nchwcConvolutions } from "../compiler/passes.js";
 import { Graph } from "../graph/graph.js";
@@ -17,9 +13,9 @@ import { createSession, floatTensor } from "./ort.js";
 const CANDIDATES = [8, 16];
 let probed: Promise<number | undefined> | undefined;
 
-/** The block size training uses the blocked kernels with: only when asked (DIGITS_NCHWC=on) and they work. */
+/** The block size training uses the blocked kernels with, unless told not to (DIGITS_NCHWC=off). */
 export function nchwcBlock(): Promise<number | undefined> {
-  return process.env.DIGITS_NCHWC === "on" ? probeNchwcBlock() : Promise.resolve(undefined);
+  return process.env.DIGITS_NCHWC === "off" ? Promise.resolve(undefined) : probeNchwcBlock();
 }
 
 /** The block size the blocked kernels compute correctly with here, or undefined. */
