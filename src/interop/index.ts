@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Predictor, score, type Sequential } from "../engine/index.js";
-import { writeAtomic } from "../util/fs.js";
+import { writeAtomic, writeDirAtomic } from "../util/fs.js";
 import type { LoadedModel } from "../zoo/saved-model.js";
 import { fromH5, fromKeras, fromTfjs, h5Bytes, kerasBytes, tfjsFiles } from "./formats.js";
 import { InteropError } from "./layers.js";
@@ -34,20 +34,11 @@ export async function exportModel(
     writeAtomic(out, format === "keras" ? await kerasBytes(loaded.model) : await h5Bytes(loaded.model));
     return [out];
   }
-  // A folder, whole or not at all: written beside, renamed into place.
+  // A folder, whole or not at all.
   const files = tfjsFiles(loaded.model);
   if (fs.existsSync(out) && fs.readdirSync(out).length)
     throw new InteropError(`${out}: already exists and is not empty`);
-  const tmp = `${path.resolve(out)}.${process.pid}.part`;
-  fs.rmSync(tmp, { recursive: true, force: true });
-  try {
-    fs.mkdirSync(tmp, { recursive: true });
-    for (const [name, content] of Object.entries(files)) fs.writeFileSync(path.join(tmp, name), content);
-    fs.rmSync(out, { recursive: true, force: true });
-    fs.renameSync(tmp, out);
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  writeDirAtomic(out, files);
   return Object.keys(files).map((f) => path.join(out, f));
 }
 

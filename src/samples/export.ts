@@ -2,9 +2,10 @@
  * Samples out of the database, in the forms the rest of digits reads: an IDX pair of the 28×28 inputs
  * (`--dataset idx:DIR/images-idx3-ubyte,DIR/labels-idx1-ubyte`), the pictures as uploaded in
  * DIR/pictures/<label>/ (`--dataset folder:DIR/pictures`), and samples.csv with every column but the pixels.
- * Written to a temporary folder renamed into place: an export is whole or absent.
+ * Written to a temporary folder renamed into place (util/fs.ts's writeDirAtomic): an export is whole or absent.
  */
 import fs from "node:fs";
+import { writeDirAtomic } from "../util/fs.js";
 import path from "node:path";
 import { encodeImages, encodeLabels } from "../data/idx.js";
 import { packSamples, SamplesError, type ListFilter, type SampleStore } from "./store.js";
@@ -30,38 +31,19 @@ export async function exportSamples(
     throw new SamplesError(`${out}: already exists and is not empty (export into a new folder)`);
   const samples = await store.read(filter);
   if (samples.length === 0) throw new SamplesError(`${store.location}: no samples to export`);
-  const tmp = `${out.replace(/[/\\]+$/, "")}.${process.pid}.part`;
-  fs.rmSync(tmp, { recursive: true, force: true });
-  try {
-    fs.mkdirSync(tmp, { recursive: true });
-    const packed = packSamples(samples);
-    fs.writeFileSync(path.join(tmp, "images-idx3-ubyte"), encodeImages(packed.images));
-    fs.writeFileSync(path.join(tmp, "labels-idx1-ubyte"), encodeLabels(packed.labels));
-    const header = [
-      "id",
-      "created_at",
-      "client",
-      "label",
-      "predicted",
-      "confidence",
-      "image_type",
-      "picture",
-    ];
-    const rows = samples.map((s) => {
-      const picture = path.join("pictures", String(s.label), `${s.id}.${EXTENSIONS[s.imageType] ?? "bin"}`);
-      fs.mkdirSync(path.join(tmp, path.dirname(picture)), { recursive: true });
-      fs.writeFileSync(path.join(tmp, picture), s.image);
-      return [s.id, s.createdAt, s.client, s.label, s.predicted, s.confidence, s.imageType, picture];
-    });
-    fs.writeFileSync(
-      path.join(tmp, "samples.csv"),
-      `${[header, ...rows].map((r) => r.map(csvCell).join(",")).join("\n")}\n`,
-    );
-    fs.rmSync(out, { recursive: true, force: true }); // an empty folder the user made
-    fs.renameSync(tmp, out);
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  const packed = packSamples(samples);
+  const files: Record<string, string | Uint8Array> = {
+    "images-idx3-ubyte": encodeImages(packed.images),
+    "labels-idx1-ubyte": encodeLabels(packed.labels),
+  };
+  const header = ["id", "created_at", "client", "label", "predicted", "confidence", "image_type", "picture"];
+  const rows = samples.map((s) => {
+    const picture = path.join("pictures", String(s.label), `${s.id}.${EXTENSIONS[s.imageType] ?? "bin"}`);
+    files[picture] = s.image;
+    return [s.id, s.createdAt, s.client, s.label, s.predicted, s.confidence, s.imageType, picture];
+  });
+  files["samples.csv"] = `${[header, ...rows].map((r) => r.map(csvCell).join(",")).join("\n")}\n`;
+  writeDirAtomic(out, files);
   return {
     count: samples.length,
     images: path.join(out, "images-idx3-ubyte"),

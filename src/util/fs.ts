@@ -40,3 +40,29 @@ export function writeAtomic(file: string, content: string | Uint8Array): void {
     fs.rmSync(tmp, { force: true });
   }
 }
+
+/**
+ * Writes a new folder of files whole or not at all, and durably: into a temp folder beside, every file
+ * flushed, then renamed into place (over an empty folder the user made). `files` maps paths inside the folder
+ * ("pictures/7/12.png") to their contents. Refuses a folder that exists and is not empty.
+ */
+export function writeDirAtomic(out: string, files: Readonly<Record<string, string | Uint8Array>>): void {
+  if (fs.existsSync(out) && fs.readdirSync(out).length > 0)
+    throw new Error(`${out}: already exists and is not empty (write into a new folder)`);
+  const tmp = `${path.resolve(out)}.${process.pid}.part`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  try {
+    for (const [name, content] of Object.entries(files)) {
+      const file = path.join(tmp, name);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      writeDurable(file, content);
+    }
+    fs.mkdirSync(tmp, { recursive: true }); // an empty folder still arrives
+    fsyncDir(tmp);
+    fs.rmSync(out, { recursive: true, force: true });
+    fs.renameSync(tmp, out);
+    fsyncDir(path.dirname(path.resolve(out)));
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
