@@ -61,7 +61,8 @@ export function calibrateCommand(): Command {
         count: scored.count,
       });
       const predictor = await openModel(o.out).predictor();
-      const refused = await refusals(predictor, calibration.threshold, test, nonDigitSet(o.nonDigits));
+      const digits = { probabilities: await predictor.predict(test.x), labels: test.labels };
+      const refused = await refusals(predictor, calibration.threshold, digits, nonDigitSet(o.nonDigits));
       await predictor.release();
       if (o.json) return printJson({ model: o.out, calibration, refusals: refused });
       process.stdout.write(

@@ -214,7 +214,12 @@ export async function writeReport({
     ),
   );
   say(`drawing ${NON_DIGITS} non-digits of each kind`);
-  const refused = await refusals(predictor, threshold, test, nonDigitSet(NON_DIGITS));
+  const refused = await refusals(
+    predictor,
+    threshold,
+    { probabilities, labels: test.labels },
+    nonDigitSet(NON_DIGITS),
+  );
   const refusedTable = `<section><h2>Not digits</h2><p>Letters, symbols, scribbles, near-blank pictures and textures (<code>src/unsure/nondigits.ts</code>): how many the model's threshold (${pct(threshold, 1)}${metadata.calibration ? `, calibrated on ${escape(metadata.calibration.fittedOn.join(" and "))}` : ", uncalibrated"}) refuses, while it answers ${pct(refused.digits.coverage)} of the test digits.</p><table><tr><th>not a digit</th><th>pictures</th><th>refused</th><th>no ink found</th></tr>${refused.nonDigits
     .map(
       (r) =>

@@ -56,8 +56,8 @@ export async function fitCalibration(
   const labels = Uint8Array.from(sets.flatMap((s) => Array.from(s.labels)));
   const temperature = fitTemperature(probabilities, labels, classes);
   const tempered = temper(probabilities, classes, temperature);
-  const threshold = thresholdFor(confidences(tempered, classes), coverage);
   const top = confidences(tempered, classes);
+  const threshold = thresholdFor(top, coverage);
   return {
     temperature,
     threshold,

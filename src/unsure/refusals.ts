@@ -12,14 +12,15 @@ export interface Refusals {
   nonDigits: { kind: Kind | "all"; made: number; refused: number; noInk: number }[];
 }
 
+/** `digits.probabilities`: the model's answers on the real digits, as the caller already holds them. */
 export async function refusals(
   predictor: Predictor,
   threshold: number,
-  digits: { x: Float32Array; labels: Uint8Array },
+  digits: { probabilities: Float32Array; labels: Uint8Array },
   nonDigits: NonDigitSet,
 ): Promise<Refusals> {
   const classes = predictor.classes;
-  const [real] = selective(await predictor.predict(digits.x), digits.labels, classes, [threshold]);
+  const [real] = selective(digits.probabilities, digits.labels, classes, [threshold]);
   const top = confidences(await predictor.predict(nonDigits.x), classes);
   const perKind = KINDS.map((kind) => {
     const below = nonDigits.kinds.filter((k, i) => k === kind && top[i] < threshold).length;

@@ -73,7 +73,8 @@ describe("the shipped model, calibrated", () => {
     const loaded = loadModel(DEFAULT_MODEL_DIR);
     const predictor = await loaded.predictor();
     const { x, labels } = await mnistSlice("t10k", 0, 2000);
-    const r = await refusals(predictor, unsureThreshold(loaded.metadata), { x, labels }, set);
+    const digits = { probabilities: await predictor.predict(x), labels };
+    const r = await refusals(predictor, unsureThreshold(loaded.metadata), digits, set);
     await predictor.release();
     expect(r.digits.coverage).toBeGreaterThanOrEqual(0.99);
     const all = r.nonDigits.find((k) => k.kind === "all")!;
