@@ -14,6 +14,7 @@ import { LOCAL_HOSTS } from "../server/guard.js";
 import { nonNegativeInt, port, positiveInt } from "./options.js";
 
 const isLocal = (host: string) => (LOCAL_HOSTS as readonly string[]).includes(host);
+const isEverywhere = (host: string) => host === "0.0.0.0" || host === "::";
 
 export function serveCommand(): Command {
   return new Command("serve")
@@ -61,14 +62,15 @@ export function serveCommand(): Command {
             : o.samples;
       if (inCluster && cluster.isPrimary) {
         // Checked (and created or migrated) once, before the workers open it together.
-        if (samplesAt) await (await openSamples(samplesAt)).close();
+        const store = samplesAt ? await openSamples(samplesAt) : undefined;
+        await store?.close();
         warnEverywhere(o.host, o.allowHost, say);
         const code = await runPrimary({
           workers,
           say,
           onListening: (a) =>
             say(
-              `digits: serving ${model.dir} on ${describe(o.host, a)} with ${workers} workers${samplesAt ? `, kept samples in ${samplesAt.replace(/:[^:@/]*@/, ":***@")}` : ""} (Ctrl-C to stop)`,
+              `digits: serving ${model.dir} on ${describe(o.host, a)} with ${workers} workers${store ? `, kept samples in ${store.location}` : ""} (Ctrl-C to stop)`,
             ),
         });
         process.exit(code);
@@ -79,7 +81,7 @@ export function serveCommand(): Command {
         return { labels: train.labels, pixels: train.pixels };
       };
       // On all interfaces the server is reachable by other machines, under names only the person knows.
-      const everywhere = o.host === "0.0.0.0" || o.host === "::";
+      const everywhere = isEverywhere(o.host);
       const allowedHosts = [
         ...LOCAL_HOSTS,
         ...(o.allowHost ?? []),
@@ -114,7 +116,7 @@ export function serveCommand(): Command {
 
 /** Where the server listens, as a person would open it. */
 function describe(host: string, bound: { address: string; port: number; family?: string | number }): string {
-  if (host === "0.0.0.0" || host === "::")
+  if (isEverywhere(host))
     return `every interface, port ${bound.port} (this machine: http://127.0.0.1:${bound.port})`;
   const v6 = bound.family === "IPv6" || bound.family === 6 || bound.address.includes(":");
   return `http://${v6 ? `[${bound.address}]` : bound.address}:${bound.port}`;
@@ -122,7 +124,7 @@ function describe(host: string, bound: { address: string; port: number; family?:
 
 /** On all interfaces the server is reachable by other machines, under names only the person knows. */
 function warnEverywhere(host: string, allowHost: string[] | undefined, say: (m: string) => void): void {
-  if ((host === "0.0.0.0" || host === "::") && !allowHost)
+  if (isEverywhere(host) && !allowHost)
     say(
       `digits: warning: --host ${host} listens on every network interface, so other machines can reach this server; it answers only to ${LOCAL_HOSTS.join(", ")} unless you name its other host names with --allow-host (or * for any)`,
     );

@@ -1,11 +1,8 @@
-import fs from "node:fs";
-import path from "node:path";
 import { Command, Option } from "commander";
 import { ARCHITECTURES } from "../zoo/architectures.js";
 import { parseAugmentSpec, RECIPES, type Recipe, type RecipeName } from "../zoo/recipes.js";
 import { formatReport } from "../metrics/classification.js";
 import { resumeRun, trainRun, type RunEvents } from "../runs/run.js";
-import { readJson } from "../util/json.js";
 import { pct } from "../util/format.js";
 import { printJson } from "../util/json.js";
 import {
@@ -127,7 +124,10 @@ export function trainCommand(): Command {
       const t0 = performance.now();
       const events: RunEvents = {
         onMessage: (m) => process.stderr.write(`${m}\n`),
-        onEpochStart: (e, n, b) => progress.epochStart(e, n, b),
+        onEpochStart: (e, n, b) => {
+          epochs = n; // a resumed run's total comes from its config.json, through the loop
+          progress.epochStart(e, n, b);
+        },
         onBatch: (p) => progress.batch(p),
         onEpochEnd: (e, logs) => progress.epochEnd(e, epochs, logs),
         onStart: (handle) => {
@@ -145,7 +145,6 @@ export function trainCommand(): Command {
           process.on("SIGTERM", () => stop("SIGTERM"));
         },
       };
-      if (o.resume) epochs = resumedEpochs(o.resume);
       const result = o.resume
         ? await resumeRun(o.resume, events)
         : await trainRun(
@@ -202,13 +201,4 @@ export function trainCommand(): Command {
           `saved ${result.modelDir}\n`,
       );
     });
-}
-
-/** The epochs a run to resume was started for (for the progress display; resumeRun checks the rest). */
-function resumedEpochs(runDir: string): number {
-  const file = path.join(runDir, "config.json");
-  if (!fs.existsSync(file)) throw new Error(`${runDir}: not a run directory (no config.json)`);
-  const epochs = (readJson(file, "run directory") as { epochs?: unknown }).epochs;
-  if (typeof epochs !== "number") throw new Error(`${file}: records no epochs`);
-  return epochs;
 }

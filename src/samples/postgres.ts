@@ -19,6 +19,7 @@ import {
   type Sample,
   type SampleInfo,
   type SampleStore,
+  withBytes,
 } from "./store.js";
 import { SIZE } from "../vision/preprocess.js";
 
@@ -152,11 +153,7 @@ export class PostgresSampleStore implements SampleStore {
       `SELECT ${COLUMNS}, image, pixels FROM digits_samples${w.sql} ORDER BY id`,
       w.args,
     );
-    return rows.map((r) => ({
-      ...info(r),
-      image: new Uint8Array(r.image),
-      pixels: new Uint8Array(r.pixels),
-    }));
+    return rows.map((r) => withBytes(info(r), r.image, r.pixels));
   }
 
   async delete(filter: ListFilter = {}): Promise<number> {

@@ -18,6 +18,7 @@ import {
   type Sample,
   type SampleInfo,
   type SampleStore,
+  withBytes,
 } from "./store.js";
 
 /** SQLite's application_id for a digits samples database: "DGTS". */
@@ -193,11 +194,7 @@ export class SqliteSampleStore implements SampleStore {
           .prepare(`SELECT ${COLUMNS}, image, pixels FROM samples${w.sql} ORDER BY id`)
           .all(...w.args) as (Row & { image: ArrayBuffer; pixels: ArrayBuffer })[],
     );
-    return rows.map((r) => ({
-      ...info(r),
-      image: new Uint8Array(r.image),
-      pixels: new Uint8Array(r.pixels),
-    }));
+    return rows.map((r) => withBytes(info(r), r.image, r.pixels));
   }
 
   async delete(filter: ListFilter = {}): Promise<number> {

@@ -59,6 +59,17 @@ export interface SampleStore {
   close(): Promise<void>;
 }
 
+/** A listed sample with its picture and input bytes, as a backend reads them (Buffer or ArrayBuffer). */
+export const withBytes = (
+  info: SampleInfo,
+  image: ArrayBuffer | Uint8Array,
+  pixels: ArrayBuffer | Uint8Array,
+): Sample => ({
+  ...info,
+  image: new Uint8Array(image),
+  pixels: new Uint8Array(pixels),
+});
+
 /** A new sample checked, and its input as the 784 bytes stored. */
 export function checkedPixels(s: NewSample): Buffer {
   if (!Number.isInteger(s.label) || s.label < 0 || s.label > 9)

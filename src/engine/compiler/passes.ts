@@ -182,7 +182,7 @@ export const cropBeforeConvolution: Pass = (g) => {
  * (the reorders included), with the same result to float rounding.
  */
 export function nchwcConvolutions(block: number): Pass {
-  const pass: Pass = (g) => {
+  return function nchwcConvolutions(g: Graph) {
     // Forward convolutions only: their filters are weights, small to permute. (A weight gradient computed as
     // a convolution has activations for its filter, as large as the batch: permuting those costs more than
     // the blocked kernels win.)
@@ -200,8 +200,6 @@ export function nchwcConvolutions(block: number): Pass {
     }
     g.sortTopologically();
   };
-  Object.defineProperty(pass, "name", { value: "nchwcConvolutions" });
-  return pass;
 }
 
 export const FORWARD_PASSES: readonly Pass[] = [phaseConvolutionPooling, cropBeforeConvolution];

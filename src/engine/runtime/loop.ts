@@ -206,21 +206,19 @@ export async function trainLoop(
   const classes = model.outputShape[0];
   const count = data.labels.length;
   const { batchSize, epochs, initialEpoch } = options;
+  const batches = Math.ceil(count / batchSize);
+  if (options.resume && options.resume.step !== initialEpoch * batches)
+    throw new Error(
+      `resume: the optimizer state is from step ${options.resume.step}, but epoch ${initialEpoch} ends at step ${initialEpoch * batches} (different data or batch size?)`,
+    );
   const stepper = await createStepper(model, optimizer, options);
   const batcher = new Batcher(data, data.x.length / count, classes, batchSize);
   const rng = new Random(options.seed);
   const order = Uint32Array.from({ length: count }, (_, i) => i);
   const history: EpochLogs[] = [];
-  const batches = Math.ceil(count / batchSize);
   const started = performance.now();
   let stopped = false;
   let steps = options.resume?.step ?? 0;
-  if (options.resume && steps !== initialEpoch * batches) {
-    await stepper.release();
-    throw new Error(
-      `resume: the optimizer state is from step ${steps}, but epoch ${initialEpoch} ends at step ${initialEpoch * batches} (different data or batch size?)`,
-    );
-  }
   // The shuffles of the epochs already trained, replayed: each epoch shuffles the previous epoch's order.
   if (options.shuffle) for (let e = 0; e < initialEpoch; e++) rng.shuffle(order);
 
