@@ -89,6 +89,18 @@ describe("onnxruntime's blocked (NCHWc) convolutions", () => {
     },
   );
 
+  it("need the probe: the block size it did not choose gives wrong gradients", async () => {
+    const block = await probeNchwcBlock();
+    const other = block === 8 ? 16 : 8;
+    const plain = await gradients({}, referenceCnn(3));
+    const wrong = await gradients({ nchwcBlock: other }, referenceCnn(3));
+    const differs = (key: string) => {
+      const [p, q] = [plain[key].data as Float32Array, wrong[key].data as Float32Array];
+      return p.some((v, i) => Math.abs(v - q[i]) > 1e-3 * Math.max(1, Math.abs(v)));
+    };
+    expect(Object.keys(plain).some(differs), `block ${other} instead of ${block}`).toBe(true);
+  });
+
   it("are used where the probe finds a block size, and the portable path when forced (DIGITS_NCHWC=off)", async () => {
     expect(await nchwcBlock()).toBe(await probeNchwcBlock());
     process.env.DIGITS_NCHWC = "off";

@@ -1,7 +1,7 @@
 /**
  * Whether ONNX Runtime's blocked-layout (NCHWc) kernels can take this CPU's training convolutions, and with
- * which block size: it depends on the vector width (8 floats with AVX2 and here, 16 on some AVX-512 builds) and
- * the domain is internal to onnxruntime. So it is probed, once per process: a small convolution through the
+ * which block size: it depends on the vector width (8 floats with AVX2, 16 with AVX-512F: both seen on this
+ * project's machines) and the domain is internal to onnxruntime. So it is probed, once per process: a small convolution through the
  * nchwcConvolutions pass at each candidate block, against the plain Conv. No match, or DIGITS_NCHWC=off → the
  * portable path.
  */
@@ -29,8 +29,14 @@ async function convolve(block: number | undefined, x: Float32Array, w: Float32Ar
   const y = g.op("Conv", [g.input("x", [2, 16, 6, 6]), g.input("w", [16, 16, 3, 3])], {
     kernel_shape: [3, 3],
   });
-  g.output(y);
-  if (block) nchwcConvolutions(block)(g);
+  g.annotate(y, { kind: "conv" }); // a forward convolution, as the pass takes them
+  // Read through another node: the pass redirects a value's readers, and a graph output keeps its producer.
+  g.output(g.op("Identity", [y]));
+  if (block) {
+    nchwcConvolutions(block)(g);
+    if (!g.nodes.some((n) => n.op === "nchwc.Conv"))
+      throw new Error("the nchwcConvolutions pass left the probe's convolution alone");
+  }
   const session = await createSession(toOnnx(g), { threads: 1 });
   try {
     const out = await session.run({ x: floatTensor(x, [2, 16, 6, 6]), w: floatTensor(w, [16, 16, 3, 3]) });
