@@ -329,18 +329,3 @@ export function buildReplicaGradientGraph(
   runPasses(g, passes.backward);
   return g;
 }
-
-/**
- * The replicas' gradients, weighted by share, through the optimizer, for `size` flat weights (a replica's
- * slice of them): weights and optimizer slots in, next values out.
- */
-export function buildApplyGraph(size: number, optimizer: Optimizer, replicas: number): TrainGraph {
-  const g = new Graph();
-  const param = g.input(TRAIN.weight(FLAT), [size]);
-  const weighted = Array.from({ length: replicas }, (_, r) =>
-    g.op("Mul", [g.input(REPLICA.partial(r), [size]), g.input(REPLICA.share(r), [])]),
-  );
-  const grad = weighted.length === 1 ? weighted[0] : g.op("Sum", weighted);
-  const carried = [param, ...addUpdates(g, optimizer, [param], [grad])];
-  return { graph: g, carried };
-}

@@ -11,6 +11,14 @@ export interface OptimizerUpdate {
   slots: string[];
 }
 
+/**
+ * An update as one of the fused loops over flat vectors (runtime/kernels/update.wat), with its constants for
+ * one step: the same arithmetic as the optimizer's graph fragment, in one pass instead of a dozen kernels.
+ */
+export type FusedUpdate =
+  | { kernel: "adam"; b1: number; b2: number; epsilon: number; alpha: number; decay: number }
+  | { kernel: "sgd"; learningRate: number; momentum: number; nesterov: boolean };
+
 export interface Optimizer {
   readonly name: string;
   readonly config: Record<string, number | boolean | string>;
@@ -29,6 +37,8 @@ export interface Optimizer {
     slots: readonly string[],
     scalars: Record<string, string>,
   ): OptimizerUpdate;
+  /** The update at 1-based step t as a fused loop (slots in the order of `slots`). */
+  fused(step: number): FusedUpdate;
 }
 
 /**
@@ -132,6 +142,11 @@ export function adam(options: z.input<typeof adamSchema> = {}): Optimizer {
       const decayed = o.weightDecay > 0 ? g.op("Sub", [p, g.op("Mul", [p, s.adam_decay])]) : p;
       return { param: g.op("Sub", [decayed, step]), slots: [m2, v2] };
     },
+    fused(t) {
+      const s = this.scalars(t);
+      const [b1, b2, epsilon] = [1 - o.beta1, 1 - o.beta2, o.epsilon];
+      return { kernel: "adam", b1, b2, epsilon, alpha: s.adam_alpha, decay: s.adam_decay ?? 0 };
+    },
   };
 }
 
@@ -162,6 +177,12 @@ export function sgd(options: z.input<typeof sgdSchema> = {}): Optimizer {
       const delta = o.nesterov ? g.op("Sub", [g.op("Mul", [v2, g.scalar(o.momentum)]), scaled]) : v2;
       return { param: g.op("Add", [p, delta]), slots: [v2] };
     },
+    fused: (t) => ({
+      kernel: "sgd",
+      learningRate: learningRateAt(o, t),
+      momentum: o.momentum,
+      nesterov: o.nesterov,
+    }),
   };
 }
 

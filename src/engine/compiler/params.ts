@@ -76,12 +76,9 @@ export const FLAT = "*";
 
 /**
  * Data-parallel training (runtime/replicas.ts) splits each batch between replicas, each with its own
- * single-threaded session: each runs the gradient graph on its share, then the update graph on its slice of
- * the weights, fed every replica's gradient for that slice.
+ * single-threaded session that runs the gradient graph on its share: its output is the flat gradient of the
+ * share's mean loss.
  */
 export const REPLICA = {
   grad: "grad",
-  /** Replica r's flat gradient (the mean over its share), and the fraction of the batch it had. */
-  partial: (r: number) => `grad:${r}`,
-  share: (r: number) => `share:${r}`,
 } as const;

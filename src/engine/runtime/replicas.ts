@@ -1,22 +1,25 @@
 /**
  * Data-parallel training steps on one machine. Each batch is split between replicas, one per core, each a
  * single-threaded onnxruntime session (the first runs in the caller's thread, the others in helper workers).
- * Every replica computes the gradient of its share on its own copy of the weights; then each replica applies
- * the optimizer to its slice of the weights, using every replica's gradient for that slice, and all copy the
- * new weights back. The result is the same step as one session on the whole batch, up to the order of float
- * sums; the optimizer's slots (Adam's moments) live sharded, each slice with the replica that updates it.
+ * Every replica computes the gradient of its share on its own copy of the weights; then, once all gradients
+ * are in, every replica applies the optimizer to all the weights, each the same computation on the same
+ * values, so the copies stay equal to the last bit without being exchanged. The result is the same step as
+ * one session on the whole batch, up to the order of float sums.
  *
- * Why: the kernels of a small batch parallelise poorly: one session on two threads trains hardly faster than
- * on one, while two single-threaded sessions each train at nearly that speed. Net of the update and the two
- * meeting points per step, that is ~1.9× at batch 128 and on par at batch 32 (`npm run bench:fit`).
+ * Why: the kernels of a small batch parallelise poorly, while two single-threaded sessions each train at
+ * nearly one session's speed. The update runs as one fused WebAssembly loop (kernels/update.ts), ~0.2 ms for
+ * the reference CNN's 225k weights. (Until 2026-12-02 each replica updated a slice of the weights with
+ * onnxruntime's element-wise kernels and the slices were exchanged: a second meeting point per step, and with
+ * the copies ~1.7 ms of a ~6 ms step at batch 32.)
  *
- * Replicas meet through shared memory: batches, gradients (double-buffered by step parity, so a replica
- * still updating step s never sees step s+1's gradients), the new weights, and a few Int32 counters for
- * Atomics.wait/notify. onnxruntime-node refuses tensors over shared memory, so each replica copies what it
- * feeds into its own buffers (a batch share and a slice of each gradient).
+ * Replicas meet through shared memory once a step: batches, gradients (double-buffered by step parity, so a
+ * replica still updating step s never sees step s+1's gradients), and a few Int32 counters for
+ * Atomics.wait/notify. onnxruntime-node refuses tensors over shared memory, so each replica copies into its
+ * own memory its batch share and the other replicas' gradients; onnxruntime reads the weights from, and
+ * writes the replica's own gradient into, the update kernel's memory.
  */
 import { parentPort, type Worker } from "node:worker_threads";
-import { buildApplyGraph, buildReplicaGradientGraph } from "../compiler/compile.js";
+import { buildReplicaGradientGraph } from "../compiler/compile.js";
 import type { Optimizer } from "../compiler/optimizers.js";
 import {
   FLAT,
@@ -33,12 +36,12 @@ import type { Sequential } from "../model/sequential.js";
 import { createSession, floatTensor, type ort } from "./ort.js";
 import { fromPayload, toPayload, type ModelPayload } from "./payload.js";
 import { spawnWorker } from "./spawn.js";
+import { UpdateKernel } from "./kernels/update.js";
 import {
   augmentTensors,
   checkedLoss,
   checkOptimizerState,
   type OptimizerState,
-  scalarFeeds,
   type StepSettings,
   type StepResult,
   type Stepper,
@@ -48,8 +51,7 @@ import {
 const SEQ = 0; // the step every replica should run next (incremented by the coordinator)
 const QUIT = 1; // 1: helpers exit
 const FAILED = 2; // 1: a helper failed; its message is in `error`
-const SNAPSHOT = 3; // the step after which every replica copies its optimizer slots to `slots`
-const HEADER = 4;
+const HEADER = 3;
 const SPIN_MS = 2;
 
 interface Shared {
@@ -59,14 +61,11 @@ interface Shared {
   classes: number;
   size: number; // flat parameter count
   stateSize: number; // batch-norm moving statistics, all of them
-  // HEADER, then share sizes [parity][replica], and per replica the last step whose gradient it has written
-  // (ready) and whose slice of new weights it has written (updated).
+  // HEADER, then share sizes [parity][replica], and per replica the last step whose gradient it has written.
   control: Int32Array;
   stats: Float64Array; // per replica: loss (mean over share), correct
   grads: Float32Array; // [parity][replica][size]
-  weights: Float32Array; // [size]: each replica writes its updated slice, then all copy the whole
   state: Float32Array; // [replica][stateSize]: each replica's moving statistics after its share
-  slots: Float32Array; // [slot][size]: the optimizer's slots, gathered when a step is snapshotted
   x: Float32Array; // [replica][maxShare * per]
   y: Float32Array; // [replica][maxShare * classes]
   error: Uint8Array;
@@ -75,7 +74,6 @@ interface Shared {
 // Share sizes are double-buffered like gradients: a replica still applying step s reads step s's shares.
 const shareSlot = (s: Shared, seq: number, r: number) => HEADER + (seq % 2) * s.replicas + r;
 const readySlot = (s: Shared, r: number) => HEADER + 2 * s.replicas + r; // gradient written
-const updatedSlot = (s: Shared, r: number) => HEADER + 3 * s.replicas + r; // slice of weights written
 const shareOf = (s: Shared, seq: number, r: number) => Atomics.load(s.control, shareSlot(s, seq, r));
 
 function allocate(
@@ -85,7 +83,6 @@ function allocate(
   classes: number,
   size: number,
   stateSize: number,
-  slotCount: number,
 ): Shared {
   const f32 = (n: number) => new Float32Array(new SharedArrayBuffer(n * 4));
   return {
@@ -95,12 +92,10 @@ function allocate(
     classes,
     size,
     stateSize,
-    control: new Int32Array(new SharedArrayBuffer((HEADER + 4 * replicas) * 4)),
+    control: new Int32Array(new SharedArrayBuffer((HEADER + 3 * replicas) * 4)),
     stats: new Float64Array(new SharedArrayBuffer(2 * replicas * 8)),
     grads: f32(2 * replicas * size),
-    weights: f32(size),
     state: f32(Math.max(1, replicas * stateSize)),
-    slots: f32(Math.max(1, slotCount * size)),
     x: f32(replicas * maxShare * per),
     y: f32(replicas * maxShare * classes),
     error: new Uint8Array(new SharedArrayBuffer(2048)),
@@ -133,21 +128,16 @@ function signal(s: Shared, slot: number, value: number): void {
   Atomics.notify(s.control, slot);
 }
 
-/** One replica's sessions, its copy of the weights, and the optimizer slots of its slice of them. */
+/** One replica's sessions, its copy of the weights and of the optimizer's slots. */
 class Replica {
   private readonly gradients = new Map<number, ort.InferenceSession>();
-  private apply?: { session: ort.InferenceSession; slots: string[] };
-  private readonly w: Float32Array; // all weights, flat
+  private readonly kernel: UpdateKernel; // the weights, the optimizer's slots, every replica's gradient
   private readonly st: Float32Array; // batch-norm moving statistics, flat (every replica holds the same)
   private readonly stateLayout: FlatEntry[];
-  private readonly start: number; // this replica's slice of the flat weights, which it updates
-  private readonly end: number;
-  private readonly slots = new Map<string, ort.Tensor>();
   private step: number;
-  // Private copies of what is fed from shared memory (onnxruntime refuses shared buffers).
+  // Private copies of a batch share, fed from shared memory (onnxruntime refuses shared buffers).
   private readonly x: Float32Array;
   private readonly y: Float32Array;
-  private readonly grads: Float32Array[];
 
   constructor(
     readonly index: number,
@@ -155,18 +145,17 @@ class Replica {
     private readonly optimizer: Optimizer,
     private readonly s: Shared,
     private readonly settings?: StepSettings,
-    private readonly resume?: OptimizerState,
+    resume?: OptimizerState,
   ) {
     this.step = resume?.step ?? 0;
-    this.w = packFlat(model);
+    this.kernel = new UpdateKernel(s.size, optimizer.slots.length, s.replicas);
+    this.kernel.weights.set(packFlat(model));
+    if (resume) optimizer.slots.forEach((slot, k) => this.kernel.slots[k].set(resume.slots[slot]));
     this.stateLayout = stateLayout(model);
     this.st = new Float32Array(s.stateSize);
     for (const l of this.stateLayout) this.st.set(model.weights.get(l.key) as Float32Array, l.offset);
-    this.start = Math.floor((index * s.size) / s.replicas);
-    this.end = Math.floor(((index + 1) * s.size) / s.replicas);
     this.x = new Float32Array(s.maxShare * s.per);
     this.y = new Float32Array(s.maxShare * s.classes);
-    this.grads = Array.from({ length: s.replicas }, () => new Float32Array(this.end - this.start));
   }
 
   private gradientView(seq: number, r: number): Float32Array {
@@ -178,10 +167,10 @@ class Replica {
   async gradient(seq: number): Promise<void> {
     const s = this.s;
     const n = shareOf(s, seq, this.index);
-    const out = this.gradientView(seq, this.index);
+    const mine = this.kernel.partials[this.index];
     const myState = s.state.subarray(this.index * s.stateSize, (this.index + 1) * s.stateSize);
     if (n === 0) {
-      out.fill(0);
+      mine.fill(0);
       myState.set(this.st); // no images, no new statistics
       s.stats[2 * this.index] = 0;
       s.stats[2 * this.index + 1] = 0;
@@ -202,28 +191,33 @@ class Replica {
       ys.set(s.y.subarray(this.index * s.maxShare * s.classes, (this.index * s.maxShare + n) * s.classes));
       let rowStart = 0;
       for (let r = 0; r < this.index; r++) rowStart += shareOf(s, seq, r);
-      const result = await session.run({
-        ...augmentTensors(this.settings, this.model, seq, rowStart, n),
-        [TRAIN.x]: floatTensor(xs, [n, ...this.model.inputSpec.shape]),
-        [TRAIN.y]: floatTensor(ys, [n, s.classes]),
-        [TRAIN.weight(FLAT)]: floatTensor(this.w, [s.size]),
-        ...this.stateFeeds(),
-      });
+      const fetches: Record<string, ort.Tensor | null> = {
+        [REPLICA.grad]: floatTensor(mine, [s.size]),
+        [TRAIN.loss]: null,
+        [TRAIN.correct]: null,
+      };
+      for (const l of this.stateLayout) fetches[TRAIN.next(TRAIN.state(l.key))] = null;
+      const result = await session.run(
+        {
+          ...augmentTensors(this.settings, this.model, seq, rowStart, n),
+          [TRAIN.x]: floatTensor(xs, [n, ...this.model.inputSpec.shape]),
+          [TRAIN.y]: floatTensor(ys, [n, s.classes]),
+          [TRAIN.weight(FLAT)]: floatTensor(this.kernel.weights, [s.size]),
+          ...this.stateFeeds(),
+        },
+        fetches,
+      );
       for (const l of this.stateLayout)
         myState.set(result[TRAIN.next(TRAIN.state(l.key))].data as Float32Array, l.offset);
-      const loss = checkedLoss(result, seq);
-      out.set(result[REPLICA.grad].data as Float32Array);
-      s.stats[2 * this.index] = loss;
+      s.stats[2 * this.index] = checkedLoss(result, seq);
       s.stats[2 * this.index + 1] = (result[TRAIN.correct].data as Float32Array)[0];
     }
+    this.gradientView(seq, this.index).set(mine);
     signal(s, readySlot(s, this.index), seq);
   }
 
-  /**
-   * Waits for every replica's gradient of step `seq`, updates this replica's slice of the weights (and its
-   * optimizer slots) into shared memory, then waits for the other slices and takes all the new weights.
-   */
-  async update(seq: number): Promise<void> {
+  /** Waits for every replica's gradient of step `seq`, then updates all the weights (and the slots). */
+  update(seq: number): void {
     const s = this.s;
     let total = 0;
     for (let r = 0; r < s.replicas; r++) {
@@ -240,40 +234,21 @@ class Replica {
         for (let i = 0; i < s.stateSize; i++) this.st[i] += weight * theirs[i];
       }
     }
-    const length = this.end - this.start;
-    if (!this.apply) {
-      const { graph, carried } = buildApplyGraph(length, this.optimizer, s.replicas);
-      const slots = this.optimizer.slots.map((slot) => TRAIN.slot(slot, TRAIN.weight(FLAT)));
-      if (slots.join() !== carried.filter((name) => name !== TRAIN.weight(FLAT)).join())
-        throw new Error(`the update graph carries [${carried.join()}], not the optimizer's slots`);
-      this.optimizer.slots.forEach((slot, k) => {
-        const from = this.resume?.slots[slot].slice(this.start, this.end) ?? new Float32Array(length);
-        this.slots.set(slots[k], floatTensor(from, [length]));
-      });
-      this.apply = { session: await createSession(toOnnx(graph), { threads: 1 }), slots };
-    }
-    const t = this.step + 1;
-    const feeds: Record<string, ort.Tensor> = {
-      [TRAIN.weight(FLAT)]: floatTensor(this.w.slice(this.start, this.end), [length]),
-    };
-    for (const name of this.apply.slots) feeds[name] = this.slots.get(name) as ort.Tensor;
+    const shares: number[] = [];
     for (let r = 0; r < s.replicas; r++) {
-      this.grads[r].set(this.gradientView(seq, r).subarray(this.start, this.end));
-      feeds[REPLICA.partial(r)] = floatTensor(this.grads[r], [length]);
-      feeds[REPLICA.share(r)] = floatTensor(Float32Array.of(shareOf(s, seq, r) / total), []);
+      if (r !== this.index) this.kernel.partials[r].set(this.gradientView(seq, r));
+      shares.push(shareOf(s, seq, r) / total);
     }
-    Object.assign(feeds, scalarFeeds(this.optimizer, t));
-    const out = await this.apply.session.run(feeds);
-    for (const name of this.apply.slots) this.slots.set(name, out[TRAIN.next(name)]);
-    if (Atomics.load(s.control, SNAPSHOT) === seq)
-      this.apply.slots.forEach((name, k) =>
-        s.slots.set(out[TRAIN.next(name)].data as Float32Array, k * s.size + this.start),
-      );
-    s.weights.set(out[TRAIN.next(TRAIN.weight(FLAT))].data as Float32Array, this.start);
-    signal(s, updatedSlot(s, this.index), seq);
-    for (let r = 0; r < s.replicas; r++) waitAtLeast(s, updatedSlot(s, r), seq);
-    this.w.set(s.weights);
-    this.step = t;
+    this.step += 1;
+    this.kernel.apply(shares, this.optimizer.fused(this.step));
+  }
+
+  /** The optimizer's state after the last update, copied out. */
+  optimizerState(): OptimizerState {
+    return {
+      step: this.step,
+      slots: Object.fromEntries(this.optimizer.slots.map((slot, k) => [slot, this.kernel.slots[k].slice()])),
+    };
   }
 
   /** The moving statistics as the gradient graph's inputs. */
@@ -288,14 +263,13 @@ class Replica {
 
   /** This replica's weights by layer (moving statistics included), copied out. */
   weights(): Map<string, Float32Array> {
-    const out = unpackFlat(this.model, this.w);
+    const out = unpackFlat(this.model, this.kernel.weights);
     for (const l of this.stateLayout) out.set(l.key, this.st.slice(l.offset, l.offset + l.size));
     return out;
   }
 
   async release(): Promise<void> {
     for (const session of this.gradients.values()) await session.release();
-    await this.apply?.session.release();
   }
 }
 
@@ -318,7 +292,7 @@ export async function runHelper(start: HelperStart): Promise<void> {
     for (let seq = (start.resume?.step ?? 0) + 1; ; seq++) {
       waitAtLeast(s, SEQ, seq);
       await replica.gradient(seq);
-      await replica.update(seq);
+      replica.update(seq);
     }
   } catch (e) {
     if (e instanceof Quit) return;
@@ -340,13 +314,11 @@ export function defaultReplicas(model: Sequential, batchSize: number, cores: num
 export class DataParallelStepper implements Stepper {
   // The global step count: augmentation is drawn per step, so a resumed run continues the count.
   private seq: number;
-  private snapshotAt = -1;
 
   private constructor(
     private readonly s: Shared,
     private readonly own: Replica,
     private readonly helpers: Worker[],
-    private readonly optimizer: Optimizer,
     resume?: OptimizerState,
   ) {
     this.seq = resume?.step ?? 0;
@@ -371,7 +343,7 @@ export class DataParallelStepper implements Stepper {
     const stateSize = stateLayout(model).reduce((n, l) => n + l.size, 0);
     const share = Math.ceil(batchSize / replicas);
     const classes = model.outputShape[0];
-    const s = allocate(replicas, share, per, classes, size, stateSize, optimizer.slots.length);
+    const s = allocate(replicas, share, per, classes, size, stateSize);
     if (resume) Atomics.store(s.control, SEQ, resume.step);
     const helpers: Worker[] = [];
     const started: Promise<unknown>[] = [];
@@ -405,10 +377,11 @@ export class DataParallelStepper implements Stepper {
       throw new Error(`could not start the training replicas: ${(e as Error).message}`, { cause: e });
     }
     const own = new Replica(0, model, optimizer, s, settings, resume);
-    return new DataParallelStepper(s, own, helpers, optimizer, resume);
+    return new DataParallelStepper(s, own, helpers, resume);
   }
 
-  async run(x: Float32Array, y: Float32Array, n: number, snapshot = false): Promise<StepResult> {
+  // Every replica holds the optimizer's whole state after every step: no snapshot needs asking for.
+  async run(x: Float32Array, y: Float32Array, n: number): Promise<StepResult> {
     const s = this.s;
     const base = Math.floor(n / s.replicas);
     const seq = this.seq + 1;
@@ -421,11 +394,9 @@ export class DataParallelStepper implements Stepper {
       row += share;
     }
     this.seq = seq;
-    if (snapshot) Atomics.store(s.control, SNAPSHOT, seq);
     signal(s, SEQ, seq);
     await this.own.gradient(seq);
-    await this.own.update(seq);
-    if (snapshot) this.snapshotAt = seq;
+    this.own.update(seq);
     let loss = 0;
     let correct = 0;
     for (let r = 0; r < s.replicas; r++) {
@@ -440,14 +411,7 @@ export class DataParallelStepper implements Stepper {
   }
 
   optimizerState(): OptimizerState {
-    if (this.snapshotAt !== this.seq)
-      throw new Error(`no snapshot of the optimizer state after step ${this.seq}`);
-    const size = this.s.size;
-    const slots: Record<string, Float32Array> = {};
-    this.optimizer.slots.forEach((slot, k) => {
-      slots[slot] = this.s.slots.slice(k * size, (k + 1) * size);
-    });
-    return { step: this.seq, slots };
+    return this.own.optimizerState();
   }
 
   async release(): Promise<void> {
