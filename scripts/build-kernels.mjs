@@ -29,7 +29,7 @@ const target = path.join(dir, "update-wasm.ts");
 const text = moduleText(await compileKernels());
 if (process.argv.includes("--check")) {
   if (fs.readFileSync(target, "utf8") !== text) {
-    console.error(`${target} is out of date: run npm run build:kernels`);
+    process.stderr.write(`${target} is out of date: run npm run build:kernels\n`);
     process.exit(1);
   }
 } else fs.writeFileSync(target, text);
