@@ -179,75 +179,24 @@ export const cropBeforeConvolution: Pass = (g) => {
  * output channels are multiples of the block runs on ONNX Runtime's blocked-layout kernels — the input reordered,
  * the filter (a graph input, so onnxruntime's own layout pass leaves it alone) permuted in the graph to
  * [O/b, I/b, kh, kw, b(in), b(out)], the output reordered back. The reference CNN's conv2 forward: ~12–20% faster
- * (the reorders included), with the same result to float rounding. A stride-1 convolution's input gradient (a
- * ConvTranspose, which has no blocked kernel) goes the same way as the convolution it is: the output gradient
- * padded by kernel − 1 − pad and correlated with the filter transposed and turned 180°.
+ * (the reorders included), with the same result to float rounding.
  */
 export function nchwcConvolutions(block: number): Pass {
-  /** A blocked convolution of `x` with the OIHW filter given as [O/b, b, I/b, b, kh, kw] in `perm`'s order. */
-  const blockedConv = (
-    g: Graph,
-    x: string,
-    split: string,
-    perm: number[],
-    attrs: Node["attrs"],
-    bias?: string,
-  ) => {
-    const [o, i] = [g.shape(split)[perm[0]] * block, g.shape(split)[perm[1]] * block];
-    const [kh, kw] = [g.shape(split)[perm[2]], g.shape(split)[perm[3]]];
-    const order = g.op("Transpose", [split], { perm });
-    const filter = g.op("Reshape", [order, g.ints([o, i, kh, kw], "shape")]);
-    const blocked = g.op("nchwc.ReorderInput", [x], { channels_last: 0 });
-    const y = g.op("nchwc.Conv", bias ? [blocked, filter, bias] : [blocked, filter], attrs);
-    return g.op("nchwc.ReorderOutput", [y], { channels: o, channels_last: 0 });
-  };
-  const fits = (g: Graph, x: string, w: string, node: Node) => {
-    const [o, i] = g.shape(w);
-    return (
-      g.shape(x).length === 4 &&
-      (node.attrs.group ?? 1) === 1 &&
-      o % block === 0 &&
-      i % block === 0 &&
-      !g.initializers.has(w)
-    );
-  };
-  const splitFilter = (g: Graph, w: string) => {
-    const [o, i, kh, kw] = g.shape(w);
-    return g.op("Reshape", [w, g.ints([o / block, block, i / block, block, kh, kw], "shape")]);
-  };
   return function nchwcConvolutions(g: Graph) {
     // Forward convolutions only: their filters are weights, small to permute. (A weight gradient computed as
     // a convolution has activations for its filter, as large as the batch: permuting those costs more than
     // the blocked kernels win.)
     for (const conv of g.nodes.filter((n) => n.op === "Conv" && n.meta?.kind === "conv")) {
       const [x, w, b] = conv.inputs;
-      if (!fits(g, x, w, conv)) continue;
-      // [O/b, b(out), I/b, b(in), kh, kw] → [O/b, I/b, kh, kw, b(in), b(out)]
-      const y = blockedConv(g, x, splitFilter(g, w), [0, 2, 4, 5, 3, 1], { ...conv.attrs }, b);
-      g.replaceUses(conv.outputs[0], y);
-    }
-    for (const t of g.nodes.filter((n) => n.op === "ConvTranspose" && n.meta?.kind === "conv-data-grad")) {
-      const [dy, w] = t.inputs;
-      if (!fits(g, dy, w, t)) continue;
-      const [kh, kw] = attrs(t, "kernel_shape", []);
-      const pads = attrs(t, "pads", [0, 0, 0, 0]);
-      const full = [kh - 1 - pads[0], kw - 1 - pads[1], kh - 1 - pads[2], kw - 1 - pads[3]];
-      if (attrs(t, "strides", [1, 1]).some((v) => v !== 1) || full.some((p) => p < 0)) continue;
-      if (attrs(t, "dilations", [1, 1]).some((v) => v !== 1) || t.attrs.output_padding) continue;
-      // ConvTranspose's filter [O, C, kh, kw] turned 180°, then as a convolution from O channels to C:
-      // [O/b, b(o), C/b, b(c), kh, kw] → [C/b, O/b, kh, kw, b(o: in), b(c: out)].
-      const turned = g.op("Slice", [
-        w,
-        g.ints([-1, -1]),
-        g.ints([-(kh + 1), -(kw + 1)]),
-        g.ints([2, 3]),
-        g.ints([-1, -1]),
-      ]);
-      const dx = blockedConv(g, dy, splitFilter(g, turned), [2, 0, 4, 5, 1, 3], {
-        kernel_shape: [kh, kw],
-        pads: full,
-      });
-      g.replaceUses(t.outputs[0], dx);
+      const [o, i, kh, kw] = g.shape(w);
+      if (g.shape(x).length !== 4 || (conv.attrs.group ?? 1) !== 1) continue;
+      if (o % block !== 0 || i % block !== 0 || g.initializers.has(w)) continue;
+      const split = g.op("Reshape", [w, g.ints([o / block, block, i / block, block, kh, kw], "shape")]);
+      const order = g.op("Transpose", [split], { perm: [0, 2, 4, 5, 3, 1] });
+      const filter = g.op("Reshape", [order, g.ints([o, i, kh, kw], "shape")]);
+      const blocked = g.op("nchwc.ReorderInput", [x], { channels_last: 0 });
+      const y = g.op("nchwc.Conv", b ? [blocked, filter, b] : [blocked, filter], { ...conv.attrs });
+      g.replaceUses(conv.outputs[0], g.op("nchwc.ReorderOutput", [y], { channels: o, channels_last: 0 }));
     }
     g.sortTopologically();
   };
