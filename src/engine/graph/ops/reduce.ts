@@ -86,7 +86,11 @@ export const REDUCE_OPS: Record<string, OpDef> = {
       const rangeShape = xs.map((_, i) => (i === axis ? xs[axis] : 1));
       const range = g.op("Reshape", [g.ints(positions, "range"), g.ints(rangeShape, "shape")]);
       const winner = mask(g, g.op("Equal", [arg, range]));
-      return [g.op("Mul", [winner, expandBack(g, node, d, axes)])];
+      // The reduced gradient broadcast over the reduced axis by Mul itself (no Expand).
+      const keep = attrInt(node.attrs, "keepdims", 1) === 1;
+      const kept = xs.map((v, i) => (i === axis ? 1 : v));
+      const dk = keep ? d : g.op("Reshape", [d, g.ints(kept, "shape")]);
+      return [g.op("Mul", [winner, dk])];
     },
   },
   ArgMax: {
