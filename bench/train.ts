@@ -1,6 +1,7 @@
 /**
  * Training and inference throughput of the reference CNN on onnxruntime-node.
- * Usage: npm run bench:train [-- --rounds 5 --steps 20 --batches 32,128,256 --variants all,single,plain,-passName]
+ * Usage: npm run bench:train [-- --rounds 5 --steps 20 --batches 32,128,256 --variants all,single,plain,-passName
+ *   --arch reference|dropout|batchnorm|wide]
  * Prints a table, then one JSON line (last line). Variants are interleaved round by round, because this VM's
  * speed drifts by ±30% from minute to minute and only side-by-side numbers compare.
  */
@@ -12,7 +13,8 @@ import { createSession, defaultThreads, floatTensor } from "../src/engine/runtim
 import { nchwcBlock } from "../src/engine/runtime/nchwc.js";
 import { DataParallelStepper, defaultReplicas } from "../src/engine/runtime/replicas.js";
 import { SessionStepper, type Stepper } from "../src/engine/runtime/step.js";
-import { referenceCnn, syntheticBatch } from "./reference-model.js";
+import { buildArchitecture, isArchitectureName } from "../src/zoo/architectures.js";
+import { syntheticBatch } from "./reference-model.js";
 
 const { values } = parseArgs({
   options: {
@@ -23,14 +25,16 @@ const { values } = parseArgs({
     // every core), "plain" (no passes), "-passName" (all but one), "perTensor" (no flat parameters). All
     // but "all" run one session.
     variants: { type: "string", default: "all,single" },
+    arch: { type: "string", default: "reference" },
   },
 });
+if (!isArchitectureName(values.arch)) throw new Error(`unknown architecture ${values.arch}`);
 const rounds = Number(values.rounds);
 const steps = Number(values.steps);
 const batches = values.batches.split(",").map(Number);
 const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
 
-const model = referenceCnn();
+const model = buildArchitecture(values.arch, 1);
 const optimizer = adam();
 const variants = values.variants.split(",").map((v) => ({
   label: v === "all" ? "" : ` (${v})`,
@@ -108,5 +112,12 @@ for (const [label, s] of samples) {
   );
 }
 console.log(
-  JSON.stringify({ benchmark: "train", threads: defaultThreads(), rounds, steps, imagesPerSecond: result }),
+  JSON.stringify({
+    benchmark: "train",
+    arch: values.arch,
+    threads: defaultThreads(),
+    rounds,
+    steps,
+    imagesPerSecond: result,
+  }),
 );
