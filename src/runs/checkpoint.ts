@@ -42,11 +42,10 @@ export function saveCheckpoint(
 ): void {
   const slots = Object.keys(state.slots);
   const size = slots.length ? state.slots[slots[0]].length : 0;
-  const bytes = new Uint8Array(slots.length * size * 4);
-  const view = new DataView(bytes.buffer);
-  slots.forEach((slot, k) =>
-    state.slots[slot].forEach((v, i) => view.setFloat32((k * size + i) * 4, v, true)),
-  );
+  // Little-endian float32, as typed arrays are on every platform Node supports (and as ONNX's raw data).
+  const floats = new Float32Array(slots.length * size);
+  slots.forEach((slot, k) => floats.set(state.slots[slot], k * size));
+  const bytes = new Uint8Array(floats.buffer);
   const training = { epochs: history.length, step: state.step, slots, size, sha256: sha256(bytes), history };
   saveModel(path.join(runDir, CHECKPOINT_DIR), model, info, {
     [STATE_FILE]: bytes,
@@ -70,13 +69,9 @@ export function loadCheckpoint(runDir: string): Checkpoint | undefined {
   const bytes = fs.existsSync(stateFile) ? new Uint8Array(fs.readFileSync(stateFile)) : undefined;
   if (!bytes || bytes.length !== t.slots.length * t.size * 4 || sha256(bytes) !== t.sha256)
     throw new Error(`${stateFile}: missing or corrupt (its checksum does not match ${TRAINING_FILE})`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const floats = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
   const slots: Record<string, Float32Array> = {};
-  t.slots.forEach((slot, k) => {
-    const data = new Float32Array(t.size);
-    for (let i = 0; i < t.size; i++) data[i] = view.getFloat32((k * t.size + i) * 4, true);
-    slots[slot] = data;
-  });
+  t.slots.forEach((slot, k) => (slots[slot] = floats.slice(k * t.size, (k + 1) * t.size)));
   if (t.history.length !== t.epochs)
     throw new Error(`${stateFile}: records ${t.epochs} epochs but a history of ${t.history.length}`);
   return {

@@ -3,7 +3,7 @@ import zlib from "node:zlib";
 import { SIZE } from "./preprocess.js";
 
 /** One PNG chunk: length, type, data, and the CRC of type and data. */
-function chunk(type: string, data: Uint8Array): Buffer {
+export function pngChunk(type: string, data: Uint8Array): Buffer {
   const out = Buffer.alloc(12 + data.length);
   out.writeUInt32BE(data.length, 0);
   out.write(type, 4, "latin1");
@@ -12,7 +12,7 @@ function chunk(type: string, data: Uint8Array): Buffer {
   return out;
 }
 
-const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /**
  * A 28×28 input as an 8-bit grey PNG (white on black), each pixel scaled to scale×scale for people: what the
@@ -32,9 +32,9 @@ export function inputToPng(input: Float32Array, scale = 1): Buffer {
   header.writeUInt32BE(side, 4);
   header.set([8, 0, 0, 0, 0], 8); // 8 bits, grey, deflate, adaptive filtering (all none), not interlaced
   return Buffer.concat([
-    SIGNATURE,
-    chunk("IHDR", header),
-    chunk("IDAT", zlib.deflateSync(raw)),
-    chunk("IEND", new Uint8Array(0)),
+    PNG_SIGNATURE,
+    pngChunk("IHDR", header),
+    pngChunk("IDAT", zlib.deflateSync(raw)),
+    pngChunk("IEND", new Uint8Array(0)),
   ]);
 }

@@ -18,6 +18,7 @@ import { SqliteSampleStore } from "../../src/samples/sqlite.js";
 import { freshPostgres, POSTGRES } from "../helpers/postgres.js";
 import { sha256 } from "../../src/util/hash.js";
 import { mnistSlice } from "../helpers/mnist.js";
+import { flippedBytes } from "../helpers/fuzz.js";
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "digits-samples-"));
 
@@ -187,13 +188,7 @@ describe("the SQLite samples store under attack", () => {
       fc.asyncProperty(
         fc.oneof(
           fc.uint8Array({ minLength: 1, maxLength: 8192 }).map((b) => Buffer.from(b)),
-          fc
-            .array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 8 })
-            .map((flips) => {
-              const b = Buffer.from(original);
-              for (const [at, x] of flips) b[at % b.length] ^= x;
-              return b;
-            }),
+          flippedBytes(original, 8),
         ),
         async (bytes) => {
           const file = path.join(dir, `${n++}.db`);

@@ -15,6 +15,7 @@ import type { FastifyInstance } from "fastify";
 import { DEFAULT_MODEL_DIR, WEB_DIST_DIR } from "../../src/paths.js";
 import { SqliteSampleStore } from "../../src/samples/sqlite.js";
 import { buildApp } from "../../src/server/app.js";
+import { PNG_SIGNATURE, pngChunk } from "../../src/vision/png.js";
 import { loadModel } from "../../src/zoo/saved-model.js";
 import { mnistSlice } from "../helpers/mnist.js";
 
@@ -24,23 +25,15 @@ const pictures: Buffer[] = [];
 
 /** A PNG whose header declares width × height but whose pixels are a few bytes (a bomb's opening). */
 function declaredPng(width: number, height: number): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type, "latin1"), data]);
-    const out = Buffer.alloc(12 + data.length);
-    out.writeUInt32BE(data.length, 0);
-    body.copy(out, 4);
-    out.writeUInt32BE(zlib.crc32(body), 8 + data.length);
-    return out;
-  };
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
   ihdr.set([8, 6, 0, 0, 0], 8);
   return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk("IHDR", ihdr),
-    chunk("IDAT", zlib.deflateSync(Buffer.alloc(1024))),
-    chunk("IEND", Buffer.alloc(0)),
+    PNG_SIGNATURE,
+    pngChunk("IHDR", ihdr),
+    pngChunk("IDAT", zlib.deflateSync(Buffer.alloc(1024))),
+    pngChunk("IEND", Buffer.alloc(0)),
   ]);
 }
 

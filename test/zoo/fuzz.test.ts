@@ -14,6 +14,7 @@ import { DEFAULT_MODEL_DIR } from "../../src/paths.js";
 import { sha256 } from "../../src/util/hash.js";
 import { buildArchitecture } from "../../src/zoo/architectures.js";
 import { loadModel, METADATA_FILE, MODEL_FILE, ModelError, saveModel } from "../../src/zoo/saved-model.js";
+import { flippedBytes } from "../helpers/fuzz.js";
 
 const ONNX = new Uint8Array(fs.readFileSync(path.join(DEFAULT_MODEL_DIR, MODEL_FILE)));
 const META = JSON.parse(fs.readFileSync(path.join(DEFAULT_MODEL_DIR, METADATA_FILE), "utf8"));
@@ -66,13 +67,7 @@ describe("loading a model, under attack", () => {
           fc
             .double({ min: 0, max: 1, noNaN: true })
             .map((f) => ONNX.subarray(0, Math.floor(ONNX.length * f))),
-          fc
-            .array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 6 })
-            .map((flips) => {
-              const b = Uint8Array.from(ONNX);
-              for (const [at, x] of flips) b[at % b.length] ^= x;
-              return b;
-            }),
+          flippedBytes(ONNX, 6),
         ),
         async (onnx) => {
           seen[await loadsOrRefuses(directory(onnx, META))]++;
