@@ -147,11 +147,11 @@ describe("augmentation under random settings (fast-check)", () => {
 describe("training with augmentation", () => {
   it("learns, is reproducible from its seed, and gives the same steps with one or two replicas", async () => {
     const { x, labels } = await mnistSlice("train", 0, 1024);
-    const train = async (replicas: number) => {
+    const train = async (replicas: number, epochs: number) => {
       const model = smallReferenceCnn([8, 8], 16, 5);
       const { history } = await fit(model, x, labels, {
         optimizer: adam({ learningRate: 1e-2 }),
-        epochs: 3,
+        epochs,
         batchSize: 64,
         seed: 11,
         augment: { ...EVERYTHING, thickness: 0.4 },
@@ -160,15 +160,18 @@ describe("training with augmentation", () => {
       }).done;
       return { history, weights: model.weights };
     };
-    const one = await train(1);
-    const again = await train(1);
-    const two = await train(2);
+    const one = await train(1, 3);
+    const again = await train(1, 3);
     expect(one.history[2].loss).toBeLessThan(0.7 * one.history[0].loss);
     expect(again.history.map((h) => h.loss)).toEqual(one.history.map((h) => h.loss));
-    for (const [key, w] of one.weights) {
-      const v = two.weights.get(key) as Float32Array;
+    // The same steps: each image gets the same augmentation however the batch is split. Compared after one
+    // epoch (16 steps): one session and two replicas sum in different orders, and at this learning rate
+    // Adam amplifies those last-bit differences (~1e-7 a step) to ~1e-2 by the third epoch.
+    const [first, split] = [await train(1, 1), await train(2, 1)];
+    for (const [key, w] of first.weights) {
+      const v = split.weights.get(key) as Float32Array;
       const scale = Math.max(...w.map(Math.abs));
-      expect(Math.max(...w.map((u, i) => Math.abs(u - v[i]))) / scale, key).toBeLessThan(1e-3);
+      expect(Math.max(...w.map((u, i) => Math.abs(u - v[i]))) / scale, key).toBeLessThan(1e-4);
     }
   });
 });

@@ -61,7 +61,25 @@ describe("rewrite passes", () => {
   const names = [...FORWARD_PASSES, ...BACKWARD_PASSES].map((p) => p.name);
 
   it("are registered with names, so each can be measured and turned off", () => {
-    expect(names).toEqual(["phaseConvolutionPooling", "cropBeforeConvolution", "im2colWeightGradients"]);
+    expect(names).toEqual([
+      "phaseConvolutionPooling",
+      "cropBeforeConvolution",
+      "sinkCrops",
+      "im2colWeightGradients",
+    ]);
+  });
+
+  it("sinkCrops moves conv2's crop up into conv1's phase convolutions: 12×12 phases, no Pad in the backward", () => {
+    const phases = (g: ReturnType<typeof buildGradientGraph>) =>
+      g.nodes
+        .filter((n) => n.op === "Conv" && g.shape(n.inputs[0])[1] === 1)
+        .map((n) => g.shape(n.outputs[0]));
+    const pads = (g: ReturnType<typeof buildGradientGraph>) => g.nodes.filter((n) => n.op === "Pad").length;
+    const sunk = buildGradientGraph(referenceCnn(1), batch, {});
+    const kept = buildGradientGraph(referenceCnn(1), batch, { skipPasses: ["sinkCrops"] });
+    expect(phases(sunk)).toEqual(Array(4).fill([batch, 32, 12, 12]));
+    expect(phases(kept)).toEqual(Array(4).fill([batch, 32, 13, 13]));
+    expect(pads(kept) - pads(sunk)).toBe(1);
   });
 
   it.each(names)("%s leaves loss and every gradient unchanged on real digits", async (name) => {

@@ -5,6 +5,7 @@
  */
 import type { Graph, Node } from "../graph/graph.js";
 import { windowMaxPool } from "../graph/lowering.js";
+import { sameShape } from "../graph/ops/types.js";
 import { isWeight } from "./params.js";
 
 export type Pass = (g: Graph) => void;
@@ -165,7 +166,7 @@ export const cropBeforeConvolution: Pass = (g) => {
     if (dropH === 0 && dropW === 0) continue;
     const [x, weight, bias] = conv.inputs;
     const [, , ih, iw] = g.shape(x);
-    const cropped = g.op("Slice", [x, g.ints([0, 0]), g.ints([ih - dropH, iw - dropW]), g.ints([2, 3])]);
+    const cropped = crop(g, x, ih - dropH, iw - dropW);
     const y = g.op("Conv", bias ? [cropped, weight, bias] : [cropped, weight], { ...conv.attrs });
     g.annotate(y, { kind: "conv" });
     // ReLU is monotone, so it commutes with max: apply it after pooling, to a quarter of the values.
@@ -173,6 +174,68 @@ export const cropBeforeConvolution: Pass = (g) => {
     g.replaceUses(pool.outputs[0], relu ? g.op("Relu", [pooled]) : pooled);
   }
   g.sortTopologically();
+};
+
+/** The first h rows and w columns of an NCHW value, as a Slice the sinkCrops pass recognises. */
+function crop(g: Graph, x: string, h: number, w: number): string {
+  const y = g.op("Slice", [x, g.ints([0, 0]), g.ints([h, w]), g.ints([2, 3])]);
+  g.annotate(y, { kind: "crop", rows: h, columns: w });
+  return y;
+}
+
+/** The values some node of the graph's live part reads, with how many live readers each has. */
+function liveReaderCounts(g: Graph): Map<string, number> {
+  const live = new Set(g.outputs.map((o) => o.name));
+  const counts = new Map<string, number>();
+  for (let k = g.nodes.length - 1; k >= 0; k--) {
+    const n = g.nodes[k];
+    if (!n.outputs.some((o) => live.has(o))) continue;
+    for (const i of n.inputs) {
+      live.add(i);
+      counts.set(i, (counts.get(i) ?? 0) + 1);
+    }
+  }
+  return counts;
+}
+
+/**
+ * Forward pass, after cropBeforeConvolution: a crop moves up through what computed the value it crops —
+ * ReLU, an element-wise Max, a convolution without padding — as long as nothing else reads that value, so
+ * nothing upstream computes what the crop drops. For the reference CNN, conv1's pooling phases then compute
+ * 12×12 instead of 13×13 (15% less of conv1, its ReLU, maxima and their gradients), and the crop's gradient, a
+ * Pad of conv2's input gradient, disappears.
+ */
+export const sinkCrops: Pass = (g) => {
+  for (let moved = true; moved;) {
+    moved = false;
+    const readersOf = liveReaderCounts(g);
+    for (const slice of g.nodes.filter((n) => n.meta?.kind === "crop")) {
+      const v = slice.inputs[0];
+      const p = g.producer(v);
+      if (!p || readersOf.get(v) !== 1 || readersOf.get(slice.outputs[0]) === undefined) continue;
+      const [h, w] = [slice.meta?.rows as number, slice.meta?.columns as number];
+      let out: string | undefined;
+      if (p.op === "Relu" || (p.op === "Max" && p.inputs.every((i) => sameShape(g.shape(i), g.shape(v))))) {
+        out = g.op(
+          p.op,
+          p.inputs.map((i) => crop(g, i, h, w)),
+          { ...p.attrs },
+        );
+      } else if (p.op === "Conv" && attrs(p, "pads", [0, 0, 0, 0]).every((q) => q === 0)) {
+        if (attrs(p, "dilations", [1, 1]).some((d) => d !== 1) || (p.attrs.group ?? 1) !== 1) continue;
+        const [sh, sw] = attrs(p, "strides", [1, 1]);
+        const [kh, kw] = g.shape(p.inputs[1]).slice(2);
+        const [x, ...rest] = p.inputs;
+        out = g.op("Conv", [crop(g, x, (h - 1) * sh + kh, (w - 1) * sw + kw), ...rest], { ...p.attrs });
+        if (p.meta) g.annotate(out, { ...p.meta });
+      }
+      if (out === undefined) continue;
+      g.replaceUses(slice.outputs[0], out);
+      g.sortTopologically(); // liveReaderCounts walks the nodes in order
+      moved = true;
+      break; // the live readers changed
+    }
+  }
 };
 
 /**
@@ -203,7 +266,7 @@ export function nchwcConvolutions(block: number): Pass {
   };
 }
 
-export const FORWARD_PASSES: readonly Pass[] = [phaseConvolutionPooling, cropBeforeConvolution];
+export const FORWARD_PASSES: readonly Pass[] = [phaseConvolutionPooling, cropBeforeConvolution, sinkCrops];
 export const BACKWARD_PASSES: readonly Pass[] = [im2colWeightGradients];
 
 export function runPasses(g: Graph, passes: readonly Pass[]): void {
