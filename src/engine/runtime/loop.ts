@@ -234,7 +234,7 @@ export async function trainLoop(
         }
         const n = Math.min(batchSize, count - b * batchSize);
         batcher.fill(order, b * batchSize, n);
-        const r = await stepper.run(batcher.x, batcher.y, n, b === batches - 1);
+        const r = await stepper.run(batcher.x, batcher.y, n);
         steps++;
         meter.add(r.loss, r.correct, n);
         if (events.onBatch && meter.due(options.progressIntervalMs, b === batches - 1))

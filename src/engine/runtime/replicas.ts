@@ -380,7 +380,6 @@ export class DataParallelStepper implements Stepper {
     return new DataParallelStepper(s, own, helpers, resume);
   }
 
-  // Every replica holds the optimizer's whole state after every step: no snapshot needs asking for.
   async run(x: Float32Array, y: Float32Array, n: number): Promise<StepResult> {
     const s = this.s;
     const base = Math.floor(n / s.replicas);

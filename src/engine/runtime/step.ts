@@ -187,14 +187,11 @@ export class TrainStep {
 
 /** What the training loop drives: one step per batch, whatever runs it. */
 export interface Stepper {
-  /**
-   * x: [n, ...input] rows, y: one-hot [n, classes] rows (the arrays may be longer than n rows). `snapshot`
-   * asks that the optimizer state after this step be kept for `optimizerState()`.
-   */
-  run(x: Float32Array, y: Float32Array, n: number, snapshot?: boolean): Promise<StepResult>;
+  /** x: [n, ...input] rows, y: one-hot [n, classes] rows (the arrays may be longer than n rows). */
+  run(x: Float32Array, y: Float32Array, n: number): Promise<StepResult>;
   /** Current weights, copied out. */
   weights(): Map<string, Float32Array>;
-  /** The optimizer state after the last step run with `snapshot` (or after the last step, where free). */
+  /** The optimizer state after the last step, copied out. */
   optimizerState(): OptimizerState;
   release(): Promise<void>;
 }
