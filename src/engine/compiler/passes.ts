@@ -10,20 +10,26 @@ import { isWeight } from "./params.js";
 
 export type Pass = (g: Graph) => void;
 
-/** Removes nodes whose outputs nothing reads (gradient rules may build values that end up unused). */
-export const eliminateDeadNodes: Pass = (g) => {
-  const live = new Set(g.outputs.map((o) => o.name));
-  const keep: boolean[] = new Array(g.nodes.length).fill(false);
+/** Which nodes (in topological order) and values the graph's outputs depend on. */
+function liveness(g: Graph): { nodes: boolean[]; values: Set<string> } {
+  const values = new Set(g.outputs.map((o) => o.name));
+  const nodes: boolean[] = new Array(g.nodes.length).fill(false);
   for (let k = g.nodes.length - 1; k >= 0; k--) {
     const n = g.nodes[k];
-    if (n.outputs.some((o) => live.has(o))) {
-      keep[k] = true;
-      n.inputs.forEach((i) => live.add(i));
+    if (n.outputs.some((o) => values.has(o))) {
+      nodes[k] = true;
+      n.inputs.forEach((i) => values.add(i));
     }
   }
-  const kept = g.nodes.filter((_, k) => keep[k]);
+  return { nodes, values };
+}
+
+/** Removes nodes whose outputs nothing reads (gradient rules may build values that end up unused). */
+export const eliminateDeadNodes: Pass = (g) => {
+  const live = liveness(g);
+  const kept = g.nodes.filter((_, k) => live.nodes[k]);
   g.nodes.splice(0, g.nodes.length, ...kept);
-  for (const name of [...g.initializers.keys()]) if (!live.has(name)) g.initializers.delete(name);
+  for (const name of [...g.initializers.keys()]) if (!live.values.has(name)) g.initializers.delete(name);
 };
 
 function readers(g: Graph, value: string): Node[] {
@@ -185,16 +191,9 @@ function crop(g: Graph, x: string, h: number, w: number): string {
 
 /** The values some node of the graph's live part reads, with how many live readers each has. */
 function liveReaderCounts(g: Graph): Map<string, number> {
-  const live = new Set(g.outputs.map((o) => o.name));
+  const live = liveness(g).nodes;
   const counts = new Map<string, number>();
-  for (let k = g.nodes.length - 1; k >= 0; k--) {
-    const n = g.nodes[k];
-    if (!n.outputs.some((o) => live.has(o))) continue;
-    for (const i of n.inputs) {
-      live.add(i);
-      counts.set(i, (counts.get(i) ?? 0) + 1);
-    }
-  }
+  g.nodes.forEach((n, k) => live[k] && n.inputs.forEach((i) => counts.set(i, (counts.get(i) ?? 0) + 1)));
   return counts;
 }
 

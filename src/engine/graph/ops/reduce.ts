@@ -24,14 +24,23 @@ function reducedShape(shape: Shape, axes: readonly number[] | undefined, keepdim
 }
 
 /** The gradient of a reduction, reshaped to keepdims form and broadcast back over the reduced axes. */
-function expandBack(g: Graph, node: Node, d: string, axes: readonly number[] | undefined): string {
+/** A reduction's output gradient with the reduced axes kept (as size 1), so it broadcasts over its input. */
+function keptDims(g: Graph, node: Node, d: string, axes: readonly number[] | undefined): string {
   const x = g.shape(node.inputs[0]);
-  const keep = attrInt(node.attrs, "keepdims", 1) === 1;
+  if (attrInt(node.attrs, "keepdims", 1) === 1) return d;
   const all = axes === undefined || axes.length === 0;
   const norm = new Set((axes ?? []).map((a) => (a < 0 ? a + x.length : a)));
-  const kept = x.map((n, i) => (all || norm.has(i) ? 1 : n));
-  const dk = keep ? d : g.op("Reshape", [d, g.ints(kept, "shape")]);
-  return g.op("Expand", [dk, g.ints([...x], "shape")]);
+  return g.op("Reshape", [
+    d,
+    g.ints(
+      x.map((n, i) => (all || norm.has(i) ? 1 : n)),
+      "shape",
+    ),
+  ]);
+}
+
+function expandBack(g: Graph, node: Node, d: string, axes: readonly number[] | undefined): string {
+  return g.op("Expand", [keptDims(g, node, d, axes), g.ints([...g.shape(node.inputs[0])], "shape")]);
 }
 
 function reducedCount(x: Shape, axes: readonly number[] | undefined): number {
@@ -87,10 +96,7 @@ export const REDUCE_OPS: Record<string, OpDef> = {
       const range = g.op("Reshape", [g.ints(positions, "range"), g.ints(rangeShape, "shape")]);
       const winner = mask(g, g.op("Equal", [arg, range]));
       // The reduced gradient broadcast over the reduced axis by Mul itself (no Expand).
-      const keep = attrInt(node.attrs, "keepdims", 1) === 1;
-      const kept = xs.map((v, i) => (i === axis ? 1 : v));
-      const dk = keep ? d : g.op("Reshape", [d, g.ints(kept, "shape")]);
-      return [g.op("Mul", [winner, dk])];
+      return [g.op("Mul", [winner, keptDims(g, node, d, axes)])];
     },
   },
   ArgMax: {
