@@ -75,42 +75,53 @@ export function serveCommand(): Command {
         });
         process.exit(code);
       }
-      const samples = samplesAt ? await openSamples(samplesAt) : undefined;
-      const replay = async () => {
-        const { train } = await loadMnist({ limit: { train: REPLAY_DIGITS } });
-        return { labels: train.labels, pixels: train.pixels };
-      };
-      // On all interfaces the server is reachable by other machines, under names only the person knows.
-      const everywhere = isEverywhere(o.host);
-      const allowedHosts = [
-        ...LOCAL_HOSTS,
-        ...(o.allowHost ?? []),
-        ...(everywhere || isLocal(o.host) ? [] : [o.host]),
-      ];
-      if (!inCluster) warnEverywhere(o.host, o.allowHost, say);
-      const app = await buildApp({
-        model,
-        webDir: WEB_DIST_DIR,
-        samples,
-        replay,
-        allowedHosts,
-        // Each worker counts its own clients' requests, and sees about 1/N of each client's.
-        rateLimit: Math.ceil(o.rateLimit / workers),
-        trustProxy: Boolean(o.trustProxy),
-        logger: o.log ? { level: "info" } : false,
-      });
-      app.addHook("onClose", async () => samples?.close());
-      await app.listen({ port: o.port, host: o.host });
-      say(
-        `digits: serving ${model.dir} on ${describe(o.host, app.server.address() as AddressInfo)}${samples ? `, kept samples in ${samples.location}` : ""} (Ctrl-C to stop)`,
-      );
-      // Graceful: stop taking connections, let requests in flight finish, close the samples store, exit.
-      const close = () => {
-        say("digits: stopping: finishing requests in flight");
-        void app.close().then(() => process.exit(0));
-      };
-      process.once("SIGINT", close);
-      process.once("SIGTERM", close);
+      // A worker that cannot serve (a taken port, a model it cannot load) must exit so the primary sees a failed
+      // start: its IPC channel to the primary would otherwise keep it alive, and the primary waiting for it.
+      try {
+        const samples = samplesAt ? await openSamples(samplesAt) : undefined;
+        const replay = async () => {
+          const { train } = await loadMnist({ limit: { train: REPLAY_DIGITS } });
+          return { labels: train.labels, pixels: train.pixels };
+        };
+        // On all interfaces the server is reachable by other machines, under names only the person knows.
+        const everywhere = isEverywhere(o.host);
+        const allowedHosts = [
+          ...LOCAL_HOSTS,
+          ...(o.allowHost ?? []),
+          ...(everywhere || isLocal(o.host) ? [] : [o.host]),
+        ];
+        if (!inCluster) warnEverywhere(o.host, o.allowHost, say);
+        const app = await buildApp({
+          model,
+          webDir: WEB_DIST_DIR,
+          samples,
+          replay,
+          allowedHosts,
+          // Each worker counts its own clients' requests, and sees about 1/N of each client's.
+          rateLimit: Math.ceil(o.rateLimit / workers),
+          trustProxy: Boolean(o.trustProxy),
+          logger: o.log ? { level: "info" } : false,
+        });
+        app.addHook("onClose", async () => samples?.close());
+        await app.listen({ port: o.port, host: o.host });
+        say(
+          `digits: serving ${model.dir} on ${describe(o.host, app.server.address() as AddressInfo)}${samples ? `, kept samples in ${samples.location}` : ""} (Ctrl-C to stop)`,
+        );
+        // Graceful: stop taking connections, let requests in flight finish, close the samples store, exit.
+        const close = () => {
+          say("digits: stopping: finishing requests in flight");
+          void app.close().then(() => process.exit(0));
+        };
+        process.once("SIGINT", close);
+        process.once("SIGTERM", close);
+      } catch (e) {
+        cluster.worker?.disconnect();
+        if ((e as NodeJS.ErrnoException).code === "EADDRINUSE")
+          throw new Error(
+            `port ${o.port} on ${o.host} is already in use (another server?); choose another with --port`,
+          );
+        throw e;
+      }
     });
 }
 

@@ -4,7 +4,7 @@
  * what limits the server (decoding and preparing the picture), and one Node process uses one core for it.
  *
  * The primary only supervises: it starts the workers, says where they serve once all listen, restarts one
- * that dies (unless they die as fast as they start: a broken start is reported, not looped), and on SIGINT or
+ * that dies in service (one that dies before it listens is a broken start: reported, not looped), and on SIGINT or
  * SIGTERM asks each to finish its requests in flight and exits when they have.
  */
 import cluster, { type Worker } from "node:cluster";
@@ -20,20 +20,21 @@ export interface PrimaryOptions {
   say(message: string): void;
 }
 
-/** A worker that dies within this long of its start is failing to start, not crashing in service. */
-const EARLY_DEATH_MS = 5000;
-
 /** Runs the primary; resolves with the exit code once every worker has exited. */
 export function runPrimary(options: PrimaryOptions): Promise<number> {
   let stopping = false;
+  let exitCode = 0;
   let listening = 0;
   let announced = false;
-  const started = new Map<Worker, number>();
+  // A worker that exits before it listens failed to start (a bad model, a taken port): starting another would
+  // fail the same way. Judged by the event, not by age — a fast machine can be listening, and serving, within
+  // a second of the fork.
+  const serving = new Set<Worker>();
   return new Promise((resolve) => {
     const fork = () => {
       const worker = cluster.fork();
-      started.set(worker, Date.now());
       worker.once("listening", (address) => {
+        serving.add(worker);
         listening++;
         if (!announced && listening === options.workers) {
           announced = true;
@@ -42,18 +43,15 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       });
     };
     cluster.on("exit", (worker, code, signal) => {
-      const early = Date.now() - (started.get(worker) ?? 0) < EARLY_DEATH_MS;
-      started.delete(worker);
-      if (stopping) {
-        if (Object.keys(cluster.workers ?? {}).length === 0) resolve(0);
-        return;
-      }
-      if (early) {
+      const early = !serving.delete(worker);
+      if (!stopping && early) {
         options.say(`digits: a server worker failed to start (${signal ?? `exit code ${code}`}); stopping`);
         stopping = true;
+        exitCode = 1;
         for (const w of Object.values(cluster.workers ?? {})) w?.process.kill("SIGTERM");
-        if (Object.keys(cluster.workers ?? {}).length === 0) resolve(1);
-        else cluster.on("exit", () => Object.keys(cluster.workers ?? {}).length === 0 && resolve(1));
+      }
+      if (stopping) {
+        if (Object.keys(cluster.workers ?? {}).length === 0) resolve(exitCode);
         return;
       }
       options.say(`digits: a server worker died (${signal ?? `exit code ${code}`}); starting another`);

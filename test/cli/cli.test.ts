@@ -311,6 +311,23 @@ describe("digits serve", () => {
     expect(after.filter((pid) => fs.existsSync(`/proc/${pid}`))).toEqual([]); // the workers stopped too
   }, 60_000);
 
+  it("on a port already taken says so and exits 1, with one worker or two (no worker left waiting)", async () => {
+    const taken = http.createServer();
+    await new Promise<void>((r) => taken.listen(0, "127.0.0.1", r));
+    const port = String((taken.address() as { port: number }).port);
+    try {
+      for (const workers of ["1", "2"]) {
+        const r = await digits("serve", "--port", port, "--no-samples", "--workers", workers);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain(`port ${port} on 127.0.0.1 is already in use`);
+        if (workers === "2")
+          expect(r.stderr).toMatch(/a server worker failed to start \(exit code 1\); stopping/);
+      }
+    } finally {
+      taken.close();
+    }
+  }, 60_000);
+
   it("finishes a request in flight when stopped (SIGTERM), then exits 0", async () => {
     const server = spawn(process.execPath, ["--import", "tsx", CLI, "serve", "--port", "0", "--no-samples"], {
       cwd: ROOT,
