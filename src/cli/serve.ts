@@ -119,6 +119,7 @@ export function serveCommand(): Command {
         if ((e as NodeJS.ErrnoException).code === "EADDRINUSE")
           throw new Error(
             `port ${o.port} on ${o.host} is already in use (another server?); choose another with --port`,
+            { cause: e },
           );
         throw e;
       }
