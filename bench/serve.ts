@@ -15,6 +15,7 @@ import autocannon from "autocannon";
 import sharp from "sharp";
 import { PACKAGE_ROOT } from "../src/paths.js";
 import { loadMnist } from "../src/data/mnist.js";
+import { childPids } from "../test/helpers/proc.js";
 
 const { values } = parseArgs({
   options: {
@@ -71,19 +72,7 @@ const mb = () => {
     const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
     return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
   };
-  const children = fs
-    .readdirSync("/proc")
-    .filter((d) => /^\d+$/.test(d))
-    .filter((d) => {
-      try {
-        return (
-          fs.readFileSync(`/proc/${d}/stat`, "utf8").split(") ")[1]?.split(" ")[1] === String(server.pid)
-        );
-      } catch {
-        return false; // exited meanwhile
-      }
-    })
-    .map(Number);
+  const children = childPids(server.pid as number);
   return Math.round([server.pid as number, ...children].reduce((kb, pid) => kb + rssKb(pid), 0) / 1024);
 };
 const good = { method: "POST" as const, headers: { "content-type": "image/png" }, body };

@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { encodeImages, encodeLabels } from "../../src/data/idx.js";
 import { SqliteSampleStore } from "../../src/samples/sqlite.js";
 import { mnistSlice } from "../helpers/mnist.js";
+import { childPids } from "../helpers/proc.js";
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -259,20 +260,7 @@ describe("digits serve", () => {
         if (m) resolve(m[1]);
       }),
     );
-    const workers = () =>
-      fs
-        .readdirSync("/proc")
-        .filter((d) => /^\d+$/.test(d))
-        .filter((d) => {
-          try {
-            return (
-              fs.readFileSync(`/proc/${d}/stat`, "utf8").split(") ")[1].split(" ")[1] === String(server.pid)
-            );
-          } catch {
-            return false;
-          }
-        })
-        .map(Number);
+    const workers = () => childPids(server.pid as number);
     const { pixels } = await mnistSlice("t10k", 0, 1);
     const png = await sharp(Buffer.from(pixels.map((v) => 255 - v)), {
       raw: { width: 28, height: 28, channels: 1 },
