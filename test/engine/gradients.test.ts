@@ -188,6 +188,12 @@ describe("gradient rules match float64 finite differences", () => {
       ],
       (g, [x, y]) => g.op("Concat", [x, y], { axis: 1 }),
     ));
+  it("Split (equal parts; one part unused)", () =>
+    checkGradients([{ name: "x", shape: [2, 6, 3] }], (g, [x]) => {
+      const [a, b, c] = g.opN("Split", [x], { axis: 1 }, 3);
+      const [d] = g.opN("Split", [a], { axis: -1 }, 3); // the other two parts get no gradient
+      return g.op("Concat", [g.op("Mul", [b, c]), d], { axis: 2 });
+    }));
   it("Transpose", () =>
     checkGradients([{ name: "x", shape: [2, 3, 4, 5] }], (g, [x]) =>
       g.op("Transpose", [x], { perm: [0, 2, 3, 1] }),

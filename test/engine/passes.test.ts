@@ -10,7 +10,15 @@ import {
 } from "../../src/engine/compiler/compile.js";
 import { TRAIN } from "../../src/engine/compiler/params.js";
 import { adam } from "../../src/engine/compiler/optimizers.js";
-import { BACKWARD_PASSES, FORWARD_PASSES } from "../../src/engine/compiler/passes.js";
+import {
+  BACKWARD_PASSES,
+  channelsLastPooling,
+  eliminateDeadNodes,
+  FORWARD_PASSES,
+} from "../../src/engine/compiler/passes.js";
+import { differentiate } from "../../src/engine/compiler/autodiff.js";
+import { Graph } from "../../src/engine/graph/graph.js";
+import { windowMaxPool } from "../../src/engine/graph/lowering.js";
 import { TrainingState, TrainStep } from "../../src/engine/runtime/step.js";
 import { buildArchitecture } from "../../src/zoo/architectures.js";
 import { toOnnx } from "../../src/engine/graph/serialize.js";
@@ -65,8 +73,42 @@ describe("rewrite passes", () => {
       "phaseConvolutionPooling",
       "cropBeforeConvolution",
       "sinkCrops",
+      "channelsLastPooling",
       "im2colWeightGradients",
     ]);
+  });
+
+  it("channelsLastPooling sends each window's gradient to its first maximum in row-major order, as the window pooling does", async () => {
+    // Values from {1, 2, 3}: most windows hold ties, in every arrangement (a window of zeros after a ReLU
+    // would hide a wrong tie-break: no gradient flows there).
+    const shape = [2, 3, 6, 8];
+    const values = Array.from({ length: 288 }, (_, i) => 1 + ((Math.imul(i + 1, 2654435761) >>> 29) % 3));
+    const weights = Array.from({ length: 72 }, (_, i) => 0.5 + i);
+    const dx = async (pass: boolean) => {
+      const g = new Graph();
+      const x = g.input("x", shape);
+      const pooled = windowMaxPool(g, x, 2);
+      const loss = g.op(
+        "ReduceSum",
+        [g.op("Mul", [pooled, g.initializer("r", [2, 3, 3, 4], Float32Array.from(weights))])],
+        {
+          keepdims: 0,
+        },
+      );
+      g.output(loss);
+      if (pass) channelsLastPooling(g);
+      const { grads } = differentiate(g, loss, [x]);
+      g.output(grads[0]);
+      eliminateDeadNodes(g);
+      expect(g.nodes.some((n) => n.op === "SpaceToDepth")).toBe(!pass);
+      const session = await createSession(toOnnx(g));
+      const out = await session.run({ x: floatTensor(Float32Array.from(values), shape) });
+      await session.release();
+      return [...(out[grads[0]].data as Float32Array)];
+    };
+    const plain = await dx(false);
+    expect(plain.filter((v) => v !== 0)).toHaveLength(72); // one winner per window
+    expect(await dx(true)).toEqual(plain);
   });
 
   it("sinkCrops moves conv2's crop up into conv1's phase convolutions: 12×12 phases, no Pad in the backward", () => {
@@ -88,11 +130,14 @@ describe("rewrite passes", () => {
     for (const key of Object.keys(plain)) expectClose(only[key], plain[key], `${name}: ${key}`);
   });
 
-  it("all together leave loss and gradients unchanged", async () => {
-    const plain = await gradients({ optimize: false });
-    const all = await gradients({});
-    for (const key of Object.keys(plain)) expectClose(all[key], plain[key], key);
-  });
+  it.each(["reference", "batchnorm", "dropout"] as const)(
+    "all together leave loss and gradients unchanged (%s)",
+    async (arch) => {
+      const plain = await gradients({ optimize: false }, buildArchitecture(arch, 11));
+      const all = await gradients({}, buildArchitecture(arch, 11));
+      for (const key of Object.keys(plain)) expectClose(all[key], plain[key], `${arch}: ${key}`);
+    },
+  );
 });
 
 describe("onnxruntime's blocked (NCHWc) convolutions", () => {
@@ -129,6 +174,16 @@ describe("onnxruntime's blocked (NCHWc) convolutions", () => {
     }
     const g = buildGradientGraph(referenceCnn(1), batch, {});
     expect(g.nodes.some((n) => n.op.startsWith("nchwc."))).toBe(false);
+  });
+
+  it("write conv2's output channels-last for channelsLastPooling, with no Transpose of their own", async () => {
+    const g = buildGradientGraph(referenceCnn(1), batch, { nchwcBlock: await probeNchwcBlock() });
+    const reorders = g.nodes.filter((n) => n.op === "nchwc.ReorderOutput");
+    expect(reorders.map((n) => [n.attrs.channels_last, g.shape(n.outputs[0])])).toEqual([
+      [1, [batch, 10, 10, 64]],
+    ]);
+    const toLast = g.nodes.filter((n) => n.op === "Transpose" && String(n.attrs.perm) === "0,2,3,1");
+    expect(toLast.map((n) => String(g.shape(n.inputs[0])))).not.toContain(String([batch, 64, 10, 10]));
   });
 });
 

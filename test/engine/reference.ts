@@ -300,6 +300,12 @@ function run(
         ),
       ];
     }
+    case "Split": {
+      const r = x.shape.length;
+      const axis = (num("axis", 0) + r) % r;
+      const part = x.shape[axis] / node.outputs.length;
+      return node.outputs.map((_, k) => slice(x, [k * part], [(k + 1) * part], [axis], [1]));
+    }
     case "Pad": {
       const p = ints(1);
       const r = x.shape.length;

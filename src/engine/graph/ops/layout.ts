@@ -158,6 +158,32 @@ export const LAYOUT_OPS: Record<string, OpDef> = {
       });
     },
   },
+  /** Equal parts along one axis (opset 17: one part per output, no `split` input); its gradient is one Concat. */
+  Split: {
+    shape: ({ x, node, attrs }) => {
+      if (node.inputs.length > 1) throw new Error("Split: only equal parts (no split input)");
+      const axis = normAxis(attrInt(attrs, "axis", 0), x.shape.length);
+      const parts = node.outputs.length;
+      if (x.shape[axis] % parts)
+        throw new Error(`Split: axis ${axis} of [${x.shape}] is not ${parts} equal parts`);
+      const out = [...x.shape];
+      out[axis] = x.shape[axis] / parts;
+      return node.outputs.map(() => ({ shape: out, dtype: x.dtype }));
+    },
+    gradient: ({ g, node, dy }) => {
+      const ds = node.outputs.map((_, i) => dy(i));
+      if (ds.every((d) => d === undefined)) return [];
+      const part = g.shape(node.outputs[0]);
+      const zero = () => g.op("Expand", [g.scalar(0), g.ints([...part], "shape")]);
+      return [
+        g.op(
+          "Concat",
+          ds.map((d) => d ?? zero()),
+          { axis: attrInt(node.attrs, "axis", 0) },
+        ),
+      ];
+    },
+  },
   SpaceToDepth: {
     shape: ({ x, attrs }) => {
       const b = attrInt(attrs, "blocksize", 2);

@@ -16,10 +16,15 @@ export const NCHWC_OPS: Readonly<Record<string, OpDef>> = {
     shape: ({ x }) => [{ shape: x.shape, dtype: "float32" }],
     gradient: null,
   },
-  // Blocked layout → NCHW with `channels` channels.
+  // Blocked layout → NCHW with `channels` channels (NHWC with channels_last).
   [`${NCHWC_PREFIX}ReorderOutput`]: {
     shape: ({ x, attrs }) => [
-      { shape: [x.shape[0], attrs.channels as number, ...x.shape.slice(2)], dtype: "float32" },
+      {
+        shape: attrs.channels_last
+          ? [x.shape[0], ...x.shape.slice(2), attrs.channels as number]
+          : [x.shape[0], attrs.channels as number, ...x.shape.slice(2)],
+        dtype: "float32",
+      },
     ],
     gradient: null,
   },
