@@ -302,9 +302,11 @@ export function nchwcConvolutions(block: number): Pass {
       const [o, i, kh, kw] = g.shape(w);
       if (g.shape(x).length !== 4 || (conv.attrs.group ?? 1) !== 1) continue;
       if (o % block !== 0 || i % block !== 0 || g.initializers.has(w)) continue;
-      const split = g.op("Reshape", [w, g.ints([o / block, block, i / block, block, kh, kw], "shape")]);
-      const order = g.op("Transpose", [split], { perm: [0, 2, 4, 5, 3, 1] });
-      const filter = g.op("Reshape", [order, g.ints([o, i, kh, kw], "shape")]);
+      // The filter in the blocked order, [O/b, I/b, kh, kw, b(in), b(out)], picked by one Gather from the flat
+      // filter: as a 6-D Transpose onnxruntime moves its values one at a time (0.18 ms for conv2's 18k).
+      const flat = g.op("Reshape", [w, g.ints([o * i * kh * kw], "shape")]);
+      const picked = g.op("Gather", [flat, g.ints(blockedOrder(o, i, kh, kw, block), "order")], { axis: 0 });
+      const filter = g.op("Reshape", [picked, g.ints([o, i, kh, kw], "shape")]);
       const blocked = g.op("nchwc.ReorderInput", [x], { channels_last: 0 });
       const y = g.op("nchwc.Conv", b ? [blocked, filter, b] : [blocked, filter], { ...conv.attrs });
       // Read only channels-last (channelsLastPooling's input): the reorder writes that layout itself.
@@ -318,6 +320,18 @@ export function nchwcConvolutions(block: number): Pass {
     }
     g.sortTopologically();
   };
+}
+
+/** For each place of an OIHW filter in the NCHWc order [O/b, I/b, kh, kw, b(in), b(out)], where it comes from. */
+function blockedOrder(o: number, i: number, kh: number, kw: number, b: number): number[] {
+  const order: number[] = [];
+  for (let ob = 0; ob < o / b; ob++)
+    for (let ib = 0; ib < i / b; ib++)
+      for (let y = 0; y < kh; y++)
+        for (let x = 0; x < kw; x++)
+          for (let bi = 0; bi < b; bi++)
+            for (let bo = 0; bo < b; bo++) order.push((((ob * b + bo) * i + ib * b + bi) * kh + y) * kw + x);
+  return order;
 }
 
 export const FORWARD_PASSES: readonly Pass[] = [

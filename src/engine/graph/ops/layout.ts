@@ -158,6 +158,15 @@ export const LAYOUT_OPS: Record<string, OpDef> = {
       });
     },
   },
+  /** Values picked by index along one axis. Emitted only by backward passes (a fixed permutation of a filter). */
+  Gather: {
+    shape: ({ x, need, attrs }) => {
+      const axis = normAxis(attrInt(attrs, "axis", 0), x.shape.length);
+      const shape = [...x.shape.slice(0, axis), ...need(1).shape, ...x.shape.slice(axis + 1)];
+      return [{ shape, dtype: x.dtype }];
+    },
+    gradient: null,
+  },
   /** Equal parts along one axis (opset 17: one part per output, no `split` input); its gradient is one Concat. */
   Split: {
     shape: ({ x, node, attrs }) => {
