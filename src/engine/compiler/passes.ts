@@ -4,7 +4,7 @@
  * Forward passes run before differentiation (autodiff then sees the cheaper forward); backward passes after.
  */
 import type { Graph, Node } from "../graph/graph.js";
-import { windowMaxPool } from "../graph/lowering.js";
+import { wholeWindows, windowMaxPool } from "../graph/lowering.js";
 import { sameShape } from "../graph/ops/types.js";
 import { isWeight } from "./params.js";
 
@@ -260,11 +260,9 @@ export const channelsLastPooling: Pass = (g) => {
   const readersOf = liveReaderCounts(g);
   for (const pool of g.nodes.filter((n) => n.meta?.kind === "max-pool" && n.meta.pool === 2)) {
     if (!readersOf.has(pool.outputs[0])) continue; // replaced by an earlier pass
-    const x = pool.meta?.input as string;
-    const [n, c, h, w] = g.shape(x);
-    const [oh, ow] = [Math.floor(h / 2), Math.floor(w / 2)];
-    const whole =
-      h % 2 || w % 2 ? g.op("Slice", [x, g.ints([0, 0]), g.ints([2 * oh, 2 * ow]), g.ints([2, 3])]) : x;
+    const whole = wholeWindows(g, pool.meta?.input as string, 2);
+    const [n, c, h, w] = g.shape(whole);
+    const [oh, ow] = [h / 2, w / 2];
     const last = g.op("Transpose", [whole], { perm: [0, 2, 3, 1] });
     const [left, right] = g.opN(
       "Split",
