@@ -1,5 +1,5 @@
 /**
- * Training and inference throughput of the reference CNN on onnxruntime-node.
+ * Training and inference throughput of an architecture (the reference CNN by default) on onnxruntime-node.
  * Usage: npm run bench:train [-- --rounds 5 --steps 20 --batches 32,128,256 --variants all,single,plain,-passName
  *   --arch reference|dropout|batchnorm|wide]
  * Prints a table, then one JSON line (last line). Variants are interleaved round by round, because this VM's

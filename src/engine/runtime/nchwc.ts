@@ -1,9 +1,9 @@
 /**
  * Whether ONNX Runtime's blocked-layout (NCHWc) kernels can take this CPU's training convolutions, and with
  * which block size: it depends on the vector width (8 floats with AVX2, 16 with AVX-512F: both seen on this
- * project's machines) and the domain is internal to onnxruntime. So it is probed, once per process: a small convolution through the
- * nchwcConvolutions pass at each candidate block, against the plain Conv. No match, or DIGITS_NCHWC=off → the
- * portable path.
+ * project's machines) and the domain is internal to onnxruntime. So it is probed, once per process: a small
+ * convolution through the nchwcConvolutions pass at each candidate block, against the plain Conv. No match, or
+ * DIGITS_NCHWC=off → the portable path.
  */
 import { nchwcConvolutions } from "../compiler/passes.js";
 import { Graph } from "../graph/graph.js";

@@ -23,7 +23,6 @@ function reducedShape(shape: Shape, axes: readonly number[] | undefined, keepdim
   return out;
 }
 
-/** The gradient of a reduction, reshaped to keepdims form and broadcast back over the reduced axes. */
 /** A reduction's output gradient with the reduced axes kept (as size 1), so it broadcasts over its input. */
 function keptDims(g: Graph, node: Node, d: string, axes: readonly number[] | undefined): string {
   const x = g.shape(node.inputs[0]);
@@ -39,6 +38,7 @@ function keptDims(g: Graph, node: Node, d: string, axes: readonly number[] | und
   ]);
 }
 
+/** The gradient of a reduction, reshaped to keepdims form and broadcast back over the reduced axes. */
 function expandBack(g: Graph, node: Node, d: string, axes: readonly number[] | undefined): string {
   return g.op("Expand", [keptDims(g, node, d, axes), g.ints([...g.shape(node.inputs[0])], "shape")]);
 }
