@@ -24,7 +24,6 @@ export interface PrimaryOptions {
 export function runPrimary(options: PrimaryOptions): Promise<number> {
   let stopping = false;
   let exitCode = 0;
-  let listening = 0;
   let announced = false;
   // A worker that exits before it listens failed to start (a bad model, a taken port): starting another would
   // fail the same way. Judged by the event, not by age — a fast machine can be listening, and serving, within
@@ -35,8 +34,7 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       const worker = cluster.fork();
       worker.once("listening", (address) => {
         serving.add(worker);
-        listening++;
-        if (!announced && listening === options.workers) {
+        if (!announced && serving.size === options.workers) {
           announced = true;
           options.onListening(address);
         }
