@@ -2,6 +2,7 @@
  * The drawing pad: strokes from pointer events (mouse, touch, pen), undo and clear, and an uploaded picture
  * shown under the strokes. It keeps its own state; the page listens through `onChange`.
  */
+import { inkStrokes, onPaper } from "../src/vision/pen.js";
 import type { Pixels } from "./dom.js";
 
 type Point = { x: number; y: number };
@@ -114,20 +115,13 @@ export class Pad {
       const [w, h] = [bitmap.width * s, bitmap.height * s];
       ctx.drawImage(bitmap, (canvas.width - w) / 2, (canvas.height - h) / 2, w, h);
     }
-    ctx.strokeStyle = "#000";
-    ctx.fillStyle = "#000";
-    ctx.lineCap = "round";
-    ctx.lineJoin = "round";
-    for (const s of this.strokes) {
-      ctx.lineWidth = s.width;
-      ctx.beginPath();
-      if (s.points.length === 1) {
-        ctx.arc(s.points[0].x, s.points[0].y, s.width / 2, 0, 2 * Math.PI);
-        ctx.fill();
-        continue;
-      }
-      s.points.forEach((p, i) => (i ? ctx.lineTo(p.x, p.y) : ctx.moveTo(p.x, p.y)));
-      ctx.stroke();
-    }
+    if (!this.strokes.length) return;
+    // The strokes through the one pen renderer (vision/pen.ts) that also draws the training digits.
+    const img = ctx.getImageData(0, 0, canvas.width, canvas.height);
+    const ink = new Float32Array(canvas.width * canvas.height);
+    for (const s of this.strokes)
+      inkStrokes([s.points.map((p) => [p.x, p.y] as const)], s.width, canvas.width, ink);
+    onPaper(ink, img.data);
+    ctx.putImageData(img, 0, 0);
   }
 }

@@ -11,7 +11,7 @@ import { buildTrainGraph } from "../src/engine/compiler/compile.js";
 import { adam } from "../src/engine/compiler/optimizers.js";
 import { FLAT, packFlat, TRAIN, unpackFlat } from "../src/engine/compiler/params.js";
 import { toOnnx } from "../src/engine/graph/serialize.js";
-import { Random } from "../src/engine/model/random.js";
+import { Random } from "../src/util/random.js";
 import type { Sequential } from "../src/engine/model/sequential.js";
 import { argmax } from "../src/util/argmax.js";
 import { repeatsFor } from "../src/runs/mix.js";

@@ -18,7 +18,9 @@ import { sha256 } from "../util/hash.js";
 import { prepareImage } from "../vision/decode.js";
 import { mnistFromInk, NoInkError, SIZE } from "../vision/preprocess.js";
 import { parseImages, parseLabels, readIdxBytes, type IdxImages } from "./idx.js";
-import { KNOWN, loadKnown, type KnownOptions } from "./known.js";
+import { KNOWN, loadKnown, loadKnownFiles, type KnownOptions } from "./known.js";
+import { parsePenDigits, renderPenDigits, type PenDigit } from "./strokes.js";
+import { splitByWriter } from "./writers.js";
 import { concatSplits, DataError, toSplit, type Split } from "./split.js";
 
 export interface DatasetPart {
@@ -34,6 +36,8 @@ export interface DatasetPart {
   /** SHA-256 of each file's content (IDX content for IDX files; every picture, in order, for a folder). */
   sha256: Record<string, string>;
   classes: readonly string[];
+  /** Who wrote each image, where the set says (pen sets: writers held out whole, never on both sides). */
+  writers?: { train: readonly string[]; test: readonly string[] };
 }
 
 export interface Dataset {
@@ -46,7 +50,12 @@ export interface Dataset {
   classes: readonly string[];
 }
 
-export type DatasetOptions = KnownOptions;
+export interface DatasetOptions extends KnownOptions {
+  /** Seeds how pen sets are drawn (pen, size, place, slant per digit); the same seed, the same pictures. */
+  renderSeed?: number;
+  /** Reports drawing progress (a pen set takes ~1 ms a digit). */
+  onDrawn?(name: string, done: number, total: number): void;
+}
 
 const DIGITS = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"] as const;
 const PICTURE = /\.(png|jpe?g|webp|gif|tiff?|bmp|avif)$/i;
@@ -200,9 +209,42 @@ async function knownPart(name: string, options: DatasetOptions): Promise<Dataset
   };
 }
 
+/** A pen set: split by writer (every fifth writer held out), each digit drawn as the page draws it. */
+async function penPart(name: string, options: DatasetOptions): Promise<DatasetPart> {
+  const d = KNOWN[name];
+  const { bytes, source, sha256 } = await loadKnownFiles(d, options);
+  const digits = parsePenDigits(bytes.strokes!, path.join(source.location, d.files.strokes!.name));
+  const { train, test } = splitByWriter(digits);
+  const seed = options.renderSeed ?? 1;
+  const draw = (set: PenDigit[], which: string, salt: number) =>
+    toSplit(
+      {
+        count: set.length,
+        rows: SIZE,
+        cols: SIZE,
+        pixels: renderPenDigits(set, seed * 7919 + salt, (done, total) =>
+          options.onDrawn?.(`${name} ${which}`, done, total),
+        ),
+      },
+      Uint8Array.from(set, (p) => p.label),
+    );
+  return {
+    name,
+    train: draw(train, "train", 0),
+    test: draw(test, "test", 1),
+    carved: false,
+    prepared: true,
+    source,
+    sha256: sha256 as Record<string, string>,
+    classes: d.classes,
+    writers: { train: train.map((p) => p.writer), test: test.map((p) => p.writer) },
+  };
+}
+
 function partOf(name: string, options: DatasetOptions): Promise<DatasetPart> {
   if (name.startsWith("idx:")) return idxPart(name, name.slice(4));
   if (name.startsWith("folder:")) return folderPart(name, name.slice(7));
+  if (KNOWN[name]?.files.strokes) return penPart(name, options);
   if (KNOWN[name]) return knownPart(name, options);
   throw new DataError(`unknown dataset "${name}": give ${DATASET_FORMS}`);
 }

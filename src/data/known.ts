@@ -13,10 +13,11 @@ import { cacheDir } from "../paths.js";
 import { writeAtomic } from "../util/fs.js";
 import { sha256 } from "../util/hash.js";
 import { parseImages, parseLabels, readIdxBytes, type IdxImages } from "./idx.js";
+import { readGzipText } from "./strokes.js";
 import { DataError } from "./split.js";
 import { uspsFromZipText } from "./usps.js";
 
-export type FileKey = "trainImages" | "trainLabels" | "testImages" | "testLabels";
+export type FileKey = "trainImages" | "trainLabels" | "testImages" | "testLabels" | "strokes";
 export interface KnownFile {
   name: string;
   /** SHA-256 of the decompressed content. */
@@ -28,7 +29,8 @@ export interface KnownDataset {
   title: string;
   /** The environment variable naming its directory. */
   env: string;
-  files: { trainImages: KnownFile; trainLabels: KnownFile; testImages?: KnownFile; testLabels?: KnownFile };
+  /** An IDX set's image and label files, or a pen set's strokes (JSON lines, data/strokes.ts). */
+  files: Partial<Record<FileKey, KnownFile>>;
   /** Packages that ship it: kind and folder (absent when not installed). */
   packages(): { kind: "package"; location: string | undefined }[];
   /** Where `digits` asks the user to get it from when nothing is found. */
@@ -187,10 +189,82 @@ export const FASHION_MNIST: KnownDataset = {
   ],
 };
 
+/**
+ * UCI pendigits' training writers: 7,494 digits by 30 writers in Istanbul, the pen's trajectories as JSON
+ * lines (data/strokes.ts), drawn as the page draws.
+ */
+export const PENDIGITS: KnownDataset = {
+  name: "pendigits",
+  title: "pendigits",
+  env: "PENDIGITS_DIR",
+  files: {
+    strokes: {
+      name: "pendigits-train-strokes.jsonl",
+      sha256: "2a56e68a4293a678d52e93a64e58b1d5f37c06ee2fa880ece4880fe925e94e4b",
+    },
+  },
+  packages: () => [],
+  hint: "put pendigits-train-strokes.jsonl[.gz] in it (UCI pendigits' pendigits-orig.tra as JSON lines, doi:10.24432/C5MG6K)",
+  mirrors: [],
+  classes: DIGITS,
+};
+
+/** UNIPEN 1a: 15,953 isolated digits by ~268 writers at 17 sites, pen trajectories as JSON lines. */
+export const UNIPEN: KnownDataset = {
+  name: "unipen",
+  title: "UNIPEN 1a",
+  env: "UNIPEN_DIR",
+  files: {
+    strokes: {
+      name: "unipen-1a-strokes.jsonl",
+      sha256: "dbc9098be887e903a70a0618f6939c536f184e5812e1c6de6ea53a793a98a37a",
+    },
+  },
+  packages: () => [],
+  hint: "put unipen-1a-strokes.jsonl[.gz] in it (UNIPEN train_r01_v07 category 1a as JSON lines, doi:10.5281/zenodo.1195803)",
+  mirrors: [],
+  classes: DIGITS,
+};
+
+/**
+ * UCI optdigits' training and validation writers: scanned forms, native 32×32 binary bitmaps. The two files
+ * are UCI's own training and validation split of the same 30 writers (the set names no writer per digit).
+ */
+export const OPTDIGITS: KnownDataset = {
+  name: "optdigits",
+  title: "optdigits",
+  env: "OPTDIGITS_DIR",
+  files: {
+    trainImages: {
+      name: "optdigits-tra-images-idx3-ubyte",
+      sha256: "96eebe6b528214ea164e5dec1eeed72fe8ad876141d82f367311df4c248b4662",
+    },
+    trainLabels: {
+      name: "optdigits-tra-labels-idx1-ubyte",
+      sha256: "62afe884c20f82be46408d90eef0ab0b72968a86859be12ff3e32079712936c1",
+    },
+    testImages: {
+      name: "optdigits-cv-images-idx3-ubyte",
+      sha256: "4ffba834143ce205ecefdbf9d56bccec576c85ab7991fd3ce2f130539cbe3495",
+    },
+    testLabels: {
+      name: "optdigits-cv-labels-idx1-ubyte",
+      sha256: "ad9239fd7a4914e76c6b3216a052f7bbda1d832c285dd14991e66a139512ab96",
+    },
+  },
+  packages: () => [],
+  hint: "put optdigits-{tra,cv}-{images-idx3,labels-idx1}-ubyte[.gz] in it (UCI optdigits' optdigits-orig.tra and .cv as IDX, doi:10.24432/C50P49)",
+  mirrors: [],
+  classes: DIGITS,
+};
+
 export const KNOWN: Readonly<Record<string, KnownDataset>> = {
   mnist: MNIST,
   usps: USPS,
   "fashion-mnist": FASHION_MNIST,
+  pendigits: PENDIGITS,
+  unipen: UNIPEN,
+  optdigits: OPTDIGITS,
 };
 
 export interface KnownSource {
@@ -232,7 +306,7 @@ async function readVerified(d: KnownDataset, dir: string, key: FileKey): Promise
   const { name, sha256: want } = d.files[key]!;
   const file = findIn(dir, name);
   if (!file) throw new DataError(`${path.join(dir, name)}: file not found (nor ${name}.gz)`);
-  const bytes = await readIdxBytes(file);
+  const bytes = key === "strokes" ? await readGzipText(file) : await readIdxBytes(file);
   const got = sha256(bytes);
   if (got !== want) {
     throw new DataError(
@@ -242,17 +316,20 @@ async function readVerified(d: KnownDataset, dir: string, key: FileKey): Promise
   return bytes;
 }
 
-async function loadFrom(d: KnownDataset, dir: string, source: KnownSource): Promise<LoadedKnown> {
-  const read = async (images: FileKey, labels: FileKey) => {
-    const [i, l] = await Promise.all([readVerified(d, dir, images), readVerified(d, dir, labels)]);
-    const f = (k: FileKey) => path.join(dir, d.files[k]!.name);
-    return { images: parseImages(i, f(images)), labels: parseLabels(l, f(labels)).labels };
-  };
+export interface LoadedFiles {
+  /** Each file's verified (decompressed) content. */
+  bytes: Partial<Record<FileKey, Uint8Array>>;
+  source: KnownSource;
+  sha256: Partial<Record<FileKey, string>>;
+}
+
+async function filesFrom(d: KnownDataset, dir: string, source: KnownSource): Promise<LoadedFiles> {
+  const keys = keysOf(d);
+  const bytes = await Promise.all(keys.map((k) => readVerified(d, dir, k)));
   return {
-    train: await read("trainImages", "trainLabels"),
-    ...(d.files.testImages ? { test: await read("testImages", "testLabels") } : {}),
+    bytes: Object.fromEntries(keys.map((k, i) => [k, bytes[i]])),
     source,
-    sha256: Object.fromEntries(keysOf(d).map((k) => [k, d.files[k]!.sha256])),
+    sha256: Object.fromEntries(keys.map((k) => [k, d.files[k]!.sha256])),
   };
 }
 
@@ -287,26 +364,42 @@ export async function downloadFile(
   throw new DataError(`could not download ${name}.gz:\n  ${failures.join("\n  ")}`);
 }
 
-/** A known dataset from the first place that has it (see the top of this file for the order). */
-export async function loadKnown(d: KnownDataset, options: KnownOptions = {}): Promise<LoadedKnown> {
+/** A known dataset's files from the first place that has them (see the top of this file for the order). */
+export async function loadKnownFiles(d: KnownDataset, options: KnownOptions = {}): Promise<LoadedFiles> {
   const explicit = options.dataDir ?? process.env[d.env];
   if (explicit) {
     if (!fs.existsSync(explicit)) throw new DataError(`${explicit}: data directory not found`);
     // A folder of datasets (…/datasets/{mnist,usps}) or the dataset's own folder.
     const own = path.join(explicit, d.name);
     const dir = fs.existsSync(own) && hasAll(d, own) ? own : explicit;
-    return loadFrom(d, dir, { kind: "dir", location: dir });
+    return filesFrom(d, dir, { kind: "dir", location: dir });
   }
   for (const p of options.skipPackage ? [] : d.packages())
     if (p.location && hasAll(d, p.location))
-      return loadFrom(d, p.location, { kind: p.kind, location: p.location });
+      return filesFrom(d, p.location, { kind: p.kind, location: p.location });
   const cache = options.cacheDir ?? cacheDir(d.name);
-  if (hasAll(d, cache)) return loadFrom(d, cache, { kind: "cache", location: cache });
+  if (hasAll(d, cache)) return filesFrom(d, cache, { kind: "cache", location: cache });
   const mirrors = options.mirrors ?? d.mirrors;
   if (mirrors.length === 0) {
     throw new DataError(`${d.title} not found: give --data-dir or $${d.env}, ${d.hint}, or fill ${cache}`);
   }
   for (const key of keysOf(d))
     if (!findIn(cache, d.files[key]!.name)) await downloadFile(d, key, cache, mirrors, options.onProgress);
-  return loadFrom(d, cache, { kind: "download", location: cache });
+  return filesFrom(d, cache, { kind: "download", location: cache });
+}
+
+/** An IDX dataset (images and labels) from the first place that has it. */
+export async function loadKnown(d: KnownDataset, options: KnownOptions = {}): Promise<LoadedKnown> {
+  const { bytes, source, sha256 } = await loadKnownFiles(d, options);
+  const where = (k: FileKey) => path.join(source.location, d.files[k]!.name);
+  const read = (images: FileKey, labels: FileKey) => ({
+    images: parseImages(bytes[images]!, where(images)),
+    labels: parseLabels(bytes[labels]!, where(labels)).labels,
+  });
+  return {
+    train: read("trainImages", "trainLabels"),
+    ...(d.files.testImages ? { test: read("testImages", "testLabels") } : {}),
+    source,
+    sha256,
+  };
 }

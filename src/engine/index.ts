@@ -12,7 +12,7 @@ export {
 export type { Layer, Activation } from "./model/layers.js";
 export { sequential, input, fromArchitecture, Sequential } from "./model/sequential.js";
 export type { Architecture } from "./model/sequential.js";
-export { Random } from "./model/random.js";
+export { Random } from "../util/random.js";
 export { adam, sgd, optimizerFromConfig } from "./compiler/optimizers.js";
 export type { Optimizer } from "./compiler/optimizers.js";
 export {

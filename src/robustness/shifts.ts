@@ -7,7 +7,7 @@ import { AUGMENT_INPUTS, addAugmentation, parseAugment, toOnnx } from "../engine
 import { affineFor } from "../engine/compiler/augment.js";
 import { Graph } from "../engine/graph/graph.js";
 import { createSession, floatTensor } from "../engine/runtime/ort.js";
-import { Random } from "../engine/model/random.js";
+import { Random } from "../util/random.js";
 import { NoInkError, prepareDigit, SIZE } from "../vision/preprocess.js";
 
 const PIXELS = SIZE * SIZE;

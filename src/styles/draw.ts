@@ -1,58 +1,12 @@
 /**
  * A test set drawn the way the page draws: each stroke template (templates.ts) as a different "writer" would
  * make it — slanted, tilted, squashed, wobbly, large or small, anywhere on the 280×280 pad, with one of the
- * page's three pens — rendered as the canvas renders round-capped strokes, then through MNIST's preprocessing.
+ * page's three pens — rendered by the page's own pen (vision/pen.ts), then through MNIST's preprocessing.
  */
-import { Random } from "../engine/model/random.js";
+import { Random } from "../util/random.js";
+import { drawStrokes, PAD, PENS, type Point } from "../vision/pen.js";
 import { prepareDigit, SIZE } from "../vision/preprocess.js";
-import { TEMPLATES, type Point, type Template } from "./templates.js";
-
-/** The page's pad and pens (web/index.html). */
-export const PAD = 280;
-export const PENS = [12, 20, 30] as const;
-
-/** Round-capped strokes of width `pen` on the pad, as the canvas draws them: RGBA, dark ink on white. */
-export function drawStrokes(strokes: readonly (readonly Point[])[], pen: number): Uint8ClampedArray {
-  const ink = new Float32Array(PAD * PAD);
-  for (const s of strokes) stroke(ink, s, pen);
-  return padPixels(ink);
-}
-
-function padPixels(ink: Float32Array): Uint8ClampedArray {
-  const rgba = new Uint8ClampedArray(PAD * PAD * 4);
-  for (let i = 0; i < ink.length; i++) {
-    const v = Math.round(255 * (1 - ink[i]));
-    rgba.set([v, v, v, 255], 4 * i);
-  }
-  return rgba;
-}
-
-/** Ink coverage of round-capped strokes of width `pen` through `points` (anti-aliased by distance). */
-function stroke(ink: Float32Array, points: readonly Point[], pen: number): void {
-  const r = pen / 2;
-  const segments =
-    points.length === 1 ? [[points[0], points[0]]] : points.slice(1).map((p, i) => [points[i], p]);
-  for (const [a, b] of segments) {
-    const [x0, x1] = [
-      Math.max(0, Math.floor(Math.min(a[0], b[0]) - r - 1)),
-      Math.min(PAD - 1, Math.ceil(Math.max(a[0], b[0]) + r + 1)),
-    ];
-    const [y0, y1] = [
-      Math.max(0, Math.floor(Math.min(a[1], b[1]) - r - 1)),
-      Math.min(PAD - 1, Math.ceil(Math.max(a[1], b[1]) + r + 1)),
-    ];
-    const [dx, dy] = [b[0] - a[0], b[1] - a[1]];
-    const len2 = dx * dx + dy * dy || 1;
-    for (let y = y0; y <= y1; y++)
-      for (let x = x0; x <= x1; x++) {
-        const [px, py] = [x + 0.5 - a[0], y + 0.5 - a[1]];
-        const t = Math.max(0, Math.min(1, (px * dx + py * dy) / len2));
-        const d = Math.hypot(px - t * dx, py - t * dy);
-        const cover = Math.min(1, Math.max(0, r + 0.5 - d));
-        if (cover > ink[y * PAD + x]) ink[y * PAD + x] = cover;
-      }
-  }
-}
+import { TEMPLATES, type Template } from "./templates.js";
 
 /** One writer's rendition of a template: the pad's RGBA pixels, dark ink on white. */
 export function drawTemplate(t: Template, rng: Random, pen: number): Uint8ClampedArray {

@@ -10,7 +10,7 @@ import path from "node:path";
 import { Resvg } from "@resvg/resvg-js";
 import { encodeImages, encodeLabels, parseImages, parseLabels } from "../data/idx.js";
 import { toSplit, type Split } from "../data/split.js";
-import { Random } from "../engine/model/random.js";
+import { Random } from "../util/random.js";
 import { cacheDir } from "../paths.js";
 import { writeAtomic } from "../util/fs.js";
 import { sha256 } from "../util/hash.js";

@@ -6,9 +6,9 @@
  * ("no ink found"), which counts as refused.
  */
 import fs from "node:fs";
-import { Random } from "../engine/model/random.js";
+import { Random } from "../util/random.js";
 import { availableFonts, renderFontGlyph } from "../synthetic/fonts.js";
-import { drawStrokes, PAD, PENS } from "../styles/draw.js";
+import { drawStrokes, PAD, PENS } from "../vision/pen.js";
 import type { Point } from "../styles/templates.js";
 import { NoInkError, prepareDigit, SIZE } from "../vision/preprocess.js";
 

@@ -17,7 +17,7 @@ import {
   flatten,
   maxPooling2d,
 } from "../../src/engine/model/layers.js";
-import { Random } from "../../src/engine/model/random.js";
+import { Random } from "../../src/util/random.js";
 import { input, sequential, type Sequential } from "../../src/engine/model/sequential.js";
 import { createSession, floatTensor } from "../../src/engine/runtime/ort.js";
 import { mnistSlice, oneHot } from "../helpers/mnist.js";

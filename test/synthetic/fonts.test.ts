@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { Random } from "../../src/engine/model/random.js";
+import { Random } from "../../src/util/random.js";
 import { availableFonts, fontDigits, HANDWRITING_FONTS, renderFontDigit } from "../../src/synthetic/fonts.js";
 import { prepareDigit } from "../../src/vision/preprocess.js";
 

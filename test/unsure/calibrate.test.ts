@@ -1,7 +1,7 @@
 /** Temperature scaling, the threshold, the non-digit set, and the calibrated shipped model. */
 import { describe, expect, it } from "vitest";
 import { predict } from "../../src/engine/index.js";
-import { Random } from "../../src/engine/model/random.js";
+import { Random } from "../../src/util/random.js";
 import {
   confidences,
   fitTemperature,

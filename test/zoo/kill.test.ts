@@ -7,7 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { Random } from "../../src/engine/model/random.js";
+import { Random } from "../../src/util/random.js";
 import { loadModel, saveModel } from "../../src/zoo/saved-model.js";
 import { buildArchitecture } from "../../src/zoo/architectures.js";
 

@@ -12,7 +12,7 @@
  */
 import { z } from "zod";
 import type { Graph } from "../graph/graph.js";
-import { Random } from "../model/random.js";
+import { Random } from "../../util/random.js";
 import { parseOptions } from "../../util/options.js";
 
 export const augmentSchema = z

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { parseOptions } from "../../util/options.js";
 import type { Graph, Shape } from "../graph/graph.js";
 import { windowMaxPool } from "../graph/lowering.js";
-import { Random } from "./random.js";
+import { Random } from "../../util/random.js";
 
 export const ACTIVATIONS = ["linear", "relu", "softmax", "sigmoid", "tanh"] as const;
 export type Activation = (typeof ACTIVATIONS)[number];

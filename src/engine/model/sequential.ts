@@ -6,7 +6,7 @@ import type { Shape } from "../graph/graph.js";
 import { LAYER_FACTORIES, kerasShape, type Layer, type WeightSpec } from "./layers.js";
 import { count } from "../../util/format.js";
 import { renderTable } from "../../util/table.js";
-import { Random } from "./random.js";
+import { Random } from "../../util/random.js";
 
 export interface InputSpec {
   readonly className: "Input";

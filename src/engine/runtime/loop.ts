@@ -5,7 +5,7 @@
  */
 import { augments, type Augment } from "../compiler/augment.js";
 import type { Optimizer } from "../compiler/optimizers.js";
-import { Random } from "../model/random.js";
+import { Random } from "../../util/random.js";
 import type { Sequential } from "../model/sequential.js";
 import { Predictor, score } from "./inference.js";
 import { defaultThreads } from "./ort.js";
