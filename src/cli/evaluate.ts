@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { loadDataset, loadIdxPair } from "../data/dataset.js";
 import { score } from "../engine/index.js";
 import { classificationReport, formatReport } from "../metrics/classification.js";
+import { populationsTable, scoreParts, worstWritersTable } from "../metrics/populations.js";
 import { robustness, robustnessTable } from "../robustness/suite.js";
 import { styleSet } from "../styles/draw.js";
 import { scoreStyles, stylesTable } from "../styles/score.js";
@@ -52,6 +53,8 @@ export function evaluateCommand(): Command {
               return { name: p.name, accuracy: s.accuracy, loss: s.loss, count: s.count };
             })
           : undefined;
+      const populations =
+        dataset && dataset.classes.length === 10 ? scoreParts(dataset.parts, result.predicted) : undefined;
       const report = classificationReport(data.labels, result.predicted, predictor.classes);
       const shifts = o.robustness
         ? await robustness(predictor, data, (m) => process.stderr.write(`${m}\n`))
@@ -72,6 +75,7 @@ export function evaluateCommand(): Command {
           confusion: report.confusion,
           seconds,
           ...(parts ? { parts } : {}),
+          ...(populations ? { populations } : {}),
           ...(shifts ? { robustness: shifts } : {}),
           ...(styles ? { styles } : {}),
         });
@@ -84,6 +88,14 @@ export function evaluateCommand(): Command {
         );
       for (const p of parts ?? [])
         process.stdout.write(`${p.name}: ${pct(p.accuracy)} of ${p.count}, loss ${p.loss.toFixed(4)}\n`);
+      if (populations) {
+        process.stdout.write(
+          `\nby population (writers held out whole where the set names them)\n${populationsTable(populations)}\n`,
+        );
+        if (populations.some((p) => p.writers?.worst.length))
+          process.stdout.write(`\nworst writers\n${worstWritersTable(populations)}\n`);
+        process.stdout.write("\n");
+      }
       process.stdout.write(
         `${formatReport(report)}\n\n${result.count} images: accuracy ${pct(result.accuracy)}, loss ${result.loss.toFixed(4)} ` +
           `(${seconds.toFixed(2)}s, ${Math.round(result.count / seconds).toLocaleString("en-US")} img/s)\n`,

@@ -209,6 +209,12 @@ async function knownPart(name: string, options: DatasetOptions): Promise<Dataset
   };
 }
 
+/**
+ * Pen sets drawn in this process, by content and seed: an experiment's cells, and a run's sets scored
+ * again, draw each set once (~1 ms a digit).
+ */
+const drawn = new Map<string, Uint8Array>();
+
 /** A pen set: split by writer (every fifth writer held out), each digit drawn as the page draws it. */
 async function penPart(name: string, options: DatasetOptions): Promise<DatasetPart> {
   const d = KNOWN[name];
@@ -216,18 +222,20 @@ async function penPart(name: string, options: DatasetOptions): Promise<DatasetPa
   const digits = parsePenDigits(bytes.strokes!, path.join(source.location, d.files.strokes!.name));
   const { train, test } = splitByWriter(digits);
   const seed = options.renderSeed ?? 1;
-  const draw = (set: PenDigit[], which: string, salt: number) =>
-    toSplit(
-      {
-        count: set.length,
-        rows: SIZE,
-        cols: SIZE,
-        pixels: renderPenDigits(set, seed * 7919 + salt, (done, total) =>
-          options.onDrawn?.(`${name} ${which}`, done, total),
-        ),
-      },
+  const draw = (set: PenDigit[], which: string, salt: number) => {
+    const key = `${sha256.strokes} ${seed} ${which}`;
+    let pixels = drawn.get(key);
+    if (!pixels) {
+      pixels = renderPenDigits(set, seed * 7919 + salt, (done, total) =>
+        options.onDrawn?.(`${name} ${which}`, done, total),
+      );
+      drawn.set(key, pixels);
+    }
+    return toSplit(
+      { count: set.length, rows: SIZE, cols: SIZE, pixels },
       Uint8Array.from(set, (p) => p.label),
     );
+  };
   return {
     name,
     train: draw(train, "train", 0),

@@ -31,7 +31,9 @@ export async function readGzipText(file: string): Promise<Uint8Array> {
     raw = await fs.promises.readFile(file);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new DataError(`${file}: ${err.code === "ENOENT" ? "file not found" : `cannot read (${err.message})`}`);
+    throw new DataError(
+      `${file}: ${err.code === "ENOENT" ? "file not found" : `cannot read (${err.message})`}`,
+    );
   }
   if (!(raw[0] === 0x1f && raw[1] === 0x8b)) return new Uint8Array(raw);
   try {
@@ -67,8 +69,7 @@ export function parsePenDigits(bytes: Uint8Array, file: string): PenDigit[] {
     }
     if (typeof o !== "object" || o === null) throw bad("not a JSON object");
     const { label, strokes, writer, donor } = o;
-    if (!Number.isInteger(label) || (label as number) < 0 || (label as number) > 9)
-      throw bad("no label 0–9");
+    if (!Number.isInteger(label) || (label as number) < 0 || (label as number) > 9) throw bad("no label 0–9");
     if (
       !Array.isArray(strokes) ||
       strokes.length === 0 ||

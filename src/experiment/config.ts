@@ -12,7 +12,9 @@
  * `also` names more test sets every final model is scored on, beside MNIST's — what matters is handwriting
  * unlike MNIST's: `{ "drawn styles": "styles", "usps": "idx:IMAGES,LABELS" }` ("styles" is the drawn-styles
  * set of `digits evaluate --styles`, "styles:N" with N per style and pen; "idx:" an IDX pair, its paths relative
- * to the experiment file).
+ * to the experiment file; "dataset:NAME" a named set's test split — a pen set's held-out writers — found
+ * through the base's `dataDir`, itself relative to the experiment file). A grid over `dataset` compares
+ * training sets (`"dataset": ["mnist", "mnist+usps", "mnist+usps+pendigits+unipen+optdigits"]`).
  */
 import path from "node:path";
 import { z } from "zod";
@@ -33,7 +35,12 @@ export const experimentSchema = z
     also: z
       .record(
         z.string().regex(/^[\w .-]+$/, "letters, digits, spaces, _ . -"),
-        z.string().regex(/^(styles(:[1-9]\d*)?|idx:[^,]+,[^,]+)$/, "styles, styles:N or idx:IMAGES,LABELS"),
+        z
+          .string()
+          .regex(
+            /^(styles(:[1-9]\d*)?|idx:[^,]+,[^,]+|dataset:[\w.+:-]+)$/,
+            "styles, styles:N, idx:IMAGES,LABELS or dataset:NAME",
+          ),
       )
       .default({}),
   })
@@ -57,6 +64,8 @@ export const TRAIN_SETTINGS = [
   "limit",
   "earlyStop",
   "keep",
+  "dataset",
+  "dataDir",
 ] as const;
 
 export function readExperiment(file: string): Experiment {
@@ -69,6 +78,7 @@ export function readExperiment(file: string): Experiment {
       `${file}: an experiment validates on a split of the training set (or none), never on the test set`,
     );
   const here = path.dirname(file);
+  if (typeof e.base.dataDir === "string") e.base.dataDir = path.resolve(here, e.base.dataDir);
   for (const [name, spec] of Object.entries(e.also))
     if (spec.startsWith("idx:"))
       e.also[name] = `idx:${spec

@@ -15,7 +15,7 @@ import { renderTable } from "../util/table.js";
 import { parseAugmentSpec } from "../zoo/recipes.js";
 import { loadModel } from "../zoo/saved-model.js";
 import { score } from "../engine/index.js";
-import { loadIdxPair } from "../data/dataset.js";
+import { loadDataset, loadIdxPair } from "../data/dataset.js";
 import { styleSet } from "../styles/draw.js";
 import { gridPoints, pointName, type Experiment } from "./config.js";
 
@@ -45,7 +45,7 @@ export interface PointSummary {
 type TestSet = { x: Float32Array; labels: Uint8Array };
 
 /** The `also` sets, each loaded on first use and kept for the other cells. */
-function testSets(also: Experiment["also"]): (name: string) => Promise<TestSet> {
+function testSets(also: Experiment["also"], dataDir?: string): (name: string) => Promise<TestSet> {
   const loaded = new Map<string, Promise<TestSet>>();
   return (name) => {
     const spec = also[name];
@@ -54,7 +54,9 @@ function testSets(also: Experiment["also"]): (name: string) => Promise<TestSet> 
       if (spec.startsWith("idx:")) {
         const [images, labels] = spec.slice(4).split(",");
         set = loadIdxPair(images, labels);
-      } else set = Promise.resolve(styleSet(Number(spec.split(":")[1] ?? 15)));
+      } else if (spec.startsWith("dataset:"))
+        set = loadDataset(spec.slice(8), dataDir ? { dataDir } : {}).then((d) => d.test);
+      else set = Promise.resolve(styleSet(Number(spec.split(":")[1] ?? 15)));
       loaded.set(name, set);
     }
     return set;
@@ -140,7 +142,7 @@ export async function runExperiment(
   fs.mkdirSync(out, { recursive: true });
   const cells: CellResult[] = [];
   const points = gridPoints(e.grid);
-  const sets = testSets(e.also);
+  const sets = testSets(e.also, typeof e.base.dataDir === "string" ? e.base.dataDir : undefined);
   for (const point of points)
     for (const seed of e.seeds) {
       const name = pointName(point);

@@ -323,6 +323,8 @@ async function runTraining(
   const data = await sources.loadDataset(config.dataset ?? "mnist", {
     dataDir: config.dataDir,
     onProgress: say,
+    onDrawn: (name, done, total) =>
+      done === total && say(`drew ${name}: ${total} digits as the page draws them`),
   });
   const loadSeconds = (performance.now() - t0) / 1000;
   for (const p of data.parts)

@@ -18,6 +18,14 @@ import { buildApp } from "../../src/server/app.js";
 import { SqliteSampleStore } from "../../src/samples/sqlite.js";
 import { launchChromium } from "../helpers/browser.js";
 import { mnistSlice } from "../helpers/mnist.js";
+import { parsePenDigits, placeOnPad, readGzipText } from "../../src/data/strokes.js";
+import { Random } from "../../src/util/random.js";
+import { drawStrokes, PENS } from "../../src/vision/pen.js";
+
+const PENDIGITS_FILE = path.resolve(
+  import.meta.dirname,
+  "../../../shared/datasets/pendigits/pendigits-train-strokes.jsonl.gz",
+);
 import type { FastifyInstance } from "fastify";
 
 const ARTIFACTS = path.join(PACKAGE_ROOT, "artifacts");
@@ -230,6 +238,46 @@ describe("the web app in Chromium", () => {
     expect(await store.count()).toBe(0);
     await page.uncheck("#consent");
   }, 60_000);
+
+  it("draws a real pen digit exactly as the Node renderer that draws the pen datasets", async () => {
+    const digits = parsePenDigits(await readGzipText(PENDIGITS_FILE), PENDIGITS_FILE).slice(0, 3);
+    const rng = new Random(5);
+    for (const [k, d] of digits.entries()) {
+      const pen = PENS[k % PENS.length];
+      // Whole pad pixels: a pointer event's position then maps to the pad exactly.
+      const strokes = placeOnPad(d.strokes, rng, pen).map((s) =>
+        s.map(([x, y]) => [Math.round(x), Math.round(y)] as const),
+      );
+      await page.click("#clear");
+      await page.selectOption("#pen", String(pen));
+      await page.locator("#pad").scrollIntoViewIfNeeded();
+      const box = (await page.locator("#pad").boundingBox()) as { x: number; y: number; width: number };
+      const at = ([x, y]: readonly [number, number]) => [
+        box.x + (x * box.width) / 280,
+        box.y + (y * box.width) / 280,
+      ];
+      for (const s of strokes) {
+        await page.mouse.move(...(at(s[0]) as [number, number]));
+        await page.mouse.down();
+        for (const p of s.slice(1)) await page.mouse.move(...(at(p) as [number, number]));
+        await page.mouse.up();
+      }
+      const drawn = await page.evaluate(() => {
+        const c = document.getElementById("pad") as HTMLCanvasElement;
+        return Array.from(c.getContext("2d")!.getImageData(0, 0, 280, 280).data);
+      });
+      const mine = drawStrokes(strokes, pen);
+      let off = 0;
+      let worst = 0;
+      for (let i = 0; i < mine.length; i += 4) {
+        const diff = Math.abs(mine[i] - drawn[i]);
+        worst = Math.max(worst, diff);
+        if (diff > 1) off++;
+      }
+      expect(off, `digit ${k} (a ${d.label}), pen ${pen}: pixels that differ`).toBe(0);
+      expect(worst).toBeLessThanOrEqual(1);
+    }
+  });
 
   it("logs no console errors", () => {
     expect(consoleErrors, consoleErrors.join("\n")).toEqual([]);
