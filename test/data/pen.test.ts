@@ -66,11 +66,9 @@ describe("pendigits", () => {
   it("draws each digit as the page would send it: MNIST's box, and the shipped model reads most", async () => {
     for (let i = 0; i < 50; i++) {
       const { rows, cols } = inkBox(pen.test.pixels.subarray(i * 784, (i + 1) * 784));
-      // The ink fits MNIST's 20×20 box (its long side fills it), moved by its centre of mass in 28×28.
+      // The ink fits MNIST's 20×20 box, its long side filling it (then placed by its centre of mass).
       expect(Math.max(rows.length, cols.length), `digit ${i}`).toBeGreaterThanOrEqual(19);
       expect(Math.max(rows.length, cols.length), `digit ${i}`).toBeLessThanOrEqual(21);
-      expect(rows[0]).toBeGreaterThanOrEqual(1);
-      expect(rows[rows.length - 1]).toBeLessThanOrEqual(26);
     }
     expect(await shippedAccuracy(pen.test.x, pen.test.labels)).toBeGreaterThan(0.9);
   });
