@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Command } from "commander";
+import { loadDataset } from "../data/dataset.js";
 import { loadMnist } from "../data/mnist.js";
 import { readRun } from "../runs/read.js";
 import { comparisonTable, writeComparison } from "../report/compare.js";
@@ -17,7 +18,14 @@ export function reportCommand(): Command {
     .option("--model <dir>", "model directory (default: the shipped model)")
     .option("--run <dir>", "run directory (its model and history)")
     .requiredOption("--out <dir>", "where to write index.html and the figures")
-    .option("--data-dir <dir>", "directory with the four MNIST files")
+    .option(
+      "--data-dir <dir>",
+      "directory with the four MNIST files, or a folder of datasets by name (../shared/datasets)",
+    )
+    .option(
+      "--populations <dataset>",
+      "also score each part of this dataset on its own, with the worst held-out writers (e.g. mnist+usps+pendigits+unipen+optdigits)",
+    )
     .option("--no-robustness", "leave out the robustness section (2,000 test digits under 12 shifts, ~15 s)")
     .option("--json", "print a JSON summary on stdout")
     .action(async (o) => {
@@ -27,10 +35,14 @@ export function reportCommand(): Command {
       const history =
         o.run && fs.existsSync(path.join(o.run, "history.json")) ? readRun(o.run).history : undefined;
       const { test } = await loadMnist({ dataDir: o.dataDir });
+      const populations = o.populations
+        ? await loadDataset(o.populations, { dataDir: o.dataDir })
+        : undefined;
       const result = await writeReport({
         loaded,
         history,
         test,
+        ...(populations ? { populations } : {}),
         out: o.out,
         robustness: o.robustness,
         onProgress: (m) => process.stderr.write(`${m}\n`),

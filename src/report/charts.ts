@@ -291,3 +291,46 @@ export function coverageCurve(points: readonly SelectivePoint[], threshold: numb
     ],
   };
 }
+
+/** Accuracy by population (and by digit within each): where the model reads people, and where it does not. */
+export function populationBars(
+  pops: readonly { name: string; accuracy: number; perDigit: { digit: number; accuracy: number }[] }[],
+): TopLevelSpec {
+  const values = pops.flatMap((p) =>
+    p.perDigit.map((d) => ({ population: p.name, digit: String(d.digit), accuracy: d.accuracy })),
+  );
+  const low = Math.max(0, Math.floor(Math.min(...values.map((v) => v.accuracy)) * 20) / 20 - 0.05);
+  return {
+    title: {
+      text: "Accuracy by population and digit",
+      subtitle: "writers held out whole where the set names them; the dashed line: the mean over the digits",
+    },
+    data: { values },
+    facet: { row: { field: "population", type: "nominal", sort: pops.map((p) => p.name), title: null } },
+    spec: {
+      width: 420,
+      height: 70,
+      layer: [
+        {
+          mark: "bar",
+          encoding: {
+            x: { field: "digit", type: "ordinal", title: null, axis: { labelAngle: 0 } },
+            y: {
+              field: "accuracy",
+              type: "quantitative",
+              scale: { domain: [low, 1], clamp: true },
+              axis: { format: ".0%", tickCount: 3 },
+              title: null,
+            },
+            color: { condition: { test: "datum.accuracy < 0.97", value: "#c5221f" }, value: "#4c78a8" },
+            tooltip: [{ field: "population" }, { field: "digit" }, { field: "accuracy", format: ".2%" }],
+          },
+        },
+        {
+          mark: { type: "rule", strokeDash: [4, 4] },
+          encoding: { y: { aggregate: "mean", field: "accuracy", type: "quantitative", title: null } },
+        },
+      ],
+    },
+  } as TopLevelSpec;
+}

@@ -4,7 +4,8 @@ import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
-import { PACKAGE_ROOT } from "../../src/paths.js";
+import { DEFAULT_MODEL_DIR, PACKAGE_ROOT } from "../../src/paths.js";
+import { loadDataset } from "../../src/data/dataset.js";
 import { loadMnist } from "../../src/data/mnist.js";
 import { loadModel } from "../../src/zoo/saved-model.js";
 import { reliability } from "../../src/metrics/calibration.js";
@@ -32,6 +33,34 @@ beforeAll(async () => {
 }, 300_000);
 
 describe("digits report", () => {
+  it("scores each population on its own, with the worst held-out writers and their mistakes", async () => {
+    const out = path.join(tmp, "report-populations");
+    const data = await loadDataset("usps+pendigits", {
+      dataDir: path.resolve(PACKAGE_ROOT, "../shared/datasets"),
+    });
+    const { test } = await loadMnist({ limit: { test: 500 } });
+    const result = await writeReport({
+      loaded: loadModel(DEFAULT_MODEL_DIR),
+      test,
+      populations: data,
+      out,
+    });
+    const [usps, pen] = result.populations!;
+    expect([usps.name, usps.count, pen.name, pen.count]).toEqual(["usps", 1458, "pendigits", 1499]);
+    expect(usps.writers).toBeUndefined();
+    expect(pen.writers!.count).toBe(6);
+    expect(pen.writers!.worst[0].accuracy).toBeLessThanOrEqual(pen.accuracy);
+    // A population's accuracy is its digits' recalls weighted by their counts.
+    const weighted = pen.perDigit.reduce((s, d) => s + d.accuracy * d.count, 0) / pen.count;
+    expect(weighted).toBeCloseTo(pen.accuracy, 9);
+    expect(result.figures.map((f) => f.name)).toEqual(
+      expect.arrayContaining(["populations", "worst-writers"]),
+    );
+    const html = fs.readFileSync(result.html, "utf8");
+    expect(html).toMatch(/By population/);
+    expect(html).toMatch(new RegExp(`pendigits\\s+1499\\s+${(100 * pen.accuracy).toFixed(2)}%`));
+  });
+
   it("writes every figure as SVG and PNG, and a self-contained HTML page that Chromium opens cleanly", async () => {
     const out = path.join(tmp, "report");
     const written: string[] = [];
