@@ -7,6 +7,7 @@ import { robustness, robustnessTable } from "../robustness/suite.js";
 import { styleSet } from "../styles/draw.js";
 import { scoreStyles, stylesTable } from "../styles/score.js";
 import { openModel } from "../zoo/resolve.js";
+import { drawing } from "./progress.js";
 import { dataDirOption, datasetOption, positiveInt } from "./options.js";
 import { pct } from "../util/format.js";
 import { printJson } from "../util/json.js";
@@ -31,7 +32,9 @@ export function evaluateCommand(): Command {
     .action(async (o) => {
       if (Boolean(o.images) !== Boolean(o.labels)) throw new Error("--images and --labels go together");
       const loaded = openModel(o.model);
-      const dataset = o.images ? undefined : await loadDataset(o.dataset, { dataDir: o.dataDir });
+      const dataset = o.images
+        ? undefined
+        : await loadDataset(o.dataset, { dataDir: o.dataDir, testOnly: true, onDrawn: drawing });
       const data = dataset ? dataset.test : await loadIdxPair(o.images, o.labels);
       if (data.count === 0) throw new Error("no images to evaluate on");
       const predictor = await loaded.predictor();

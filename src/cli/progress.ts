@@ -62,3 +62,7 @@ export class TrainingProgress {
     this.bar = undefined;
   }
 }
+
+/** Progress of drawing a pen set's digits, on stderr. */
+export const drawing = (name: string, done: number, total: number) =>
+  process.stderr.write(`\rdrawing ${name} as the page draws: ${done}/${total}${done === total ? "\n" : ""}`);

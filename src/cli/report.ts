@@ -3,6 +3,7 @@ import path from "node:path";
 import { Command } from "commander";
 import { loadDataset } from "../data/dataset.js";
 import { loadMnist } from "../data/mnist.js";
+import { drawing } from "./progress.js";
 import { readRun } from "../runs/read.js";
 import { comparisonTable, writeComparison } from "../report/compare.js";
 import { writeReport } from "../report/report.js";
@@ -36,7 +37,7 @@ export function reportCommand(): Command {
         o.run && fs.existsSync(path.join(o.run, "history.json")) ? readRun(o.run).history : undefined;
       const { test } = await loadMnist({ dataDir: o.dataDir });
       const populations = o.populations
-        ? await loadDataset(o.populations, { dataDir: o.dataDir })
+        ? await loadDataset(o.populations, { dataDir: o.dataDir, testOnly: true, onDrawn: drawing })
         : undefined;
       const result = await writeReport({
         loaded,

@@ -53,6 +53,8 @@ export interface Dataset {
 export interface DatasetOptions extends KnownOptions {
   /** Seeds how pen sets are drawn (pen, size, place, slant per digit); the same seed, the same pictures. */
   renderSeed?: number;
+  /** Only the test splits are wanted (evaluating): pen sets leave their training digits undrawn. */
+  testOnly?: boolean;
   /** Reports drawing progress (a pen set takes ~1 ms a digit). */
   onDrawn?(name: string, done: number, total: number): void;
 }
@@ -223,7 +225,7 @@ async function penPart(name: string, options: DatasetOptions): Promise<DatasetPa
   const { train, test } = splitByWriter(digits);
   const seed = options.renderSeed ?? 1;
   const draw = (set: PenDigit[], which: string, salt: number) => {
-    const key = `${sha256.strokes} ${seed} ${which}`;
+    const key = `${sha256.strokes} ${seed} ${which} ${set.length}`;
     let pixels = drawn.get(key);
     if (!pixels) {
       pixels = renderPenDigits(set, seed * 7919 + salt, (done, total) =>
@@ -238,14 +240,17 @@ async function penPart(name: string, options: DatasetOptions): Promise<DatasetPa
   };
   return {
     name,
-    train: draw(train, "train", 0),
+    train: draw(options.testOnly ? [] : train, "train", 0),
     test: draw(test, "test", 1),
     carved: false,
     prepared: true,
     source,
     sha256: sha256 as Record<string, string>,
     classes: d.classes,
-    writers: { train: train.map((p) => p.writer), test: test.map((p) => p.writer) },
+    writers: {
+      train: options.testOnly ? [] : train.map((p) => p.writer),
+      test: test.map((p) => p.writer),
+    },
   };
 }
 

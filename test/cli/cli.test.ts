@@ -457,6 +457,21 @@ describe("digits evaluate", () => {
     expect(r.stdout).toMatch(/50 images: accuracy/);
   });
 
+  it("scores a mixture population by population, with the worst held-out writers", async () => {
+    const args = ["--dataset", "optdigits+pendigits", "--data-dir", path.resolve(ROOT, "../shared/datasets")];
+    const r = await digits("evaluate", ...args);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/by population \(writers held out whole where the set names them\)/);
+    expect(r.stdout).toMatch(/\n pendigits +1499 +\d+\.\d\d% +\d: \d+\.\d%/);
+    expect(r.stdout).toMatch(
+      /worst writers\n population +writer +digits +accuracy +mistakes\n pendigits +\d+ +\d+ /,
+    );
+    const json = JSON.parse((await digits("evaluate", ...args, "--json")).stdout);
+    expect(json.populations.map((p: { name: string }) => p.name)).toEqual(["optdigits", "pendigits"]);
+    expect(json.populations[1].writers.count).toBe(6);
+    expect(json.populations[1].accuracy).toBeCloseTo(json.parts[1].accuracy, 9);
+  });
+
   it("fails clearly on a missing model", async () => {
     const r = await digits("evaluate", "--model", path.join(tmp, "none"));
     expect(r.code).toBe(1);
