@@ -63,7 +63,7 @@ const DIGITS = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"] as const;
 const PICTURE = /\.(png|jpe?g|webp|gif|tiff?|bmp|avif)$/i;
 
 /** The names `--dataset` takes, for help texts and errors. */
-export const DATASET_FORMS = `${Object.keys(KNOWN).join(", ")}, idx:IMAGES,LABELS, folder:PATH, or a mixture such as mnist+usps`;
+export const DATASET_FORMS = `${Object.keys(KNOWN).join(", ")}, idx:IMAGES,LABELS, folder:PATH, or a mixture such as mnist+usps (NAME*N repeats a part N times)`;
 
 /** Every fifth image (index 4, 9, …) to the test split, the rest to training. */
 export function carve(all: Split): { train: Split; test: Split } {
@@ -218,7 +218,7 @@ async function knownPart(name: string, options: DatasetOptions): Promise<Dataset
 const drawn = new Map<string, Uint8Array>();
 
 /** A pen set: split by writer (every fifth writer held out), each digit drawn as the page draws it. */
-async function penPart(name: string, options: DatasetOptions): Promise<DatasetPart> {
+async function penPart(name: string, options: DatasetOptions, times = 1): Promise<DatasetPart> {
   const d = KNOWN[name];
   const { bytes, source, sha256 } = await loadKnownFiles(d, options);
   const digits = parsePenDigits(bytes.strokes!, path.join(source.location, d.files.strokes!.name));
@@ -240,7 +240,10 @@ async function penPart(name: string, options: DatasetOptions): Promise<DatasetPa
   };
   return {
     name,
-    train: draw(options.testOnly ? [] : train, "train", 0),
+    // Each repeat drawn anew: other pens, sizes, places and slants (salt 1 is the test split's).
+    train: [...Array(times).keys()]
+      .map((k) => draw(options.testOnly ? [] : train, `train ${k + 1}`, k ? k + 1 : 0))
+      .reduce((a, b) => concatSplits(a, b)),
     test: draw(test, "test", 1),
     carved: false,
     prepared: true,
@@ -248,13 +251,39 @@ async function penPart(name: string, options: DatasetOptions): Promise<DatasetPa
     sha256: sha256 as Record<string, string>,
     classes: d.classes,
     writers: {
-      train: options.testOnly ? [] : train.map((p) => p.writer),
+      train: options.testOnly
+        ? []
+        : Array<string[]>(times)
+            .fill(train.map((p) => p.writer))
+            .flat(),
       test: test.map((p) => p.writer),
     },
   };
 }
 
-function partOf(name: string, options: DatasetOptions): Promise<DatasetPart> {
+/** A part's training images `times` over, one copy after the other. */
+function repeated(part: DatasetPart, times: number): DatasetPart {
+  if (times === 1) return part;
+  const train = Array<Split>(times)
+    .fill(part.train)
+    .reduce((a, b) => concatSplits(a, b));
+  return { ...part, train };
+}
+
+/**
+ * A part as the mixture names it; "NAME*N" repeats its training images N times (a pen set's drawn anew
+ * each time), to give a small set more weight beside MNIST's 60,000.
+ */
+async function partOf(spec: string, options: DatasetOptions): Promise<DatasetPart> {
+  const m = /^(.+)\*(\d+)$/.exec(spec);
+  const [name, times] = m ? [m[1], Number(m[2])] : [spec, 1];
+  if (!(times >= 1 && times <= 20))
+    throw new DataError(`--dataset: "${spec}" repeats a part ${times} times (give 1 to 20)`);
+  if (KNOWN[name]?.files.strokes) return penPart(name, options, times);
+  return repeated(await unrepeatedPart(name, options), times);
+}
+
+function unrepeatedPart(name: string, options: DatasetOptions): Promise<DatasetPart> {
   if (name.startsWith("idx:")) return idxPart(name, name.slice(4));
   if (name.startsWith("folder:")) return folderPart(name, name.slice(7));
   if (KNOWN[name]?.files.strokes) return penPart(name, options);
