@@ -47,6 +47,7 @@ export class ResultView {
         : `What the model saw, digit by digit: ${r.digits.map((_, i) => `${answer[i]} ${pct(confidences[i], 0)}`).join(", ")}`;
     document.body.dataset.digit = answer;
     document.body.dataset.by = r.by;
+    document.body.dataset.ms = r.ms.toFixed(2);
   }
 
   empty(message: string): void {
