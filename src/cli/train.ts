@@ -161,7 +161,7 @@ export function trainCommand(): Command {
               validation: pick("validation", "validation"),
               out,
               overwrite: o.overwrite,
-              dataset: o.dataset,
+              dataset: pick("dataset", "dataset"),
               dataDir: o.dataDir,
               limit: o.limit,
               augment: pick("augment", "augment"),

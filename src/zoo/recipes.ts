@@ -45,6 +45,8 @@ export interface Recipe {
   validation?: string;
   augment?: AugmentOptions;
   synthetic?: number;
+  /** What to train on, as `--dataset` spells it. */
+  dataset?: string;
 }
 
 export const RECIPES = {
