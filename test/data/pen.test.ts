@@ -83,6 +83,32 @@ describe("pendigits", () => {
   });
 });
 
+describe("repeated parts", () => {
+  it("repeats a part's training images, a pen set's drawn anew, its test split once", async () => {
+    const once = await loadDataset("optdigits+pendigits", { dataDir: DATASETS });
+    const twice = await loadDataset("optdigits*2+pendigits*2", { dataDir: DATASETS });
+    const [opt, pen] = twice.parts;
+    expect([opt.train.count, pen.train.count]).toEqual([2 * 1934, 2 * 5995]);
+    expect(twice.test.count).toBe(once.test.count);
+    expect(
+      Buffer.from(opt.train.pixels.subarray(0, 1934 * 784)).equals(
+        Buffer.from(opt.train.pixels.subarray(1934 * 784)),
+      ),
+    ).toBe(true);
+    // The pen set's second copy: the same digits and writers, other pens, sizes, places and slants.
+    const [a, b] = [pen.train.pixels.subarray(0, 5995 * 784), pen.train.pixels.subarray(5995 * 784)];
+    expect(Buffer.from(a).equals(Buffer.from(once.parts[1].train.pixels))).toBe(true);
+    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(false);
+    expect(Array.from(pen.train.labels.subarray(5995))).toEqual(
+      Array.from(pen.train.labels.subarray(0, 5995)),
+    );
+    expect(pen.writers!.train.slice(5995)).toEqual(pen.writers!.train.slice(0, 5995));
+    await expect(loadDataset("pendigits*0", { dataDir: DATASETS })).rejects.toThrow(
+      /"pendigits\*0" repeats a part 0 times \(give 1 to 20\)/,
+    );
+  }, 120_000);
+});
+
 describe("UNIPEN", () => {
   it("reads 15,953 digits, writers named by site and id, held out whole", async () => {
     const digits = parsePenDigits(await readGzipText(UNIPEN_FILE), UNIPEN_FILE);
