@@ -189,42 +189,41 @@ export const FASHION_MNIST: KnownDataset = {
   ],
 };
 
-/**
- * UCI pendigits' training writers: 7,494 digits by 30 writers in Istanbul, the pen's trajectories as JSON
- * lines (data/strokes.ts), drawn as the page draws.
- */
-export const PENDIGITS: KnownDataset = {
-  name: "pendigits",
-  title: "pendigits",
-  env: "PENDIGITS_DIR",
-  files: {
-    strokes: {
-      name: "pendigits-train-strokes.jsonl",
-      sha256: "2a56e68a4293a678d52e93a64e58b1d5f37c06ee2fa880ece4880fe925e94e4b",
-    },
-  },
-  packages: () => [],
-  hint: "put pendigits-train-strokes.jsonl[.gz] in it (UCI pendigits' pendigits-orig.tra as JSON lines, doi:10.24432/C5MG6K)",
-  mirrors: [],
-  classes: DIGITS,
-};
+/** A pen set: one file of strokes as JSON lines (data/strokes.ts), drawn as the page draws. */
+function penSet(name: string, title: string, file: KnownFile, origin: string): KnownDataset {
+  return {
+    name,
+    title,
+    env: `${name.toUpperCase()}_DIR`,
+    files: { strokes: file },
+    packages: () => [],
+    hint: `put ${file.name}[.gz] in it (${origin} as JSON lines)`,
+    mirrors: [],
+    classes: DIGITS,
+  };
+}
 
-/** UNIPEN 1a: 15,953 isolated digits by ~268 writers at 17 sites, pen trajectories as JSON lines. */
-export const UNIPEN: KnownDataset = {
-  name: "unipen",
-  title: "UNIPEN 1a",
-  env: "UNIPEN_DIR",
-  files: {
-    strokes: {
-      name: "unipen-1a-strokes.jsonl",
-      sha256: "dbc9098be887e903a70a0618f6939c536f184e5812e1c6de6ea53a793a98a37a",
-    },
+/** UCI pendigits' training writers: 7,494 digits by 30 writers in Istanbul, the pen's trajectories. */
+export const PENDIGITS = penSet(
+  "pendigits",
+  "pendigits",
+  {
+    name: "pendigits-train-strokes.jsonl",
+    sha256: "2a56e68a4293a678d52e93a64e58b1d5f37c06ee2fa880ece4880fe925e94e4b",
   },
-  packages: () => [],
-  hint: "put unipen-1a-strokes.jsonl[.gz] in it (UNIPEN train_r01_v07 category 1a as JSON lines, doi:10.5281/zenodo.1195803)",
-  mirrors: [],
-  classes: DIGITS,
-};
+  "UCI pendigits' pendigits-orig.tra, doi:10.24432/C5MG6K",
+);
+
+/** UNIPEN 1a: 15,953 isolated digits by ~268 writers at 17 sites, pen trajectories. */
+export const UNIPEN = penSet(
+  "unipen",
+  "UNIPEN 1a",
+  {
+    name: "unipen-1a-strokes.jsonl",
+    sha256: "dbc9098be887e903a70a0618f6939c536f184e5812e1c6de6ea53a793a98a37a",
+  },
+  "UNIPEN train_r01_v07 category 1a, doi:10.5281/zenodo.1195803",
+);
 
 /**
  * UCI optdigits' training and validation writers: scanned forms, native 32×32 binary bitmaps. The two files

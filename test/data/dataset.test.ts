@@ -4,8 +4,6 @@
  * digits saved as pictures of several sizes, mixtures, and every way they can be wrong.
  */
 import fs from "node:fs";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
@@ -15,9 +13,8 @@ import { carve, loadDataset } from "../../src/data/dataset.js";
 import { readImages, readLabels } from "../../src/data/idx.js";
 import { FASHION_MNIST } from "../../src/data/known.js";
 import { toSplit } from "../../src/data/split.js";
-import { score } from "../../src/engine/index.js";
-import { loadModel } from "../../src/zoo/saved-model.js";
-import { DEFAULT_MODEL_DIR } from "../../src/paths.js";
+import { serveFiles, type FileServer } from "../helpers/http.js";
+import { shippedAccuracy } from "../helpers/models.js";
 import { MNIST_PACKAGE_DIR, mnistSlice, scaledDigit } from "../helpers/mnist.js";
 
 const DATASETS = path.resolve(import.meta.dirname, "../../../shared/datasets");
@@ -26,15 +23,6 @@ const USPS_DIR = path.join(DATASETS, "usps");
 const same = (a: Uint8Array, b: Uint8Array) =>
   Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "digits-dataset-"));
-
-async function shippedAccuracy(x: Float32Array, labels: Uint8Array): Promise<number> {
-  const predictor = await loadModel(DEFAULT_MODEL_DIR).predictor();
-  try {
-    return score(await predictor.predict(x), labels, 10).accuracy;
-  } finally {
-    await predictor.release();
-  }
-}
 
 /** The book's zip.train text for the 16×16 IDX digits: label, then 256 values in [-1, 1] to 4 decimals. */
 async function zipTrainText(): Promise<string> {
@@ -81,45 +69,37 @@ describe("USPS", () => {
   });
 
   describe("downloaded", () => {
-    let server: http.Server;
+    let server: FileServer;
     let base: string;
-    let gets = 0;
     beforeAll(async () => {
-      const gz = zlib.gzipSync(await zipTrainText());
-      server = http.createServer((req, res) => {
-        gets++;
-        if (req.url === "/book/zip.train.gz") res.end(gz);
-        else if (req.url === "/bad/zip.train.gz") res.end(zlib.gzipSync("1.0000 0.5 -1\n"));
-        else {
-          res.statusCode = 404;
-          res.end();
-        }
+      server = await serveFiles({
+        "/book/zip.train.gz": zlib.gzipSync(await zipTrainText()),
+        "/bad/zip.train.gz": zlib.gzipSync("1.0000 0.5 -1\n"),
       });
-      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      base = server.base;
     });
-    afterAll(() => new Promise<void>((r) => server.close(() => r())));
+    afterAll(() => server.close());
 
     it("converts the book's text file to checked IDX in the cache, fetched once, then reads the cache", async () => {
       const cache = tmp();
-      gets = 0;
+      const before = server.gets();
       const usps = await loadDataset("usps", {
         cacheDir: cache,
         mirrors: [`${base}/missing/`, `${base}/book/`],
       });
       expect(usps.parts[0].source).toEqual({ kind: "download", location: cache });
-      expect(gets).toBe(3); // the missing mirror for each file, the book once for both
+      expect(server.gets() - before).toBe(3); // the missing mirror for each file, the book once for both
       expect(fs.readdirSync(cache).sort()).toEqual([
         "usps16-train-images-idx3-ubyte.gz",
         "usps16-train-labels-idx1-ubyte.gz",
       ]);
       const shared = await loadDataset("usps", { dataDir: USPS_DIR });
       expect(same(usps.train.pixels, shared.train.pixels)).toBe(true);
-      gets = 0;
+      const again = server.gets();
       expect(
         (await loadDataset("usps", { cacheDir: cache, mirrors: [`${base}/book/`] })).parts[0].source.kind,
       ).toBe("cache");
-      expect(gets).toBe(0);
+      expect(server.gets()).toBe(again);
     });
 
     it("refuses a file that is not the book's and leaves nothing behind", async () => {

@@ -4,8 +4,6 @@
  * against a server on 127.0.0.1; and every way a file can be wrong.
  */
 import fs from "node:fs";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
@@ -13,24 +11,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadDataset, type Dataset } from "../../src/data/dataset.js";
 import { parsePenDigits, readGzipText, renderPenDigit } from "../../src/data/strokes.js";
 import { splitByWriter } from "../../src/data/writers.js";
-import { score } from "../../src/engine/index.js";
-import { DEFAULT_MODEL_DIR } from "../../src/paths.js";
 import { Random } from "../../src/util/random.js";
-import { loadModel } from "../../src/zoo/saved-model.js";
+import { serveFiles, type FileServer } from "../helpers/http.js";
+import { shippedAccuracy } from "../helpers/models.js";
 
 const DATASETS = path.resolve(import.meta.dirname, "../../../shared/datasets");
 const PENDIGITS_FILE = path.join(DATASETS, "pendigits", "pendigits-train-strokes.jsonl.gz");
 const UNIPEN_FILE = path.join(DATASETS, "unipen", "unipen-1a-strokes.jsonl.gz");
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "digits-pen-"));
-
-async function shippedAccuracy(x: Float32Array, labels: Uint8Array): Promise<number> {
-  const predictor = await loadModel(DEFAULT_MODEL_DIR).predictor();
-  try {
-    return score(await predictor.predict(x), labels, 10).accuracy;
-  } finally {
-    await predictor.release();
-  }
-}
 
 const counts = (labels: Uint8Array) => [...Array(10).keys()].map((d) => labels.filter((l) => l === d).length);
 
@@ -139,23 +127,18 @@ describe("optdigits", () => {
 });
 
 describe("a pen set downloaded, and wrong files", () => {
-  let server: http.Server;
+  let server: FileServer;
   let base: string;
   beforeAll(async () => {
-    const gz = fs.readFileSync(PENDIGITS_FILE);
-    const foreign = zlib.gzipSync('{"label": 3, "writer": "x", "strokes": [[[0, 0], [1, 1]]]}\n');
-    server = http.createServer((req, res) => {
-      if (req.url === "/good/pendigits-train-strokes.jsonl.gz") res.end(gz);
-      else if (req.url === "/other/pendigits-train-strokes.jsonl.gz") res.end(foreign);
-      else {
-        res.statusCode = 404;
-        res.end();
-      }
+    server = await serveFiles({
+      "/good/pendigits-train-strokes.jsonl.gz": fs.readFileSync(PENDIGITS_FILE),
+      "/other/pendigits-train-strokes.jsonl.gz": zlib.gzipSync(
+        '{"label": 3, "writer": "x", "strokes": [[[0, 0], [1, 1]]]}\n',
+      ),
     });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    base = server.base;
   });
-  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+  afterAll(() => server.close());
 
   it("fetches from the first mirror that has it, checks it, keeps it in the cache, then reads the cache", async () => {
     const cache = tmp();

@@ -5,9 +5,12 @@ import {
   flatten,
   input,
   maxPooling2d,
+  score,
   sequential,
   type Sequential,
 } from "../../src/engine/index.js";
+import { DEFAULT_MODEL_DIR } from "../../src/paths.js";
+import { loadModel } from "../../src/zoo/saved-model.js";
 
 export function smallReferenceCnn(filters: [number, number], units: number, seed: number): Sequential {
   return sequential(
@@ -23,4 +26,14 @@ export function smallReferenceCnn(filters: [number, number], units: number, seed
     ],
     { seed },
   );
+}
+
+/** The shipped model's accuracy on `x` (a predictor opened and released). */
+export async function shippedAccuracy(x: Float32Array, labels: Uint8Array): Promise<number> {
+  const predictor = await loadModel(DEFAULT_MODEL_DIR).predictor();
+  try {
+    return score(await predictor.predict(x), labels, 10).accuracy;
+  } finally {
+    await predictor.release();
+  }
 }
