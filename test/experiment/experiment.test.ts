@@ -80,6 +80,35 @@ describe("digits experiment", () => {
     expect(again.cells[0].also).toEqual(first.cells[0].also);
   });
 
+  it("compares training sets, scoring each model on a named set's held-out test split", async () => {
+    const dir = tmp();
+    const file = path.join(dir, "sets.json");
+    const datasets = path.resolve(import.meta.dirname, "../../../shared/datasets");
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        name: "sets",
+        seeds: [1],
+        base: {
+          epochs: 1,
+          batchSize: 100,
+          limit: 600,
+          validation: "none",
+          dataDir: path.relative(dir, datasets),
+        },
+        grid: { dataset: ["mnist", "optdigits+mnist"] },
+        also: { optdigits: "dataset:optdigits" },
+      }),
+    );
+    const { cells, points } = await runExperiment(readExperiment(file), path.join(dir, "out"));
+    expect(cells.map((c) => c.point)).toEqual(["dataset=mnist", "dataset=optdigits_mnist"]);
+    // optdigits' validation file: 946 digits, so each score is a multiple of 1/946.
+    for (const c of cells)
+      expect(Math.abs(c.also.optdigits * 946 - Math.round(c.also.optdigits * 946))).toBeLessThan(1e-6);
+    // 600 optdigits digits to learn from beat none.
+    expect(points[1].also.optdigits.mean).toBeGreaterThan(points[0].also.optdigits.mean);
+  });
+
   it("refuses the test set as validation, unknown settings, and an empty grid", () => {
     const dir = tmp();
     const write = (c: unknown) => {
@@ -95,8 +124,11 @@ describe("digits experiment", () => {
     );
     expect(() => readExperiment(write({ ...config, grid: {} }))).toThrow(/an empty grid/);
     expect(() => readExperiment(write({ ...config, also: { usps: "usps.idx" } }))).toThrow(
-      /styles, styles:N or idx:IMAGES,LABELS/,
+      /styles, styles:N, idx:IMAGES,LABELS or dataset:NAME/,
     );
+    // A data directory is found beside the experiment file too.
+    const base = readExperiment(write({ ...config, base: { dataDir: "../datasets" } })).base;
+    expect(base.dataDir).toBe(path.resolve(dir, "../datasets"));
     // An IDX pair is found beside the experiment file, wherever the command runs.
     const pair = readExperiment(write({ ...config, also: { usps: "idx:data/i.gz,l.gz" } })).also.usps;
     expect(pair).toBe(`idx:${path.join(dir, "data/i.gz")},${path.join(dir, "l.gz")}`);
