@@ -165,7 +165,7 @@ describe("IDX pairs and mixtures", () => {
 
   it("names the problem: an unknown set, a lone IDX file, files that do not belong together", async () => {
     await expect(loadDataset("emnist")).rejects.toThrow(
-      /unknown dataset "emnist": give mnist, usps, fashion-mnist, idx:/,
+      /unknown dataset "emnist": give mnist, usps, fashion-mnist, pendigits, unipen, optdigits, idx:/,
     );
     await expect(loadDataset("mnist+")).rejects.toThrow(/an empty part/);
     await expect(loadDataset("idx:only-one.gz")).rejects.toThrow(/give idx:IMAGES,LABELS/);
