@@ -61,6 +61,17 @@ describe("pendigits", () => {
     expect(await shippedAccuracy(pen.test.x, pen.test.labels)).toBeGreaterThan(0.9);
   });
 
+  it("draws a known digit: the file's first, an 8 by writer 12 in one stroke, read as 8", async () => {
+    const [d] = parsePenDigits(await readGzipText(PENDIGITS_FILE), PENDIGITS_FILE);
+    expect([d.label, d.writer, d.strokes.length, d.strokes[0][0]]).toEqual([8, "12", 1, [267, 167]]);
+    const x = renderPenDigit(d, new Random(1), 20);
+    // An 8's ink: in the top half and the bottom half, and across the middle column in both.
+    const ink = (y0: number, y1: number) => x.subarray(y0 * 28, y1 * 28).reduce((a, b) => a + b, 0);
+    expect(ink(4, 14)).toBeGreaterThan(15);
+    expect(ink(14, 24)).toBeGreaterThan(15);
+    expect(await shippedAccuracy(x, Uint8Array.of(8))).toBe(1);
+  });
+
   it("draws the same pictures from the same seed, other ones from another", async () => {
     const again = await loadDataset("pendigits", { dataDir: DATASETS });
     expect(Buffer.from(again.test.pixels).equals(Buffer.from(pen.test.pixels))).toBe(true);
@@ -119,6 +130,9 @@ describe("optdigits", () => {
     const opt = await loadDataset("optdigits", { dataDir: DATASETS });
     expect([opt.train.count, opt.test.count]).toEqual([1934, 946]);
     expect(opt.parts[0].prepared).toBe(true);
+    // The first digits' labels, as the IDX files say.
+    expect(Array.from(opt.train.labels.subarray(0, 10))).toEqual([0, 0, 7, 4, 6, 2, 5, 5, 0, 8]);
+    expect(Array.from(opt.test.labels.subarray(0, 10))).toEqual([5, 6, 1, 1, 3, 3, 4, 6, 4, 9]);
     const { rows, cols } = inkBox(opt.test.pixels.subarray(0, 784));
     expect(Math.max(rows.length, cols.length)).toBeGreaterThanOrEqual(19);
     expect(Math.max(rows.length, cols.length)).toBeLessThanOrEqual(21);
