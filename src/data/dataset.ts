@@ -295,7 +295,14 @@ export async function loadDataset(spec: string, options: DatasetOptions = {}): P
   const names = spec.split("+"); // so a path in a mixture cannot hold a "+"
   if (names.some((n) => n === "")) throw new DataError(`--dataset "${spec}": an empty part`);
   const parts: DatasetPart[] = [];
-  for (const name of names) parts.push(await partOf(name, options));
+  for (const [k, name] of names.entries())
+    try {
+      parts.push(await partOf(name, options));
+    } catch (e) {
+      // In a mixture, say which part could not be had: the message alone may name only a file or a mirror.
+      if (names.length === 1 || !(e instanceof DataError)) throw e;
+      throw new DataError(`${name} (part ${k + 1} of ${spec}): ${e.message}`, { cause: e });
+    }
   const classes = parts[0].classes;
   for (const p of parts)
     if (p.classes.join() !== classes.join())

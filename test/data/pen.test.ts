@@ -185,6 +185,10 @@ describe("a pen set downloaded, and wrong files", () => {
     await expect(loadDataset("pendigits", { dataDir: dir })).rejects.toThrow(
       new RegExp(`${file}: corrupt gzip data`),
     );
+    // In a mixture, the error says which part.
+    await expect(loadDataset("pendigits+unipen", { dataDir: dir })).rejects.toThrow(
+      new RegExp(`^pendigits \\(part 1 of pendigits\\+unipen\\): ${file}: corrupt gzip data`),
+    );
     fs.writeFileSync(file, zlib.gzipSync("not strokes\n"));
     await expect(loadDataset("pendigits", { dataDir: dir })).rejects.toThrow(
       new RegExp(`${file}: checksum mismatch .* the file is corrupt or not pendigits`),
