@@ -157,7 +157,7 @@ export function trainCommand(): Command {
               momentum: o.momentum,
               lrDecay: pick("lrDecay", "lrDecay"),
               replicas: o.replicas,
-              seed: o.seed,
+              seed: pick("seed", "seed"),
               validation: pick("validation", "validation"),
               out,
               overwrite: o.overwrite,
