@@ -369,6 +369,11 @@ describe("fine-tuning in the page", () => {
 
 describe("reading a number in the page", () => {
   it("reads two digits drawn side by side as it reads each alone, in the browser and on the server", async () => {
+    // A fresh page, so the shipped model reads (not the one an earlier test tuned in this page).
+    await page.reload();
+    await page.waitForFunction(() =>
+      document.getElementById("status")?.textContent?.startsWith("Model ready"),
+    );
     const { pixels } = await mnistSlice("t10k", 1, 2);
     const places = [
       { x: 8, y: 60 },
