@@ -13,7 +13,7 @@ import { STANDARD_AUGMENT } from "../src/zoo/recipes.js";
 import { defaultThreads } from "../src/engine/runtime/ort.js";
 import { defaultReplicas } from "../src/engine/runtime/replicas.js";
 import { loadMnist } from "../src/data/mnist.js";
-import { referenceCnn } from "./reference-model.js";
+import { buildArchitecture } from "../src/zoo/architectures.js";
 
 const { values } = parseArgs({
   options: {
@@ -30,7 +30,7 @@ const data = await loadMnist();
 const count = Math.min(Number(values.images), data.train.count);
 const x = data.train.x.subarray(0, count * 784);
 const labels = data.train.labels.subarray(0, count);
-const auto = defaultReplicas(referenceCnn(), batchSize, defaultThreads());
+const auto = defaultReplicas(buildArchitecture("reference", 1), batchSize, defaultThreads());
 const variants: { label: string; replicas: number; augment?: AugmentOptions; nchwc?: boolean }[] =
   values.nchwc
     ? [
@@ -53,12 +53,12 @@ for (let r = 0; r < rounds; r++) {
     if (v.nchwc)
       delete process.env.DIGITS_NCHWC; // read by the training worker as it starts
     else process.env.DIGITS_NCHWC = "off";
-    const result = await fit(referenceCnn(), x, labels, {
+    const result = await fit(buildArchitecture("reference", 1), x, labels, {
       optimizer: adam(),
       epochs: 2,
       batchSize,
       replicas: v.replicas,
-      augment: v.augment,
+      step: { augment: v.augment },
     }).done;
     const rate = result.history[1].imagesPerSecond;
     samples.get(v.label)?.push(rate);

@@ -10,9 +10,11 @@ import os from "node:os";
 import path from "node:path";
 import { adam } from "../src/engine/compiler/optimizers.js";
 import { nchwcBlock } from "../src/engine/runtime/nchwc.js";
-import { TrainingState, TrainStep } from "../src/engine/runtime/step.js";
+import { SessionStepper } from "../src/engine/runtime/step.js";
+import { nodeRuntime } from "../src/engine/runtime/ort.js";
+import { parseStepSpec } from "../src/engine/compiler/train-graph.js";
 import { buildArchitecture, isArchitectureName } from "../src/zoo/architectures.js";
-import { syntheticBatch } from "./reference-model.js";
+import { syntheticBatch } from "./synthetic-batch.js";
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith("--"));
 const batch = Number(args[0] ?? 128);
@@ -24,16 +26,18 @@ const archName = process.argv.find((a) => a.startsWith("--arch="))?.slice("--arc
 if (!isArchitectureName(archName)) throw new Error(`unknown architecture ${archName}`);
 const model = buildArchitecture(archName, 1);
 const optimizer = adam();
-const step = await TrainStep.create(model, optimizer, batch, {
+const runtime = nodeRuntime({
   profilePrefix: path.join(dir, "train"),
-  optimize: !plain,
   threads: threads ? Number(threads) : undefined,
-  nchwcBlock: plain ? undefined : await nchwcBlock(),
 });
-const state = new TrainingState(model, optimizer);
+const stepper = new SessionStepper(runtime, model, optimizer, {
+  step: parseStepSpec(),
+  seed: 1,
+  passes: plain ? { none: true } : { nchwcBlock: await nchwcBlock() },
+});
 const { x, y } = syntheticBatch(batch);
-for (let i = 0; i < steps; i++) await step.run(state, x, y);
-await step.release();
+for (let i = 0; i < steps; i++) await stepper.run(x, y, batch);
+await stepper.release();
 const file = fs.readdirSync(dir).map((f) => path.join(dir, f))[0];
 interface Event {
   cat: string;

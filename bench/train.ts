@@ -9,12 +9,13 @@ import { parseArgs } from "node:util";
 import { buildInferenceGraph } from "../src/engine/compiler/compile.js";
 import { adam } from "../src/engine/compiler/optimizers.js";
 import { toOnnx } from "../src/engine/graph/serialize.js";
-import { createSession, defaultThreads, floatTensor } from "../src/engine/runtime/ort.js";
+import { createSession, defaultThreads, floatTensor, nodeRuntime } from "../src/engine/runtime/ort.js";
+import { parseStepSpec } from "../src/engine/compiler/train-graph.js";
 import { nchwcBlock } from "../src/engine/runtime/nchwc.js";
 import { DataParallelStepper, defaultReplicas } from "../src/engine/runtime/replicas.js";
 import { SessionStepper, type Stepper } from "../src/engine/runtime/step.js";
 import { buildArchitecture, isArchitectureName } from "../src/zoo/architectures.js";
-import { syntheticBatch } from "./reference-model.js";
+import { syntheticBatch } from "./synthetic-batch.js";
 
 const { values } = parseArgs({
   options: {
@@ -22,8 +23,7 @@ const { values } = parseArgs({
     steps: { type: "string", default: "20" },
     batches: { type: "string", default: "32,128,256" },
     // Comma-separated: "all" (every pass, data-parallel replicas as `fit` chooses), "single" (one session on
-    // every core), "plain" (no passes), "-passName" (all but one), "perTensor" (no flat parameters). All
-    // but "all" run one session.
+    // every core), "plain" (no passes), "-passName" (all but one). All but "all" run one session.
     variants: { type: "string", default: "all,single" },
     arch: { type: "string", default: "reference" },
   },
@@ -36,17 +36,12 @@ const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length
 
 const model = buildArchitecture(values.arch, 1);
 const optimizer = adam();
+// The blocked convolutions training uses where this CPU has them (DIGITS_NCHWC=off: the portable path).
+const nchwc = await nchwcBlock();
 const variants = values.variants.split(",").map((v) => ({
   label: v === "all" ? "" : ` (${v})`,
   dataParallel: v === "all",
-  options:
-    v === "plain"
-      ? { optimize: false }
-      : v === "perTensor"
-        ? { flatParameters: false }
-        : v.startsWith("-")
-          ? { skipPasses: [v.slice(1)] }
-          : {},
+  passes: { none: v === "plain", nchwcBlock: nchwc, skip: v.startsWith("-") ? [v.slice(1)] : [] },
 }));
 
 interface Runner {
@@ -55,27 +50,24 @@ interface Runner {
   run(): Promise<number>; // images/s for one round
 }
 
-// The blocked convolutions training uses where this CPU has them (DIGITS_NCHWC=off: the portable path).
-const settings = { seed: 1, nchwcBlock: await nchwcBlock() };
 const runners: Runner[] = [];
 const releases: (() => Promise<void>)[] = [];
 for (const batch of batches) {
   for (const variant of variants) {
     const replicas = variant.dataParallel ? defaultReplicas(model, batch, defaultThreads()) : 1;
+    const plan = { step: parseStepSpec(), seed: 1, passes: variant.passes };
     const stepper: Stepper =
       replicas > 1
-        ? await DataParallelStepper.create(model, optimizer, batch, replicas, settings)
-        : new SessionStepper(model, optimizer, variant.options, settings);
+        ? await DataParallelStepper.create(model, optimizer, batch, replicas, plan)
+        : new SessionStepper(nodeRuntime(), model, optimizer, plan);
     const { x, y } = syntheticBatch(batch);
-    const xs = x.data as Float32Array;
-    const ys = y.data as Float32Array;
-    for (let i = 0; i < 5; i++) await stepper.run(xs, ys, batch); // warm-up
+    for (let i = 0; i < 5; i++) await stepper.run(x, y, batch); // warm-up
     runners.push({
       label: `train bs=${batch}${variant.label}${replicas > 1 ? ` ×${replicas}` : ""}`,
       batch,
       async run() {
         const t0 = performance.now();
-        for (let i = 0; i < steps; i++) await stepper.run(xs, ys, batch);
+        for (let i = 0; i < steps; i++) await stepper.run(x, y, batch);
         return (steps * batch) / ((performance.now() - t0) / 1000);
       },
     });

@@ -1,16 +1,15 @@
 /**
- * Fine-tuning in the page, in a Web Worker: our own compiled training graph (forward, backward and Adam in
- * one ONNX model, the same graph `digits train` runs) on onnxruntime-web. The person's digits, repeated to a
+ * Fine-tuning in the page, in a Web Worker: the engine's training step (step.ts, the one `digits train` and
+ * `digits finetune` run: forward, backward and Adam in one ONNX graph) on onnxruntime-web. The person's digits, repeated to a
  * share of each epoch, are mixed with MNIST digits the server offers (when it has them) so the model does
  * not forget, and augmented as the CLI's `digits finetune` does. The result is a digits model directory's two
  * files, made here.
  */
 import * as ort from "onnxruntime-web/wasm";
-import { augmentFeeds, parseAugment } from "../src/engine/compiler/augment.js";
-import { buildTrainGraph } from "../src/engine/compiler/compile.js";
 import { adam } from "../src/engine/compiler/optimizers.js";
-import { FLAT, packFlat, TRAIN, unpackFlat } from "../src/engine/compiler/params.js";
-import { toOnnx } from "../src/engine/graph/serialize.js";
+import { parseStepSpec } from "../src/engine/compiler/train-graph.js";
+import { sizeOf } from "../src/engine/graph/ir.js";
+import { SessionStepper, type StepRuntime } from "../src/engine/runtime/step.js";
 import { Random } from "../src/util/random.js";
 import type { Sequential } from "../src/engine/model/sequential.js";
 import { argmax } from "../src/util/argmax.js";
@@ -21,7 +20,7 @@ import { inferenceOnnx, metadataFor, modelsFrom, parseMetadata } from "../src/zo
 export interface TuneRequest {
   onnx: Uint8Array;
   metadata: unknown;
-  /** The person's digits: [n, 28, 28, 1] in 0–1, and their labels. */
+  /** The person's digits: [n, ...the model's input] in 0–1, and their labels. */
   digits: { x: Float32Array; labels: Uint8Array };
   /** MNIST digits to mix in, if the server has them. */
   replay?: { x: Float32Array; labels: Uint8Array };
@@ -46,14 +45,29 @@ export type TuneMessage =
     }
   | { type: "error"; message: string };
 
-const PER = 28 * 28;
+const runtime: StepRuntime = {
+  tensor: (data, shape) => new ort.Tensor("float32", data, shape as number[]),
+  session: (onnx) => ort.InferenceSession.create(onnx, { executionProviders: ["wasm"] }),
+};
 
-async function correct(session: ort.InferenceSession, x: Float32Array, labels: Uint8Array): Promise<number> {
-  const out = await session.run({ input: new ort.Tensor("float32", x, [labels.length, 28, 28, 1]) });
-  const p = out.output.data as Float32Array;
-  let right = 0;
-  labels.forEach((l, i) => (right += argmax(p.subarray(i * 10, i * 10 + 10)) === l ? 1 : 0));
-  return right;
+/** How many of the digits the model (an inference graph) reads right. */
+async function correct(
+  model: Sequential,
+  onnx: Uint8Array,
+  x: Float32Array,
+  labels: Uint8Array,
+): Promise<number> {
+  const session = await runtime.session(onnx);
+  try {
+    const out = await session.run({ input: runtime.tensor(x, [labels.length, ...model.inputSpec.shape]) });
+    const p = out.output.data as Float32Array;
+    const classes = model.outputShape[0];
+    let right = 0;
+    labels.forEach((l, i) => (right += argmax(p.subarray(i * classes, (i + 1) * classes)) === l ? 1 : 0));
+    return right;
+  } finally {
+    await session.release();
+  }
 }
 
 async function sha256Hex(bytes: Uint8Array): Promise<string> {
@@ -67,70 +81,48 @@ async function tune(r: TuneRequest, post: (m: TuneMessage) => void): Promise<voi
   ort.env.wasm.numThreads = 1;
   const metadata = parseMetadata(r.metadata, "the served model");
   const [model]: Sequential[] = modelsFrom(metadata, r.onnx, "the served model");
-  const before = await ort.InferenceSession.create(r.onnx, { executionProviders: ["wasm"] });
-  const right0 = await correct(before, r.digits.x, r.digits.labels);
-  await before.release();
+  const right0 = await correct(model, r.onnx, r.digits.x, r.digits.labels);
 
   // The epoch's rows: the person's digits `times` over, then the replay digits.
+  const per = sizeOf(model.inputSpec.shape);
+  const classes = model.outputShape[0];
   const n = r.digits.labels.length;
   const replay = r.replay?.labels.length ?? 0;
   const times = repeatsFor(r.share, n, replay);
   const rows = n * times + replay;
   const row = (i: number): [Float32Array, number] =>
     i < n * times
-      ? [r.digits.x.subarray((i % n) * PER, ((i % n) + 1) * PER), r.digits.labels[i % n]]
+      ? [r.digits.x.subarray((i % n) * per, ((i % n) + 1) * per), r.digits.labels[i % n]]
       : [
-          r.replay!.x.subarray((i - n * times) * PER, (i - n * times + 1) * PER),
+          r.replay!.x.subarray((i - n * times) * per, (i - n * times + 1) * per),
           r.replay!.labels[i - n * times],
         ];
 
   const steps = r.epochs * Math.max(1, Math.floor(rows / r.batch));
   const optimizer = adam({ learningRate: r.learningRate, schedule: "cosine", decaySteps: steps });
-  const augment = parseAugment(STANDARD_AUGMENT);
-  const { graph, carried } = buildTrainGraph(model, optimizer, r.batch, { augment });
-  const session = await ort.InferenceSession.create(toOnnx(graph), { executionProviders: ["wasm"] });
-  const flat = packFlat(model);
-  const state = new Map<string, ort.Tensor>();
-  for (const name of carried)
-    state.set(
-      name,
-      new ort.Tensor("float32", name === TRAIN.weight(FLAT) ? flat : new Float32Array(flat.length), [
-        flat.length,
-      ]),
-    );
-
+  const step = parseStepSpec({ augment: STANDARD_AUGMENT });
+  const stepper = new SessionStepper(runtime, model, optimizer, { step, seed: r.seed });
   const rng = new Random(r.seed);
-  const x = new Float32Array(r.batch * PER);
-  const y = new Float32Array(r.batch * 10);
-  for (let t = 1; t <= steps; t++) {
-    y.fill(0);
-    for (let b = 0; b < r.batch; b++) {
-      const [pixels, label] = row(rng.int(rows));
-      x.set(pixels, b * PER);
-      y[b * 10 + label] = 1;
+  const x = new Float32Array(r.batch * per);
+  const y = new Float32Array(r.batch * classes);
+  try {
+    for (let t = 1; t <= steps; t++) {
+      y.fill(0);
+      for (let b = 0; b < r.batch; b++) {
+        const [pixels, label] = row(rng.int(rows));
+        x.set(pixels, b * per);
+        y[b * classes + label] = 1;
+      }
+      // onnxruntime-web may keep a fed array until the step ends: each step gets its own copy.
+      const { loss } = await stepper.run(x.slice(), y.slice(), r.batch);
+      post({ type: "progress", step: t, steps, loss });
     }
-    const feeds: Record<string, ort.Tensor> = {
-      [TRAIN.x]: new ort.Tensor("float32", x.slice(), [r.batch, 28, 28, 1]),
-      [TRAIN.y]: new ort.Tensor("float32", y.slice(), [r.batch, 10]),
-    };
-    for (const [name, v] of Object.entries(augmentFeeds(augment, r.seed, t, 0, r.batch, [28, 28])))
-      feeds[name] = new ort.Tensor("float32", v.data, [...v.shape]);
-    for (const [name, v] of Object.entries(optimizer.scalars(t)))
-      feeds[name] = new ort.Tensor("float32", Float32Array.of(v), []);
-    for (const name of carried) feeds[name] = state.get(name) as ort.Tensor;
-    const out = await session.run(feeds);
-    const loss = (out[TRAIN.loss].data as Float32Array)[0];
-    if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${t} (loss ${loss})`);
-    for (const name of carried) state.set(name, out[TRAIN.next(name)]);
-    post({ type: "progress", step: t, steps, loss });
+    model.setWeights(stepper.weights());
+  } finally {
+    await stepper.release();
   }
-  await session.release();
-
-  model.setWeights(unpackFlat(model, state.get(TRAIN.weight(FLAT))!.data as Float32Array));
   const onnx = inferenceOnnx(model);
-  const after = await ort.InferenceSession.create(onnx, { executionProviders: ["wasm"] });
-  const right1 = await correct(after, r.digits.x, r.digits.labels);
-  await after.release();
+  const right1 = await correct(model, onnx, r.digits.x, r.digits.labels);
   const seconds = (performance.now() - t0) / 1000;
   const tuned = metadataFor(
     model,

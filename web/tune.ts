@@ -51,8 +51,9 @@ export class Tuner {
       fetch("/api/replay").then(async (r) => (r.ok ? new Uint8Array(await r.arrayBuffer()) : undefined)),
     ]);
     const n = this.digits.length;
-    const x = new Float32Array(n * 784);
-    this.digits.forEach((d, i) => x.set(d.input, i * 784));
+    const per = this.digits[0].input.length;
+    const x = new Float32Array(n * per);
+    this.digits.forEach((d, i) => x.set(d.input, i * per));
     const request: TuneRequest = {
       onnx,
       metadata,

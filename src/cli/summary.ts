@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { kerasShape } from "../engine/index.js";
+import { kerasShape, sizeOf } from "../engine/index.js";
 import { openModel } from "../zoo/resolve.js";
 import { pct } from "../util/format.js";
 import { printJson } from "../util/json.js";
@@ -18,7 +18,7 @@ export function summaryCommand(): Command {
             name: p.name,
             type: p.layer.className,
             outputShape: kerasShape(p.outputShape),
-            params: p.weights.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0),
+            params: p.weights.reduce((s, w) => s + sizeOf(w.shape), 0),
           })),
           parameters: model.countParams(),
           metrics: metadata.metrics,

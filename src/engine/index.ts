@@ -20,12 +20,14 @@ export {
   buildInsideGraph,
   INSIDE,
   buildInferenceGraph,
-  buildTrainGraph,
   INPUT,
   memberKey,
   OUTPUT,
 } from "./compiler/compile.js";
+export { buildTrainGraph, buildGradients, parseStepSpec } from "./compiler/train-graph.js";
+export type { StepSpec, StepSpecOptions } from "./compiler/train-graph.js";
 export { toOnnx } from "./graph/serialize.js";
+export { sizeOf } from "./graph/ir.js";
 export { addAugmentation, augmentFeeds, parseAugment, AUGMENT_INPUTS } from "./compiler/augment.js";
 export type { Augment, AugmentOptions } from "./compiler/augment.js";
 export { fit } from "./runtime/fit.js";

@@ -7,6 +7,7 @@
  * - TF.js layers (`model.json` with a Keras-2 `model_config` using `batch_input_shape`, plus weight shards).
  * HDF5 goes through h5wasm (HDF5 itself, compiled to WebAssembly), never a hand-written writer.
  */
+import { sizeOf } from "../engine/index.js";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -381,7 +382,7 @@ export function fromTfjs(file: string): Sequential {
     for (const w of group.weights) {
       if ((w.dtype ?? "float32") !== "float32")
         throw new InteropError(`${file}: weight ${w.name} is ${w.dtype}; digits reads float32`);
-      const n = w.shape.reduce((a, b) => a * b, 1);
+      const n = sizeOf(w.shape);
       if (at + 4 * n > all.length)
         throw new InteropError(`${file}: the shards are shorter than the manifest says (at ${w.name})`);
       byName.set(w.name, { shape: w.shape, data: new Float32Array(all.slice(at, at + 4 * n).buffer) });

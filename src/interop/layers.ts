@@ -4,7 +4,7 @@
  * here and HWIO there, and a Flatten after a convolution orders its features (c, h, w) here and (h, w, c)
  * there — the rows of the next Dense kernel (and of any batch norm or dropout between) are permuted to match.
  */
-import { fromArchitecture, type Sequential } from "../engine/index.js";
+import { fromArchitecture, type Sequential, sizeOf } from "../engine/index.js";
 
 export interface KerasWeight {
   /** Keras's variable name: kernel, bias, gamma, beta, moving_mean, moving_variance. */
@@ -261,7 +261,7 @@ export function fromKerasLayers(input: number[], layers: readonly KerasLayerIn[]
         `layer "${p.name}" (${p.layer.className}) has ${given.length} weights in the file, digits expects ${specs.length}`,
       );
     specs.forEach((s, k) => {
-      const want = s.shape.reduce((a, b) => a * b, 1);
+      const want = sizeOf(s.shape);
       if (given[k].data.length !== want)
         throw new InteropError(
           `layer "${p.name}": weight ${s.name} has ${given[k].data.length} values ([${given[k].shape}]), digits expects ${want} ([${s.shape}] in its layout)`,

@@ -104,7 +104,7 @@ export async function finetune(
     epochs,
     batchSize,
     seed: config.seed ?? 1,
-    augment,
+    step: { augment },
     onEpochStart: events.onEpochStart,
     onBatch: events.onBatch,
     onEpochEnd: events.onEpochEnd,

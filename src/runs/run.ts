@@ -374,8 +374,7 @@ async function runTraining(
     replicas,
     seed: config.seed,
     validationData: valid ? { x: valid.x, labels: valid.labels } : undefined,
-    augment: config.augment,
-    labelSmoothing: config.labelSmoothing,
+    step: { augment: config.augment, labelSmoothing: config.labelSmoothing },
     onEpochStart: events.onEpochStart,
     onBatch: events.onBatch,
     onEpochEnd: async (

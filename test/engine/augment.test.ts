@@ -154,7 +154,7 @@ describe("training with augmentation", () => {
         epochs,
         batchSize: 64,
         seed: 11,
-        augment: { ...EVERYTHING, thickness: 0.4 },
+        step: { augment: { ...EVERYTHING, thickness: 0.4 } },
         replicas,
         inProcess: true,
       }).done;

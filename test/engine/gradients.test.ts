@@ -4,8 +4,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { differentiate } from "../../src/engine/compiler/autodiff.js";
-import { buildGradientGraph } from "../../src/engine/compiler/compile.js";
-import { TRAIN } from "../../src/engine/compiler/params.js";
+import { buildGradients } from "../../src/engine/compiler/train-graph.js";
+import { FLAT, flatLayout, packFlat, TRAIN } from "../../src/engine/compiler/params.js";
+import { NO_PASSES, trainingPasses } from "../../src/engine/compiler/passes.js";
 import { Graph } from "../../src/engine/graph/graph.js";
 import { OPS } from "../../src/engine/graph/ops/index.js";
 import { toOnnx } from "../../src/engine/graph/serialize.js";
@@ -23,14 +24,13 @@ import { createSession, floatTensor } from "../../src/engine/runtime/ort.js";
 import { mnistSlice, oneHot } from "../helpers/mnist.js";
 import { smallReferenceCnn } from "../helpers/models.js";
 import { evaluate, tensor, type T } from "./reference.js";
+import { sizeOf } from "../../src/engine/graph/ir.js";
 
 interface Param {
   name: string;
   shape: number[];
   values?: number[];
 }
-
-const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
 /** Builds `loss = Σ out ⊙ R` over a graph made by `body`; returns the graph and the loss name. */
 function lossGraph(
@@ -45,7 +45,7 @@ function lossGraph(
   const r = g.initializer(
     "R",
     g.shape(out),
-    Float32Array.from({ length: size([...g.shape(out)]) }, () => rng.uniform(-1, 1)),
+    Float32Array.from({ length: sizeOf([...g.shape(out)]) }, () => rng.uniform(-1, 1)),
   );
   const loss = g.op("ReduceSum", [g.op("Mul", [out, r])], { keepdims: 0 });
   return { g, loss };
@@ -56,7 +56,7 @@ function paramValues(params: Param[], seed: number): Record<string, T> {
   return Object.fromEntries(
     params.map((p) => [
       p.name,
-      tensor(p.shape, p.values ?? Array.from({ length: size(p.shape) }, () => rng.uniform(-1, 1))),
+      tensor(p.shape, p.values ?? Array.from({ length: sizeOf(p.shape) }, () => rng.uniform(-1, 1))),
     ]),
   );
 }
@@ -319,25 +319,26 @@ async function checkModel(model: Sequential, count: number, coordsPerWeight: num
     [TRAIN.x]: tensor([count, 28, 28, 1], x),
     [TRAIN.y]: tensor([count, 10], y),
   };
-  const ref = buildGradientGraph(model, count, { optimize: false });
-  const trainable = new Set(model.trainableKeys);
-  for (const w of model.weightSpecs) {
-    const name = trainable.has(w.key) ? TRAIN.weight(w.key) : TRAIN.state(w.key);
-    feeds[name] = tensor([...w.shape], model.weights.get(w.key) as Float32Array);
-  }
+  const ref = buildGradients(model, count, { passes: NO_PASSES });
+  const flat = TRAIN.weight(FLAT);
+  const weights = packFlat(model);
+  feeds[flat] = tensor([weights.length], weights);
+  for (const w of model.weightSpecs)
+    if (!w.trainable)
+      feeds[TRAIN.state(w.key)] = tensor([...w.shape], model.weights.get(w.key) as Float32Array);
   const lossAt = (f: Record<string, T>) => evaluate(ref, f, [TRAIN.loss])[0].data[0];
 
   for (const optimize of [true, false]) {
-    const g = buildGradientGraph(model, count, { optimize });
+    const g = buildGradients(model, count, { passes: optimize ? trainingPasses() : NO_PASSES });
     const session = await createSession(toOnnx(g));
     const ortFeeds = Object.fromEntries(
       g.inputs.map((v) => [v.name, floatTensor(Float32Array.from(feeds[v.name].data), [...v.shape])]),
     );
     const out = await session.run(ortFeeds);
     expect((out[TRAIN.loss].data as Float32Array)[0]).toBeCloseTo(lossAt(feeds), 4);
-    for (const key of model.trainableKeys) {
-      const analytic = out[`grad:${key}`].data as Float32Array;
-      const name = TRAIN.weight(key);
+    const grad = out[TRAIN.grad].data as Float32Array;
+    for (const { key, offset, size } of flatLayout(model)) {
+      const analytic = grad.subarray(offset, offset + size);
       const coords = Array.from({ length: Math.min(coordsPerWeight, analytic.length) }, () =>
         rng.int(analytic.length),
       );
@@ -346,8 +347,8 @@ async function checkModel(model: Sequential, count: number, coordsPerWeight: num
         const eps = 1e-5;
         const plus = structuredClone(feeds);
         const minus = structuredClone(feeds);
-        plus[name].data[k] += eps;
-        minus[name].data[k] -= eps;
+        plus[flat].data[offset + k] += eps;
+        minus[flat].data[offset + k] -= eps;
         const numeric = (lossAt(plus) - lossAt(minus)) / (2 * eps);
         expect(
           Math.abs(numeric - analytic[k]) / scale,

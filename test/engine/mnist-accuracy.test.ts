@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { loadMnist } from "../../src/data/mnist.js";
 import { adam, evaluate, fit } from "../../src/engine/index.js";
-import { referenceCnn } from "../../bench/reference-model.js";
+import { referenceCnn } from "../helpers/models.js";
 
 describe("reference CNN on real MNIST", () => {
   it("reaches ≥ 98.5% test accuracy in 3 epochs at batch 128", async () => {

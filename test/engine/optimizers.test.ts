@@ -113,7 +113,7 @@ describe("AdamW and label smoothing", () => {
         optimizer: sgd({ learningRate: 1e-9 }),
         batchSize: 64,
         shuffle: false,
-        labelSmoothing,
+        step: { labelSmoothing },
         replicas,
         inProcess: true,
       }).done;

@@ -1,53 +1,51 @@
-/** Compiler invariants: passes and flat parameters leave results unchanged; training and inference graphs differ as in Keras. */
+/** Compiler invariants: passes leave results unchanged; training and inference graphs differ as in Keras. */
 import { describe, expect, it } from "vitest";
-import {
-  buildGradientGraph,
-  buildInferenceGraph,
-  buildTrainGraph,
-  INPUT,
-  OUTPUT,
-  type TrainGraphOptions,
-} from "../../src/engine/compiler/compile.js";
-import { TRAIN } from "../../src/engine/compiler/params.js";
+import { buildInferenceGraph, INPUT, OUTPUT } from "../../src/engine/compiler/compile.js";
+import { buildGradients, buildTrainGraph } from "../../src/engine/compiler/train-graph.js";
+import { FLAT, packFlat, TRAIN } from "../../src/engine/compiler/params.js";
 import { adam } from "../../src/engine/compiler/optimizers.js";
 import {
   BACKWARD_PASSES,
   channelsLastPooling,
   eliminateDeadNodes,
   FORWARD_PASSES,
+  NO_PASSES,
+  trainingPasses,
+  type TrainingPasses,
 } from "../../src/engine/compiler/passes.js";
 import { differentiate } from "../../src/engine/compiler/autodiff.js";
 import { Graph } from "../../src/engine/graph/graph.js";
 import { windowMaxPool } from "../../src/engine/graph/lowering.js";
-import { TrainingState, TrainStep } from "../../src/engine/runtime/step.js";
 import { buildArchitecture } from "../../src/zoo/architectures.js";
 import { toOnnx } from "../../src/engine/graph/serialize.js";
 import type { Sequential } from "../../src/engine/model/sequential.js";
 import { nchwcBlock, probeNchwcBlock } from "../../src/engine/runtime/nchwc.js";
 import { createSession, floatTensor, ort } from "../../src/engine/runtime/ort.js";
-import { referenceCnn } from "../../bench/reference-model.js";
+import { referenceCnn } from "../helpers/models.js";
 import { mnistSlice, oneHot } from "../helpers/mnist.js";
 import { evaluate, tensor } from "./reference.js";
 
 const batch = 16;
 
+/** Every output of the gradient graph (loss, correct, the flat gradient, batch norm's statistics). */
 async function gradients(
-  options: TrainGraphOptions,
+  passes: TrainingPasses,
   model: Sequential = referenceCnn(11),
 ): Promise<Record<string, ort.Tensor>> {
   const { x, labels } = await mnistSlice("t10k", 0, batch);
-  const g = buildGradientGraph(model, batch, options);
-  if (options.nchwcBlock) expect(g.nodes.some((n) => n.op === "nchwc.Conv")).toBe(true);
+  const g = buildGradients(model, batch, { passes });
+  if (passes.backward.some((p) => p.name === "nchwcConvolutions"))
+    expect(g.nodes.some((n) => n.op === "nchwc.Conv")).toBe(true);
   const session = await createSession(toOnnx(g));
+  const flat = packFlat(model);
   const feeds: Record<string, ort.Tensor> = {
     [TRAIN.x]: floatTensor(x, [batch, 28, 28, 1]),
     [TRAIN.y]: floatTensor(oneHot(labels), [batch, 10]),
+    [TRAIN.weight(FLAT)]: floatTensor(flat, [flat.length]),
   };
   for (const w of model.weightSpecs)
-    feeds[w.trainable ? TRAIN.weight(w.key) : TRAIN.state(w.key)] = floatTensor(
-      model.weights.get(w.key) as Float32Array,
-      [...w.shape],
-    );
+    if (!w.trainable)
+      feeds[TRAIN.state(w.key)] = floatTensor(model.weights.get(w.key) as Float32Array, [...w.shape]);
   const out = await session.run(feeds);
   await session.release();
   return out;
@@ -112,29 +110,29 @@ describe("rewrite passes", () => {
   });
 
   it("sinkCrops moves conv2's crop up into conv1's phase convolutions: 12×12 phases, no Pad in the backward", () => {
-    const phases = (g: ReturnType<typeof buildGradientGraph>) =>
+    const phases = (g: ReturnType<typeof buildGradients>) =>
       g.nodes
         .filter((n) => n.op === "Conv" && g.shape(n.inputs[0])[1] === 1)
         .map((n) => g.shape(n.outputs[0]));
-    const pads = (g: ReturnType<typeof buildGradientGraph>) => g.nodes.filter((n) => n.op === "Pad").length;
-    const sunk = buildGradientGraph(referenceCnn(1), batch, {});
-    const kept = buildGradientGraph(referenceCnn(1), batch, { skipPasses: ["sinkCrops"] });
+    const pads = (g: ReturnType<typeof buildGradients>) => g.nodes.filter((n) => n.op === "Pad").length;
+    const sunk = buildGradients(referenceCnn(1), batch);
+    const kept = buildGradients(referenceCnn(1), batch, { passes: trainingPasses({ skip: ["sinkCrops"] }) });
     expect(phases(sunk)).toEqual(Array(4).fill([batch, 32, 12, 12]));
     expect(phases(kept)).toEqual(Array(4).fill([batch, 32, 13, 13]));
     expect(pads(kept) - pads(sunk)).toBe(1);
   });
 
   it.each(names)("%s leaves loss and every gradient unchanged on real digits", async (name) => {
-    const plain = await gradients({ optimize: false });
-    const only = await gradients({ skipPasses: names.filter((n) => n !== name) });
+    const plain = await gradients(NO_PASSES);
+    const only = await gradients(trainingPasses({ skip: names.filter((n) => n !== name) }));
     for (const key of Object.keys(plain)) expectClose(only[key], plain[key], `${name}: ${key}`);
   });
 
   it.each(["reference", "batchnorm", "dropout"] as const)(
     "all together leave loss and gradients unchanged (%s)",
     async (arch) => {
-      const plain = await gradients({ optimize: false }, buildArchitecture(arch, 11));
-      const all = await gradients({}, buildArchitecture(arch, 11));
+      const plain = await gradients(NO_PASSES, buildArchitecture(arch, 11));
+      const all = await gradients(trainingPasses(), buildArchitecture(arch, 11));
       for (const key of Object.keys(plain)) expectClose(all[key], plain[key], `${arch}: ${key}`);
     },
   );
@@ -146,8 +144,8 @@ describe("onnxruntime's blocked (NCHWc) convolutions", () => {
     async (arch) => {
       const block = await probeNchwcBlock();
       expect(block, "this machine's onnxruntime takes the blocked kernels").toBeDefined();
-      const plain = await gradients({}, buildArchitecture(arch, 3));
-      const blocked = await gradients({ nchwcBlock: block }, buildArchitecture(arch, 3));
+      const plain = await gradients(trainingPasses(), buildArchitecture(arch, 3));
+      const blocked = await gradients(trainingPasses({ nchwcBlock: block }), buildArchitecture(arch, 3));
       for (const key of Object.keys(plain)) expectClose(blocked[key], plain[key], `${arch}: ${key}`);
     },
   );
@@ -155,8 +153,8 @@ describe("onnxruntime's blocked (NCHWc) convolutions", () => {
   it("need the probe: the block size it did not choose gives wrong gradients", async () => {
     const block = await probeNchwcBlock();
     const other = block === 8 ? 16 : 8;
-    const plain = await gradients({}, referenceCnn(3));
-    const wrong = await gradients({ nchwcBlock: other }, referenceCnn(3));
+    const plain = await gradients(trainingPasses(), referenceCnn(3));
+    const wrong = await gradients(trainingPasses({ nchwcBlock: other }), referenceCnn(3));
     const differs = (key: string) => {
       const [p, q] = [plain[key].data as Float32Array, wrong[key].data as Float32Array];
       return p.some((v, i) => Math.abs(v - q[i]) > 1e-3 * Math.max(1, Math.abs(v)));
@@ -172,12 +170,14 @@ describe("onnxruntime's blocked (NCHWc) convolutions", () => {
     } finally {
       delete process.env.DIGITS_NCHWC;
     }
-    const g = buildGradientGraph(referenceCnn(1), batch, {});
+    const g = buildGradients(referenceCnn(1), batch);
     expect(g.nodes.some((n) => n.op.startsWith("nchwc."))).toBe(false);
   });
 
   it("write conv2's output channels-last for channelsLastPooling, with no Transpose of their own", async () => {
-    const g = buildGradientGraph(referenceCnn(1), batch, { nchwcBlock: await probeNchwcBlock() });
+    const g = buildGradients(referenceCnn(1), batch, {
+      passes: trainingPasses({ nchwcBlock: await probeNchwcBlock() }),
+    });
     const reorders = g.nodes.filter((n) => n.op === "nchwc.ReorderOutput");
     expect(reorders.map((n) => [n.attrs.channels_last, g.shape(n.outputs[0])])).toEqual([
       [1, [batch, 10, 10, 64]],
@@ -198,33 +198,6 @@ describe("inference graph", () => {
     for (let i = 0; i < out.length; i++) expect(out[i]).toBeCloseTo(ref[i], 5);
     for (let r = 0; r < 4; r++)
       expect(out.slice(r * 10, r * 10 + 10).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
-  });
-});
-
-describe("flat parameters", () => {
-  it("train exactly as one tensor per weight does", async () => {
-    const { x, labels } = await mnistSlice("train", 0, batch);
-    const weightsAfter = async (flatParameters: boolean) => {
-      const model = referenceCnn(5);
-      const optimizer = adam();
-      const step = await TrainStep.create(model, optimizer, batch, { flatParameters });
-      const state = new TrainingState(model, optimizer, flatParameters);
-      for (let i = 0; i < 3; i++) {
-        await step.run(state, floatTensor(x, [batch, 28, 28, 1]), floatTensor(oneHot(labels), [batch, 10]));
-      }
-      await step.release();
-      return state.weights(model);
-    };
-    const flat = await weightsAfter(true);
-    const perTensor = await weightsAfter(false);
-    expect([...flat.keys()]).toEqual([...perTensor.keys()]);
-    for (const [key, w] of flat) {
-      expectClose(
-        floatTensor(w, [w.length]),
-        floatTensor(perTensor.get(key) as Float32Array, [w.length]),
-        key,
-      );
-    }
   });
 });
 

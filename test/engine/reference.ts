@@ -4,13 +4,13 @@
  * for convolutions (a float32 difference through the graph is too noisy).
  */
 import type { Graph, Node } from "../../src/engine/graph/graph.js";
+import { sizeOf } from "../../src/engine/graph/ir.js";
 
 export interface T {
   shape: number[];
   data: Float64Array;
 }
 
-const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const strides = (s: readonly number[]) => {
   const r = new Array(s.length).fill(1);
   for (let i = s.length - 2; i >= 0; i--) r[i] = r[i + 1] * s[i + 1];
@@ -18,7 +18,7 @@ const strides = (s: readonly number[]) => {
 };
 const t = (shape: number[], data?: Float64Array): T => ({
   shape,
-  data: data ?? new Float64Array(size(shape)),
+  data: data ?? new Float64Array(sizeOf(shape)),
 });
 
 function broadcastShape(a: number[], b: number[]): number[] {
@@ -67,7 +67,7 @@ function reduce(
     (axes && axes.length ? axes : x.shape.map((_, i) => i)).map((a) => (a < 0 ? a + r : a)),
   );
   const outShapeKeep = x.shape.map((d, i) => (set.has(i) ? 1 : d));
-  const out = t(outShapeKeep, new Float64Array(size(outShapeKeep)).fill(init));
+  const out = t(outShapeKeep, new Float64Array(sizeOf(outShapeKeep)).fill(init));
   const xs = strides(x.shape);
   const os = strides(outShapeKeep);
   for (let i = 0; i < x.data.length; i++) {
@@ -230,7 +230,7 @@ function run(
       return [softmax(x, true)];
     case "Flatten": {
       const axis = num("axis", 1);
-      return [t([size(x.shape.slice(0, axis)), size(x.shape.slice(axis))], x.data)];
+      return [t([sizeOf(x.shape.slice(0, axis)), sizeOf(x.shape.slice(axis))], x.data)];
     }
     case "Reshape": {
       const target = ints(1).map((d, i) => (d === 0 ? x.shape[i] : d));
@@ -324,14 +324,14 @@ function run(
       const r = x.shape.length;
       const axis = (num("axis", 0) + r) % r;
       const parts = ins as T[];
-      const outer = size(x.shape.slice(0, axis));
+      const outer = sizeOf(x.shape.slice(0, axis));
       const shape = [...x.shape];
       shape[axis] = parts.reduce((s, p) => s + p.shape[axis], 0);
       const out = t(shape);
       let o = 0;
       for (let i = 0; i < outer; i++)
         for (const p of parts) {
-          const block = size(p.shape.slice(axis));
+          const block = sizeOf(p.shape.slice(axis));
           out.data.set(p.data.subarray(i * block, (i + 1) * block), o);
           o += block;
         }
@@ -371,7 +371,7 @@ function run(
       const eps = (a.epsilon as { float: number } | undefined)?.float ?? 1e-5;
       const momentum = (a.momentum as { float: number } | undefined)?.float ?? 0.9;
       const c = x.shape[1];
-      const inner = size(x.shape.slice(2));
+      const inner = sizeOf(x.shape.slice(2));
       const channelOf = (i: number) => Math.floor(i / inner) % c;
       const training = num("training_mode", 0) === 1;
       // Training mode: the batch's own statistics (biased variance), and the moving ones blended towards them.

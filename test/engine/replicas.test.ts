@@ -3,12 +3,15 @@ import { describe, expect, it } from "vitest";
 import { adam, dense, dropout, flatten, input, sequential, sgd } from "../../src/engine/index.js";
 import type { Optimizer } from "../../src/engine/compiler/optimizers.js";
 import { DataParallelStepper, defaultReplicas } from "../../src/engine/runtime/replicas.js";
-import { SessionStepper, type Stepper } from "../../src/engine/runtime/step.js";
+import { SessionStepper, type StepPlan, type Stepper } from "../../src/engine/runtime/step.js";
+import { nodeRuntime } from "../../src/engine/runtime/ort.js";
+import { parseStepSpec } from "../../src/engine/compiler/train-graph.js";
 import { buildArchitecture } from "../../src/zoo/architectures.js";
 import { mnistSlice, oneHot } from "../helpers/mnist.js";
 import { smallReferenceCnn } from "../helpers/models.js";
 
 const cnn = () => smallReferenceCnn([8, 8], 16, 3);
+const PLAIN: StepPlan = { step: parseStepSpec(), seed: 0 };
 
 /** Runs the batches (sizes may vary) through a stepper; returns per-step results and the final weights. */
 async function train(stepper: Stepper, x: Float32Array, y: Float32Array, sizes: number[]) {
@@ -48,10 +51,15 @@ describe("data-parallel training steps", () => {
         sizes.reduce((a, b) => a + b),
       );
       const y = oneHot(slice.labels);
-      const single = await train(new SessionStepper(cnn(), optimizer()), slice.x, y, sizes);
+      const single = await train(
+        new SessionStepper(nodeRuntime(), cnn(), optimizer(), PLAIN),
+        slice.x,
+        y,
+        sizes,
+      );
       const model = cnn();
       const parallel = await train(
-        await DataParallelStepper.create(model, optimizer(), 33, replicas),
+        await DataParallelStepper.create(model, optimizer(), 33, replicas, PLAIN),
         slice.x,
         y,
         sizes,
@@ -86,7 +94,7 @@ describe("data-parallel training steps", () => {
     const y2 = new Float32Array(64 * 10);
     y2.set(y.subarray(0, 320));
     y2.set(y.subarray(0, 320), 320);
-    const stepper = await DataParallelStepper.create(model, adam(), 64, 2);
+    const stepper = await DataParallelStepper.create(model, adam(), 64, 2, PLAIN);
     const first = await stepper.run(twice, y2, 64);
     const stats = (stepper as unknown as { s: { stats: Float64Array } }).s.stats;
     expect(stats[0]).not.toBe(stats[2]);
@@ -105,15 +113,20 @@ describe("data-parallel training steps", () => {
     const bn = () => buildArchitecture("batchnorm", 5);
     // One step on 64 images split 32/32: each replica normalises by its own share's statistics, and the
     // moving means, averaged by share, are exactly those of one session on all 64.
-    const single = await train(new SessionStepper(bn(), adam()), slice.x, y, [64]);
-    const parallel = await train(await DataParallelStepper.create(bn(), adam(), 64, 2), slice.x, y, [64]);
+    const single = await train(new SessionStepper(nodeRuntime(), bn(), adam(), PLAIN), slice.x, y, [64]);
+    const parallel = await train(
+      await DataParallelStepper.create(bn(), adam(), 64, 2, PLAIN),
+      slice.x,
+      y,
+      [64],
+    );
     for (const key of ["batch_normalization/moving_mean", "batch_normalization_1/moving_mean"]) {
       const [a, b] = [single.weights.get(key) as Float32Array, parallel.weights.get(key) as Float32Array];
       expect(Math.max(...a.map((v, i) => Math.abs(v - b[i]))), key).toBeLessThan(1e-6);
     }
     // The loss differs a little (each share is normalised by its own statistics), not a lot.
     expect(Math.abs(parallel.results[0].loss - single.results[0].loss)).toBeLessThan(0.05);
-    const stepper = await DataParallelStepper.create(bn(), adam(), 64, 2);
+    const stepper = await DataParallelStepper.create(bn(), adam(), 64, 2, PLAIN);
     const first = await stepper.run(slice.x, y, 64);
     let last = first;
     for (let epoch = 0; epoch < 3; epoch++)
@@ -133,7 +146,7 @@ describe("data-parallel training steps", () => {
 
   it("fail clearly when training diverges, and still release their workers", async () => {
     const slice = await mnistSlice("train", 0, 64);
-    const stepper = await DataParallelStepper.create(cnn(), sgd({ learningRate: 1e30 }), 64, 2);
+    const stepper = await DataParallelStepper.create(cnn(), sgd({ learningRate: 1e30 }), 64, 2, PLAIN);
     const y = oneHot(slice.labels);
     const run = async () => {
       for (let i = 0; i < 10; i++) await stepper.run(slice.x, y, 64);

@@ -5,7 +5,7 @@ import { adam, sgd, type Optimizer } from "../../src/engine/compiler/optimizers.
 import { Graph } from "../../src/engine/graph/graph.js";
 import { toOnnx } from "../../src/engine/graph/serialize.js";
 import { UpdateKernel } from "../../src/engine/runtime/kernels/update.js";
-import { createSession, floatTensor, type ort } from "../../src/engine/runtime/ort.js";
+import { createSession, floatTensor, nodeRuntime, type ort } from "../../src/engine/runtime/ort.js";
 import { scalarFeeds } from "../../src/engine/runtime/step.js";
 
 /** Deterministic values spread over several orders of magnitude, both signs. */
@@ -37,7 +37,7 @@ async function graphUpdates(
   let state: Record<string, ort.Tensor> = { w: floatTensor(w.slice(), [n]) };
   for (const s of optimizer.slots) state[s] = floatTensor(new Float32Array(n), [n]);
   for (let t = 1; t <= partials.length; t++) {
-    const feeds: Record<string, ort.Tensor> = { ...state, ...scalarFeeds(optimizer, t) };
+    const feeds: Record<string, ort.Tensor> = { ...state, ...scalarFeeds(nodeRuntime(), optimizer, t) };
     partials[t - 1].forEach((p, r) => (feeds[`g${r}`] = floatTensor(p, [n])));
     const out = await session.run(feeds);
     state = Object.fromEntries(["w", ...optimizer.slots].map((k) => [k, out[`next:${k}`]]));

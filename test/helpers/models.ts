@@ -10,7 +10,11 @@ import {
   type Sequential,
 } from "../../src/engine/index.js";
 import { DEFAULT_MODEL_DIR } from "../../src/paths.js";
+import { buildArchitecture } from "../../src/zoo/architectures.js";
 import { loadModel } from "../../src/zoo/saved-model.js";
+
+/** The notebook's CNN, full size. */
+export const referenceCnn = (seed = 1): Sequential => buildArchitecture("reference", seed);
 
 export function smallReferenceCnn(filters: [number, number], units: number, seed: number): Sequential {
   return sequential(

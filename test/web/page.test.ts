@@ -13,7 +13,9 @@ import sharp from "sharp";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_MODEL_DIR, PACKAGE_ROOT, WEB_DIST_DIR } from "../../src/paths.js";
-import { loadModel } from "../../src/zoo/saved-model.js";
+import { loadModel, saveModel } from "../../src/zoo/saved-model.js";
+import { buildArchitecture } from "../../src/zoo/architectures.js";
+import { adam, fit } from "../../src/engine/index.js";
 import { buildApp } from "../../src/server/app.js";
 import { SqliteSampleStore } from "../../src/samples/sqlite.js";
 import { launchChromium } from "../helpers/browser.js";
@@ -420,4 +422,72 @@ describe("reading a number in the page", () => {
     await page.uncheck("#multi");
     await page.check("input[name=engine][value=browser]");
   }, 90_000);
+});
+
+describe("fine-tuning a batch-norm model in the page", () => {
+  let bnApp: FastifyInstance;
+  let served: ReturnType<typeof loadModel>;
+
+  beforeAll(async () => {
+    // A batch-norm CNN trained briefly on MNIST, served as the page's model.
+    const model = buildArchitecture("batchnorm", 4);
+    const train = await mnistSlice("train", 0, 3000);
+    await fit(model, train.x, train.labels, { optimizer: adam(), epochs: 1, inProcess: true }).done;
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "digits-bn-")), "model");
+    saveModel(dir, model, { architectureName: "batchnorm" });
+    served = loadModel(dir);
+    bnApp = await buildApp({
+      model: served,
+      webDir: WEB_DIST_DIR,
+      replay: async () => mnistSlice("train", 3000, 500),
+    });
+    await bnApp.listen({ port: 0, host: "127.0.0.1" });
+    page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+    page.on("pageerror", (e) => consoleErrors.push(e.message));
+    await page.goto(`http://127.0.0.1:${(bnApp.server.address() as AddressInfo).port}/`);
+    await page.waitForFunction(() =>
+      document.getElementById("status")?.textContent?.startsWith("Model ready"),
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    await bnApp?.close();
+  });
+
+  it("tunes it in the worker, carrying the moving statistics through every step", async () => {
+    const { pixels, labels } = await mnistSlice("t10k", 80, 6);
+    for (let i = 0; i < 6; i++) {
+      await drawDigit(pixels.subarray(i * 784, (i + 1) * 784), 8, { x: 30, y: 30 }, "20");
+      await prediction("browser");
+      await page.click(`#labels button[data-label='${labels[i]}']`);
+    }
+    await page.click("#tune-start");
+    await page.waitForFunction(
+      () =>
+        document.body.dataset.tuned !== undefined ||
+        /failed/.test(document.getElementById("tune-status")?.textContent ?? ""),
+      null,
+      { timeout: 120_000 },
+    );
+    const status = await page.locator("#tune-status").textContent();
+    expect(status).toMatch(/it now reads \d+ of your 6 digits right .*with 500 MNIST digits mixed in/);
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#tune-download")]);
+    const zip = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "digits-tuned-bn-")), "tuned.zip");
+    await download.saveAs(zip);
+    const tuned = loadModel(zip);
+    expect(tuned.metadata.training?.finetuned).toMatchObject({ mnist: 500 });
+    // The moving statistics moved with the person's digits (a step that dropped them would leave them as served).
+    const before = served.model;
+    const after = tuned.model;
+    const means = before.weightSpecs.filter((w) => w.name === "moving_mean");
+    expect(means.length).toBeGreaterThan(0);
+    for (const w of means) {
+      const a = before.weights.get(w.key) as Float32Array;
+      const b = after.weights.get(w.key) as Float32Array;
+      expect(
+        a.some((v, i) => Math.abs(v - b[i]) > 1e-6),
+        w.key,
+      ).toBe(true);
+    }
+  }, 240_000);
 });

@@ -49,11 +49,14 @@ export function differentiate(g: Graph, loss: string, wrt: readonly string[]): G
   };
 
   for (const node of nodes) {
-    const rule = opDef(node.op).gradient;
+    const def = opDef(node.op);
+    const rule = def.gradient;
     if (rule === null || rule === NOT_DIFFERENTIABLE) throw new Error(`no gradient rule for op ${node.op}`);
     const dys = node.outputs.map(total);
     if (dys.every((d) => d === undefined)) continue;
-    const dxs = rule({ g, node, dy: (i = 0) => dys[i], wants: (i) => active.has(node.inputs[i]) });
+    if (!def.everyOutput && dys.some((d, i) => i > 0 && d !== undefined))
+      throw new Error(`the gradient rule for op ${node.op} takes a gradient into its first output only`);
+    const dxs = rule({ g, node, dy: dys[0] as string, dys, wants: (i) => active.has(node.inputs[i]) });
     node.inputs.forEach((input, i) => {
       const dx = dxs[i];
       if (dx === undefined || !active.has(input)) return;

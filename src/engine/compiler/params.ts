@@ -5,6 +5,7 @@
  */
 import type { Shape } from "../graph/graph.js";
 import type { Sequential } from "../model/sequential.js";
+import { sizeOf } from "../graph/ir.js";
 
 const WEIGHT = "w:";
 
@@ -22,6 +23,8 @@ export const TRAIN = {
   y: "y",
   loss: "loss",
   correct: "correct",
+  /** The flat gradient of the batch's mean loss (a data-parallel replica's output). */
+  grad: "grad",
   weight: (key: string) => `${WEIGHT}${key}`,
   state: (key: string) => `s:${key}`,
   /** An optimizer slot (e.g. Adam's "m") of the parameter input `param`. */
@@ -41,7 +44,7 @@ function layout(model: Sequential, trainable: boolean): FlatEntry[] {
   return model.weightSpecs
     .filter((w) => w.trainable === trainable)
     .map((w) => {
-      const size = w.shape.reduce((a, b) => a * b, 1);
+      const size = sizeOf(w.shape);
       const entry = { key: w.key, offset, size, shape: w.shape };
       offset += size;
       return entry;
@@ -73,12 +76,3 @@ export function unpackFlat(model: Sequential, all: Float32Array): Map<string, Fl
 
 /** The single input holding every trainable weight, when parameters are flat. */
 export const FLAT = "*";
-
-/**
- * Data-parallel training (runtime/replicas.ts) splits each batch between replicas, each with its own
- * single-threaded session that runs the gradient graph on its share: its output is the flat gradient of the
- * share's mean loss.
- */
-export const REPLICA = {
-  grad: "grad",
-} as const;

@@ -340,6 +340,35 @@ export const FORWARD_PASSES: readonly Pass[] = [
 ];
 export const BACKWARD_PASSES: readonly Pass[] = [im2colWeightGradients];
 
+/** The passes a training graph runs: over the forward graph before differentiation, and after it. */
+export interface TrainingPasses {
+  forward: readonly Pass[];
+  backward: readonly Pass[];
+}
+
+/** Which rewrites a training graph gets, as plain data (it crosses to the replicas' worker threads). */
+export interface PassChoice {
+  /** The CPU's NCHWc block size, when onnxruntime's blocked kernels work here (runtime/nchwc.ts). */
+  nchwcBlock?: number;
+  /** Passes to leave out, by name: tests and benchmarks check or measure what each one does. */
+  skip?: readonly string[];
+  /** None at all: the graph exactly as autodiff wrote it, the reference the passes are checked against. */
+  none?: boolean;
+}
+
+export function trainingPasses(c: PassChoice = {}): TrainingPasses {
+  if (c.none) return { forward: [], backward: [eliminateDeadNodes] };
+  const kept = (passes: readonly Pass[]) => passes.filter((p) => !(c.skip ?? []).includes(p.name));
+  const blocked = c.nchwcBlock ? [nchwcConvolutions(c.nchwcBlock)] : [];
+  return {
+    forward: kept(FORWARD_PASSES),
+    backward: [...kept([...BACKWARD_PASSES, ...blocked]), eliminateDeadNodes],
+  };
+}
+
+/** The graph exactly as autodiff wrote it. */
+export const NO_PASSES: TrainingPasses = trainingPasses({ none: true });
+
 export function runPasses(g: Graph, passes: readonly Pass[]): void {
   for (const pass of passes) pass(g);
 }

@@ -5,36 +5,14 @@
  * broadcasting, padding and reshapes without asking ONNX Runtime. A dimension of -1 is the symbolic batch
  * ("N"), used only by inference graphs that accept any batch size; training graphs are compiled per batch size.
  */
+import type { AttrValue, DType, GraphBuilder, Initializer, Node, Shape, Value } from "./ir.js";
+import { sizeOf } from "./ir.js";
 import { inferShapes } from "./ops/index.js";
 
-export type DType = "float32" | "int64" | "bool";
-export type Shape = readonly number[];
-/** Integers are INT attributes; floats are spelled { float } so 1.0 cannot pass for an integer. */
-export type AttrValue =
-  number | string | readonly number[] | { float: number } | { floats: readonly number[] };
+export type { AttrValue, DType, GraphBuilder, Initializer, Node, Shape, Value } from "./ir.js";
+export { sizeOf } from "./ir.js";
 
-export interface Value {
-  readonly name: string;
-  readonly shape: Shape;
-  readonly dtype: DType;
-}
-
-export interface Node {
-  readonly op: string;
-  readonly inputs: readonly string[]; // "" marks an omitted optional input
-  readonly outputs: readonly string[];
-  readonly attrs: Readonly<Record<string, AttrValue>>;
-  readonly name: string;
-  /** What a rewrite pass needs to recognise this node (not serialised). */
-  meta?: Readonly<Record<string, unknown>>;
-}
-
-export interface Initializer {
-  readonly value: Value;
-  readonly data: Float32Array | BigInt64Array;
-}
-
-export class Graph {
+export class Graph implements GraphBuilder {
   readonly values = new Map<string, Value>();
   readonly nodes: Node[] = [];
   readonly inputs: Value[] = [];
@@ -75,7 +53,7 @@ export class Graph {
   }
 
   initializer(name: string, shape: Shape, data: Float32Array): string {
-    if (data.length !== shape.reduce((a, b) => a * b, 1)) {
+    if (data.length !== sizeOf(shape)) {
       throw new Error(`initializer "${name}": ${data.length} values do not fill shape [${shape}]`);
     }
     this.declare({ name, shape, dtype: "float32" });
@@ -189,5 +167,3 @@ export class Graph {
     return to;
   }
 }
-
-export { sizeOf } from "./ops/types.js";

@@ -8,6 +8,7 @@ import { parseOptions } from "../../util/options.js";
 import type { Graph, Shape } from "../graph/graph.js";
 import { windowMaxPool } from "../graph/lowering.js";
 import { Random } from "../../util/random.js";
+import { sizeOf } from "../graph/ir.js";
 
 export const ACTIVATIONS = ["linear", "relu", "softmax", "sigmoid", "tanh"] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
@@ -46,13 +47,13 @@ const glorotUniform =
   (shape: Shape, fanIn: number, fanOut: number) =>
   (rng: Random): Float32Array => {
     const limit = Math.sqrt(6 / (fanIn + fanOut));
-    const a = new Float32Array(shape.reduce((p, d) => p * d, 1));
+    const a = new Float32Array(sizeOf(shape));
     for (let i = 0; i < a.length; i++) a[i] = rng.uniform(-limit, limit);
     return a;
   };
 
 const filled = (shape: Shape, value: number) => (): Float32Array =>
-  new Float32Array(shape.reduce((p, d) => p * d, 1)).fill(value);
+  new Float32Array(sizeOf(shape)).fill(value);
 
 function activate(ctx: ForwardContext, x: string, activation: Activation): string {
   switch (activation) {
@@ -216,7 +217,7 @@ export function flatten(options: z.input<typeof flattenSchema> = {}): Layer {
     className: "Flatten",
     name: o.name ?? "",
     config: { ...o },
-    outputShape: (input) => [input.reduce((a, b) => a * b, 1)],
+    outputShape: (input) => [sizeOf(input)],
     weights: () => [],
     forward: (ctx, x) => ctx.g.op("Flatten", [x], { axis: 1 }),
   };

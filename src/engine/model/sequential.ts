@@ -7,6 +7,7 @@ import { LAYER_FACTORIES, kerasShape, type Layer, type WeightSpec } from "./laye
 import { count } from "../../util/format.js";
 import { renderTable } from "../../util/table.js";
 import { Random } from "../../util/random.js";
+import { sizeOf } from "../graph/ir.js";
 
 export interface InputSpec {
   readonly className: "Input";
@@ -113,7 +114,7 @@ export class Sequential {
     let total = 0;
     let trainable = 0;
     for (const w of this.weightSpecs) {
-      const n = w.shape.reduce((a, b) => a * b, 1);
+      const n = sizeOf(w.shape);
       total += n;
       if (w.trainable) trainable += n;
     }
@@ -127,7 +128,7 @@ export class Sequential {
     const next = new Map<string, Float32Array>();
     for (const w of this.weightSpecs) {
       const v = get(w.key);
-      const n = w.shape.reduce((a, b) => a * b, 1);
+      const n = sizeOf(w.shape);
       if (!v) throw new Error(`weights: "${w.key}" is missing`);
       if (v.length !== n)
         throw new Error(`weights: "${w.key}" has ${v.length} values, expected ${n} (${w.shape})`);
@@ -157,7 +158,7 @@ export class Sequential {
   /** A Keras-style table of layers, output shapes and parameter counts. */
   summary(): string {
     const rows = this.plan.map((p) => {
-      const params = p.weights.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
+      const params = p.weights.reduce((s, w) => s + sizeOf(w.shape), 0);
       return [
         `${p.name} (${p.layer.className})`,
         `(None, ${kerasShape(p.outputShape).join(", ")})`,

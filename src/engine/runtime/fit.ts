@@ -4,7 +4,7 @@
  * Ctrl-C and servers. `stop()` on the returned handle ends training after the current batch.
  */
 import { z } from "zod";
-import { augmentSchema, type AugmentOptions } from "../compiler/augment.js";
+import { parseStepSpec, stepSpecSchema } from "../compiler/train-graph.js";
 import type { Optimizer } from "../compiler/optimizers.js";
 import { parseOptions } from "../../util/options.js";
 import type { Sequential } from "../model/sequential.js";
@@ -21,6 +21,7 @@ import {
 import { fromPayload, toPayload, type ModelPayload } from "./payload.js";
 import { spawnWorker } from "./spawn.js";
 import type { OptimizerState } from "./step.js";
+import { sizeOf } from "../graph/ir.js";
 
 export type FitCallbacks = Pick<LoopEvents, "onEpochStart" | "onBatch" | "onEpochEnd">;
 
@@ -37,8 +38,14 @@ const fitSchema = z
     epochs: z.number().int().positive().default(1),
     batchSize: z.number().int().positive().default(32),
     shuffle: z.boolean().default(true),
+    /** Seed for shuffling and augmentation (weights are seeded by the model). */
     seed: z.number().int().optional(),
+    /** Epoch to start counting from. */
     initialEpoch: z.number().int().nonnegative().default(0),
+    /**
+     * The optimizer state a checkpoint saved after `initialEpoch` epochs (the model holding that epoch's
+     * weights): training continues exactly as if it had never stopped (same seed, data and batch size).
+     */
     resume: z
       .custom<OptimizerState>(
         (v) => typeof v === "object" && v !== null && "step" in v && "slots" in v,
@@ -46,50 +53,34 @@ const fitSchema = z
       )
       .optional(),
     validationData: z
-      .object({ x: z.instanceof(Float32Array), labels: z.any() })
+      .object({
+        x: z.custom<Float32Array<ArrayBufferLike>>(
+          (v) => v instanceof Float32Array,
+          "must be a Float32Array",
+        ),
+        labels: z.custom<Labels>(),
+      })
       .strict()
       .optional(),
+    /**
+     * Hold out this fraction of the examples, taken from the end before shuffling (as Keras does), and score
+     * them after every epoch. Not with `validationData`.
+     */
     validationSplit: z.number().gt(0).lt(1).optional(),
+    /** Run in the calling thread instead of a worker (tests, small jobs). */
     inProcess: z.boolean().default(false),
     progressIntervalMs: z.number().nonnegative().default(100),
+    /** Data-parallel replicas (one single-threaded session per core); 1 = one session on every core. Default: auto. */
     replicas: z.number().int().positive().optional(),
-    augment: augmentSchema.optional(),
-    labelSmoothing: z.number().min(0).lt(1).default(0),
+    /** What each step computes beyond the loss: augmentation of every batch, label smoothing. */
+    step: stepSpecSchema.optional(),
     onEpochStart: callback.optional(),
     onBatch: callback.optional(),
     onEpochEnd: callback.optional(),
   })
   .strict();
 
-export interface FitOptions extends FitCallbacks {
-  optimizer: Optimizer;
-  epochs?: number;
-  batchSize?: number;
-  shuffle?: boolean;
-  /** Seed for shuffling (weights are seeded by the model). */
-  seed?: number;
-  initialEpoch?: number;
-  /**
-   * The optimizer state a checkpoint saved after `initialEpoch` epochs (the model holding that epoch's
-   * weights): training continues exactly as if it had never stopped (same seed, data and batch size).
-   */
-  resume?: OptimizerState;
-  validationData?: { x: Float32Array; labels: Labels };
-  /**
-   * Hold out this fraction of the examples, taken from the end before shuffling (as Keras does), and score
-   * them after every epoch. Not with `validationData`.
-   */
-  validationSplit?: number;
-  /** Run in the calling thread instead of a worker (tests, small jobs). */
-  inProcess?: boolean;
-  progressIntervalMs?: number;
-  /** Data-parallel replicas (one single-threaded session per core); 1 = one session on every core. Default: auto. */
-  replicas?: number;
-  /** Augment each training batch on the fly (rotation, scale, shear, translation, elastic, thickness). */
-  augment?: AugmentOptions;
-  /** Label smoothing ε for the loss: targets (1 − ε)·one-hot + ε/classes (Keras's `label_smoothing`). */
-  labelSmoothing?: number;
-}
+export type FitOptions = z.input<typeof fitSchema> & FitCallbacks;
 
 export interface FitHandle {
   /** Resolves when training ends; the model then holds the trained weights. */
@@ -120,7 +111,7 @@ export type WorkerMessage =
   | { type: "error"; message: string; stack?: string };
 
 function prepare(model: Sequential, x: Float32Array, labels: Labels, what: string): LoopData {
-  const per = model.inputSpec.shape.reduce((a, b) => a * b, 1);
+  const per = sizeOf(model.inputSpec.shape);
   const count = checkInputs(x, per, what);
   if (count === 0) throw new Error(`${what}: no examples`);
   return { x, labels: checkLabels(labels, count, model.outputShape[0], what) };
@@ -132,7 +123,7 @@ function splitData(model: Sequential, x: Float32Array, labels: Labels, o: z.infe
   if (o.validationData && o.validationSplit !== undefined)
     throw new Error("fit: give validationData or validationSplit, not both");
   if (o.validationData) {
-    const v = o.validationData as { x: Float32Array; labels: Labels };
+    const v = o.validationData;
     return { train: all, validation: prepare(model, v.x, v.labels, "fit (validation data)") };
   }
   if (o.validationSplit === undefined) return { train: all, validation: undefined };
@@ -156,7 +147,7 @@ export function fit(model: Sequential, x: Float32Array, labels: Labels, options:
     if (o.replicas > o.batchSize)
       throw new Error(`fit: replicas must be an integer from 1 to the batch size (${o.batchSize})`);
   }
-  if (o.augment && model.inputSpec.shape.length !== 3)
+  if (o.step?.augment && model.inputSpec.shape.length !== 3)
     throw new Error("fit: augment needs an image input (height, width, channels)");
   const loopOptions: LoopOptions = {
     epochs: o.epochs,
@@ -168,8 +159,7 @@ export function fit(model: Sequential, x: Float32Array, labels: Labels, options:
     validation,
     progressIntervalMs: o.progressIntervalMs,
     replicas: o.replicas,
-    augment: o.augment,
-    labelSmoothing: o.labelSmoothing,
+    step: parseStepSpec(o.step),
   };
   // [0]: stop requested; [1]: epochs the caller has finished handling (the worker waits for it, so an early
   // stop decided in onEpochEnd takes effect before the next epoch starts).

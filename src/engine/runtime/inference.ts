@@ -8,6 +8,7 @@ import type { Sequential } from "../model/sequential.js";
 import { createSession, floatTensor, ort, type SessionOptions } from "./ort.js";
 import { argmaxRows } from "../../util/argmax.js";
 import { checkInputs, checkLabels, type Labels } from "./checks.js";
+import { sizeOf } from "../graph/ir.js";
 
 export class Predictor {
   private constructor(
@@ -37,7 +38,7 @@ export class Predictor {
 
   /** Class probabilities, [count × classes], for inputs laid out [count, ...inputShape] in 0–1. */
   async predict(x: Float32Array, batchSize = 1024): Promise<Float32Array> {
-    const per = this.inputShape.reduce((a, b) => a * b, 1);
+    const per = sizeOf(this.inputShape);
     const count = checkInputs(x, per, "predict");
     const out = new Float32Array(count * this.classes);
     for (let start = 0; start < count; start += batchSize) {

@@ -3,12 +3,12 @@
  * scored after each epoch, progress events throttled for display. It runs wherever it is called; `fit` runs
  * it in a worker.
  */
-import { augments, type Augment } from "../compiler/augment.js";
+import type { StepSpec } from "../compiler/train-graph.js";
 import type { Optimizer } from "../compiler/optimizers.js";
 import { Random } from "../../util/random.js";
 import type { Sequential } from "../model/sequential.js";
 import { Predictor, score } from "./inference.js";
-import { defaultThreads } from "./ort.js";
+import { defaultThreads, nodeRuntime } from "./ort.js";
 import { DataParallelStepper, defaultReplicas } from "./replicas.js";
 import { nchwcBlock } from "./nchwc.js";
 import { SessionStepper, type OptimizerState, type Stepper } from "./step.js";
@@ -59,9 +59,8 @@ export interface LoopOptions {
   progressIntervalMs: number;
   /** Data-parallel replicas, one per core (see replicas.ts); 1 runs one session on every core. Default: auto. */
   replicas?: number;
-  /** Augment every training batch (compiler/augment.ts), seeded by `seed`. */
-  augment?: Augment;
-  labelSmoothing?: number;
+  /** What each step computes beyond the loss (augmentation is drawn from `seed`). */
+  step: StepSpec;
 }
 
 export interface LoopEvents {
@@ -184,16 +183,15 @@ async function createStepper(
   options: LoopOptions,
 ): Promise<Stepper> {
   const replicas = options.replicas ?? defaultReplicas(model, options.batchSize, defaultThreads());
-  const settings = {
-    augment: options.augment && augments(options.augment) ? options.augment : undefined,
+  const plan = {
+    step: options.step,
     seed: options.seed,
-    labelSmoothing: options.labelSmoothing,
-    nchwcBlock: await nchwcBlock(),
+    passes: { nchwcBlock: await nchwcBlock() },
   };
   const { resume } = options;
   return replicas > 1
-    ? DataParallelStepper.create(model, optimizer, options.batchSize, replicas, settings, resume)
-    : new SessionStepper(model, optimizer, {}, settings, resume);
+    ? DataParallelStepper.create(model, optimizer, options.batchSize, replicas, plan, resume)
+    : new SessionStepper(nodeRuntime(), model, optimizer, plan, resume);
 }
 
 export async function trainLoop(

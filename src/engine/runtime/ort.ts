@@ -1,6 +1,7 @@
 /** onnxruntime-node sessions with this project's settings: all cores for intra-op work, full graph optimisation. */
 import os from "node:os";
 import ort from "onnxruntime-node";
+import type { StepRuntime } from "./step.js";
 
 export { ort };
 
@@ -34,6 +35,11 @@ export async function createSession(
     extra: { session: { set_denormal_as_zero: "1" } },
     ...(options.profilePrefix ? { enableProfiling: true, profileFilePrefix: options.profilePrefix } : {}),
   });
+}
+
+/** Training steps (step.ts) on onnxruntime-node. */
+export function nodeRuntime(options: SessionOptions = {}): StepRuntime {
+  return { tensor: floatTensor, session: (onnx) => createSession(onnx, options) };
 }
 
 export function floatTensor(data: Float32Array, shape: readonly number[]): ort.Tensor {

@@ -19,13 +19,13 @@
  * writes the replica's own gradient into, the update kernel's memory.
  */
 import { parentPort, type Worker } from "node:worker_threads";
-import { buildReplicaGradientGraph } from "../compiler/compile.js";
+import { buildGradients } from "../compiler/train-graph.js";
+import { trainingPasses } from "../compiler/passes.js";
 import type { Optimizer } from "../compiler/optimizers.js";
 import {
   FLAT,
   flatSize,
   packFlat,
-  REPLICA,
   stateLayout,
   TRAIN,
   unpackFlat,
@@ -33,19 +33,20 @@ import {
 } from "../compiler/params.js";
 import { toOnnx } from "../graph/serialize.js";
 import type { Sequential } from "../model/sequential.js";
-import { createSession, floatTensor, type ort } from "./ort.js";
+import { floatTensor, nodeRuntime, type ort } from "./ort.js";
 import { fromPayload, toPayload, type ModelPayload } from "./payload.js";
 import { spawnWorker } from "./spawn.js";
 import { UpdateKernel } from "./kernels/update.js";
 import {
-  augmentTensors,
+  batchFeeds,
   checkedLoss,
   checkOptimizerState,
   type OptimizerState,
-  type StepSettings,
+  type StepPlan,
   type StepResult,
   type Stepper,
 } from "./step.js";
+import { sizeOf } from "../graph/ir.js";
 
 // Int32 control slots.
 const SEQ = 0; // the step every replica should run next (incremented by the coordinator)
@@ -131,6 +132,7 @@ function signal(s: Shared, slot: number, value: number): void {
 /** One replica's sessions, its copy of the weights and of the optimizer's slots. */
 class Replica {
   private readonly gradients = new Map<number, ort.InferenceSession>();
+  private readonly runtime = nodeRuntime({ threads: 1 });
   private readonly kernel: UpdateKernel; // the weights, the optimizer's slots, every replica's gradient
   private readonly st: Float32Array; // batch-norm moving statistics, flat (every replica holds the same)
   private readonly stateLayout: FlatEntry[];
@@ -144,7 +146,7 @@ class Replica {
     private readonly model: Sequential,
     private readonly optimizer: Optimizer,
     private readonly s: Shared,
-    private readonly settings?: StepSettings,
+    private readonly plan: StepPlan,
     resume?: OptimizerState,
   ) {
     this.step = resume?.step ?? 0;
@@ -177,12 +179,12 @@ class Replica {
     } else {
       let session = this.gradients.get(n);
       if (!session) {
-        const graph = buildReplicaGradientGraph(this.model, n, this.index, {
-          augment: this.settings?.augment,
-          labelSmoothing: this.settings?.labelSmoothing,
-          nchwcBlock: this.settings?.nchwcBlock,
+        const graph = buildGradients(this.model, n, {
+          step: this.plan.step,
+          replica: this.index,
+          passes: trainingPasses(this.plan.passes),
         });
-        session = await createSession(toOnnx(graph), { threads: 1 });
+        session = await this.runtime.session(toOnnx(graph));
         this.gradients.set(n, session);
       }
       const xs = this.x.subarray(0, n * s.per);
@@ -192,16 +194,14 @@ class Replica {
       let rowStart = 0;
       for (let r = 0; r < this.index; r++) rowStart += shareOf(s, seq, r);
       const fetches: Record<string, ort.Tensor | null> = {
-        [REPLICA.grad]: floatTensor(mine, [s.size]),
+        [TRAIN.grad]: floatTensor(mine, [s.size]),
         [TRAIN.loss]: null,
         [TRAIN.correct]: null,
       };
       for (const l of this.stateLayout) fetches[TRAIN.next(TRAIN.state(l.key))] = null;
       const result = await session.run(
         {
-          ...augmentTensors(this.settings, this.model, seq, rowStart, n),
-          [TRAIN.x]: floatTensor(xs, [n, ...this.model.inputSpec.shape]),
-          [TRAIN.y]: floatTensor(ys, [n, s.classes]),
+          ...batchFeeds(this.runtime, this.model, this.plan, seq, xs, ys, n, rowStart),
           [TRAIN.weight(FLAT)]: floatTensor(this.kernel.weights, [s.size]),
           ...this.stateFeeds(),
         },
@@ -278,7 +278,7 @@ export interface HelperStart {
   index: number;
   model: ModelPayload;
   shared: Shared;
-  settings?: StepSettings;
+  plan: StepPlan;
   resume?: OptimizerState;
 }
 
@@ -286,7 +286,7 @@ export interface HelperStart {
 export async function runHelper(start: HelperStart): Promise<void> {
   const s = start.shared;
   const { model, optimizer } = fromPayload(start.model);
-  const replica = new Replica(start.index, model, optimizer, s, start.settings, start.resume);
+  const replica = new Replica(start.index, model, optimizer, s, start.plan, start.resume);
   parentPort?.postMessage("ready");
   try {
     for (let seq = (start.resume?.step ?? 0) + 1; ; seq++) {
@@ -333,11 +333,11 @@ export class DataParallelStepper implements Stepper {
     optimizer: Optimizer,
     batchSize: number,
     replicas: number,
-    settings?: StepSettings,
+    plan: StepPlan,
     resume?: OptimizerState,
   ): Promise<DataParallelStepper> {
     if (replicas < 2) throw new Error("data-parallel training needs at least two replicas");
-    const per = model.inputSpec.shape.reduce((a, b) => a * b, 1);
+    const per = sizeOf(model.inputSpec.shape);
     const size = flatSize(model);
     if (resume) checkOptimizerState(resume, optimizer, size);
     const stateSize = stateLayout(model).reduce((n, l) => n + l.size, 0);
@@ -352,7 +352,7 @@ export class DataParallelStepper implements Stepper {
         index,
         model: toPayload(model, optimizer),
         shared: s,
-        settings,
+        plan,
         resume,
       };
       const worker = spawnWorker("replica-worker", start);
@@ -376,7 +376,7 @@ export class DataParallelStepper implements Stepper {
       await Promise.all(helpers.map((w) => w.terminate()));
       throw new Error(`could not start the training replicas: ${(e as Error).message}`, { cause: e });
     }
-    const own = new Replica(0, model, optimizer, s, settings, resume);
+    const own = new Replica(0, model, optimizer, s, plan, resume);
     return new DataParallelStepper(s, own, helpers, resume);
   }
 

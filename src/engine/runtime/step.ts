@@ -1,15 +1,35 @@
 /**
- * One compiled training step for one batch size. Weights, optimizer slots and batch-norm statistics live as
- * onnxruntime tensors between steps: each step's `next/*` outputs become the next step's inputs, so nothing is
- * copied on the JavaScript side.
+ * The training step, written once for every place that trains: a session on all cores in Node, each
+ * data-parallel replica (replicas.ts), and the page's worker on onnxruntime-web. It speaks only the API the
+ * two onnxruntimes share (onnxruntime-common's types); each place hands in how to make its tensors and
+ * sessions (`StepRuntime`). Weights, optimizer slots and batch-norm statistics live as onnxruntime tensors
+ * between steps: each step's `next/*` outputs become the next step's inputs, so nothing is copied on the
+ * JavaScript side.
  */
-import { buildTrainGraph, type TrainGraphOptions } from "../compiler/compile.js";
-import { FLAT, isWeight, packFlat, TRAIN, unpackFlat } from "../compiler/params.js";
-import { augmentFeeds, type Augment } from "../compiler/augment.js";
+import type { InferenceSession, Tensor } from "onnxruntime-common";
+import { augmentFeeds } from "../compiler/augment.js";
 import type { Optimizer } from "../compiler/optimizers.js";
+import { FLAT, packFlat, TRAIN, unpackFlat } from "../compiler/params.js";
+import { trainingPasses, type PassChoice } from "../compiler/passes.js";
+import { buildTrainGraph, type StepSpec } from "../compiler/train-graph.js";
 import { toOnnx } from "../graph/serialize.js";
 import type { Sequential } from "../model/sequential.js";
-import { createSession, floatTensor, ort, type SessionOptions } from "./ort.js";
+import { sizeOf } from "../graph/ir.js";
+
+/** How one onnxruntime (onnxruntime-node or onnxruntime-web) makes tensors and sessions. */
+export interface StepRuntime {
+  tensor(data: Float32Array, shape: readonly number[]): Tensor;
+  session(onnx: Uint8Array): Promise<InferenceSession>;
+}
+
+/** How a run's steps are built and fed. */
+export interface StepPlan {
+  step: StepSpec;
+  /** The run's seed, from which each image's augmentation parameters are drawn. */
+  seed: number;
+  /** The graph rewrites (default: every pass, without onnxruntime's blocked convolutions). */
+  passes?: PassChoice;
+}
 
 export interface StepResult {
   loss: number;
@@ -40,149 +60,50 @@ export function checkOptimizerState(state: OptimizerState, optimizer: Optimizer,
     throw new Error(`optimizer state: step ${state.step} is not a step count`);
 }
 
-/** Shared training state: the tensors every step reads and replaces, whatever its batch size. */
-export class TrainingState {
-  readonly tensors = new Map<string, ort.Tensor>();
-  step = 0;
-
-  constructor(
-    model: Sequential,
-    optimizer: Optimizer,
-    /** Must match the graphs' `flatParameters`. */
-    readonly flat = true,
-    resume?: OptimizerState,
-  ) {
-    const trainable = model.weightSpecs.filter((w) => w.trainable);
-    const put = (name: string, data: Float32Array, shape: readonly number[]) => {
-      this.tensors.set(name, floatTensor(data, shape));
-      if (!isWeight(name)) return;
-      for (const s of optimizer.slots) {
-        this.tensors.set(TRAIN.slot(s, name), floatTensor(new Float32Array(data.length), shape));
-      }
-    };
-    if (flat) {
-      const all = packFlat(model);
-      put(TRAIN.weight(FLAT), all, [all.length]);
-    } else {
-      for (const w of trainable)
-        put(TRAIN.weight(w.key), Float32Array.from(model.weights.get(w.key) as Float32Array), w.shape);
-    }
-    for (const w of model.weightSpecs.filter((v) => !v.trainable)) {
-      put(TRAIN.state(w.key), Float32Array.from(model.weights.get(w.key) as Float32Array), w.shape);
-    }
-    if (resume) {
-      if (!flat) throw new Error("resuming needs the flat parameter vector");
-      const size = (this.tensors.get(TRAIN.weight(FLAT)) as ort.Tensor).data.length;
-      checkOptimizerState(resume, optimizer, size);
-      for (const [slot, data] of Object.entries(resume.slots))
-        this.tensors.set(TRAIN.slot(slot, TRAIN.weight(FLAT)), floatTensor(Float32Array.from(data), [size]));
-      this.step = resume.step;
-    }
-  }
-
-  /** The optimizer's state, copied out. */
-  optimizerState(optimizer: Optimizer): OptimizerState {
-    if (!this.flat) throw new Error("the optimizer state is kept only for the flat parameter vector");
-    const slots: Record<string, Float32Array> = {};
-    for (const slot of optimizer.slots)
-      slots[slot] = Float32Array.from(
-        (this.tensors.get(TRAIN.slot(slot, TRAIN.weight(FLAT))) as ort.Tensor).data as Float32Array,
-      );
-    return { step: this.step, slots };
-  }
-
-  /** Current weights, copied out (for saving, checkpoints or evaluation). */
-  weights(model: Sequential): Map<string, Float32Array> {
-    const data = (name: string) => (this.tensors.get(name) as ort.Tensor).data as Float32Array;
-    const out = this.flat ? unpackFlat(model, data(TRAIN.weight(FLAT))) : new Map<string, Float32Array>();
-    for (const w of model.weightSpecs) {
-      if (w.trainable && this.flat) continue;
-      out.set(w.key, Float32Array.from(data(w.trainable ? TRAIN.weight(w.key) : TRAIN.state(w.key))));
-    }
-    return out;
-  }
-}
-
-/** The optimizer's per-step scalars (e.g. Adam's bias-corrected step size) as feeds for step t. */
-export function scalarFeeds(optimizer: Optimizer, t: number): Record<string, ort.Tensor> {
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const [name, value] of Object.entries(optimizer.scalars(t)))
-    feeds[name] = floatTensor(Float32Array.of(value), []);
+/**
+ * A step's batch as feeds: rows rowStart…rowStart+n of step t's batch (x: [n, ...input], y: one-hot
+ * [n, classes]; the arrays may hold more rows) and their augmentation parameters.
+ */
+export function batchFeeds(
+  rt: StepRuntime,
+  model: Sequential,
+  plan: StepPlan,
+  t: number,
+  x: Float32Array,
+  y: Float32Array,
+  n: number,
+  rowStart = 0,
+): Record<string, Tensor> {
+  const input = model.inputSpec.shape;
+  const classes = model.outputShape[0];
+  const rows = (a: Float32Array, width: number) => (a.length === n * width ? a : a.subarray(0, n * width));
+  const feeds: Record<string, Tensor> = {
+    [TRAIN.x]: rt.tensor(rows(x, sizeOf(input)), [n, ...input]),
+    [TRAIN.y]: rt.tensor(rows(y, classes), [n, classes]),
+  };
+  const { augment } = plan.step;
+  if (augment)
+    for (const [name, v] of Object.entries(
+      augmentFeeds(augment, plan.seed, t, rowStart, n, [input[0], input[1]]),
+    ))
+      feeds[name] = rt.tensor(v.data, v.shape);
   return feeds;
 }
 
-/** What a training step computes beyond the plain loss: augmentation (drawn from `seed`), label smoothing. */
-export interface StepSettings {
-  augment?: Augment;
-  /** The run's seed, from which each image's augmentation parameters are drawn. */
-  seed: number;
-  labelSmoothing?: number;
-  /** The NCHWc block size for onnxruntime's blocked convolutions (nchwc.ts), when they work here. */
-  nchwcBlock?: number;
-}
-
-/** The augmentation inputs of step t for rows rowStart…rowStart+n of its batch, as tensors. */
-export function augmentTensors(
-  a: StepSettings | undefined,
-  model: Sequential,
-  t: number,
-  rowStart: number,
-  n: number,
-): Record<string, ort.Tensor> {
-  if (!a?.augment) return {};
-  const [h, w] = model.inputSpec.shape;
-  const feeds = augmentFeeds(a.augment, a.seed, t, rowStart, n, [h, w]);
-  return Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, floatTensor(v.data, v.shape)]));
+/** The optimizer's per-step scalars (e.g. Adam's bias-corrected step size) as feeds for step t. */
+export function scalarFeeds(rt: StepRuntime, optimizer: Optimizer, t: number): Record<string, Tensor> {
+  const feeds: Record<string, Tensor> = {};
+  for (const [name, value] of Object.entries(optimizer.scalars(t)))
+    feeds[name] = rt.tensor(Float32Array.of(value), []);
+  return feeds;
 }
 
 /** A step's loss; a non-finite one stops training with advice rather than training on NaN. */
-export function checkedLoss(out: ort.InferenceSession.OnnxValueMapType, t: number): number {
+export function checkedLoss(out: InferenceSession.OnnxValueMapType, t: number): number {
   const loss = (out[TRAIN.loss].data as Float32Array)[0];
   if (!Number.isFinite(loss))
     throw new Error(`training diverged at step ${t}: the loss is ${loss} (try a lower learning rate)`);
   return loss;
-}
-
-export class TrainStep {
-  private constructor(
-    readonly batch: number,
-    private readonly session: ort.InferenceSession,
-    private readonly carried: string[],
-    private readonly optimizer: Optimizer,
-  ) {}
-
-  static async create(
-    model: Sequential,
-    optimizer: Optimizer,
-    batch: number,
-    options: SessionOptions & TrainGraphOptions = {},
-  ): Promise<TrainStep> {
-    const { graph, carried } = buildTrainGraph(model, optimizer, batch, options);
-    const session = await createSession(toOnnx(graph), options);
-    return new TrainStep(batch, session, carried, optimizer);
-  }
-
-  /** Runs forward, backward and the update on one batch; x is [batch, ...input], y one-hot [batch, classes]. */
-  async run(
-    state: TrainingState,
-    x: ort.Tensor,
-    y: ort.Tensor,
-    extra: Record<string, ort.Tensor> = {},
-  ): Promise<StepResult> {
-    const t = state.step + 1;
-    const feeds: Record<string, ort.Tensor> = { [TRAIN.x]: x, [TRAIN.y]: y, ...extra };
-    for (const name of this.carried) feeds[name] = state.tensors.get(name) as ort.Tensor;
-    Object.assign(feeds, scalarFeeds(this.optimizer, t));
-    const out = await this.session.run(feeds);
-    const loss = checkedLoss(out, t);
-    for (const name of this.carried) state.tensors.set(name, out[TRAIN.next(name)]);
-    state.step = t;
-    return { loss, correct: (out[TRAIN.correct].data as Float32Array)[0] };
-  }
-
-  async release(): Promise<void> {
-    await this.session.release();
-  }
 }
 
 /** What the training loop drives: one step per batch, whatever runs it. */
@@ -196,57 +117,80 @@ export interface Stepper {
   release(): Promise<void>;
 }
 
-/** One session per batch size, using every core: the plain way to run steps (and the one batch norm needs). */
+/**
+ * Whole steps (gradients and update in one graph), one session per batch size: how Node trains on all cores,
+ * how batch norm trains, and how the page trains.
+ */
 export class SessionStepper implements Stepper {
-  private readonly steps = new Map<number, TrainStep>();
-  private readonly state: TrainingState;
-  private readonly inputShape: number[];
-  private readonly per: number;
-  private readonly classes: number;
-
-  private readonly options: SessionOptions & TrainGraphOptions;
+  private readonly sessions = new Map<number, { session: InferenceSession; carried: string[] }>();
+  /** The tensors every step reads and replaces, whatever its batch size. */
+  private readonly state = new Map<string, Tensor>();
+  private step: number;
 
   constructor(
+    private readonly rt: StepRuntime,
     private readonly model: Sequential,
     private readonly optimizer: Optimizer,
-    options: SessionOptions & TrainGraphOptions = {},
-    private readonly settings?: StepSettings,
+    private readonly plan: StepPlan,
     resume?: OptimizerState,
   ) {
-    this.options = {
-      ...options,
-      augment: settings?.augment,
-      labelSmoothing: settings?.labelSmoothing,
-      nchwcBlock: options.nchwcBlock ?? settings?.nchwcBlock,
-    };
-    this.state = new TrainingState(model, optimizer, options.flatParameters ?? true, resume);
-    this.inputShape = [...model.inputSpec.shape];
-    this.per = this.inputShape.reduce((a, b) => a * b, 1);
-    this.classes = model.outputShape[0];
+    const param = TRAIN.weight(FLAT);
+    const flat = packFlat(model);
+    if (resume) checkOptimizerState(resume, optimizer, flat.length);
+    this.state.set(param, rt.tensor(flat, [flat.length]));
+    for (const slot of optimizer.slots)
+      this.state.set(
+        TRAIN.slot(slot, param),
+        rt.tensor(resume ? Float32Array.from(resume.slots[slot]) : new Float32Array(flat.length), [
+          flat.length,
+        ]),
+      );
+    for (const w of model.weightSpecs)
+      if (!w.trainable)
+        this.state.set(TRAIN.state(w.key), rt.tensor(Float32Array.from(model.weights.get(w.key)!), w.shape));
+    this.step = resume?.step ?? 0;
   }
 
   async run(x: Float32Array, y: Float32Array, n: number): Promise<StepResult> {
-    let step = this.steps.get(n);
-    if (!step)
-      this.steps.set(n, (step = await TrainStep.create(this.model, this.optimizer, n, this.options)));
-    const rows = (a: Float32Array, width: number) => (a.length === n * width ? a : a.subarray(0, n * width));
-    return step.run(
-      this.state,
-      floatTensor(rows(x, this.per), [n, ...this.inputShape]),
-      floatTensor(rows(y, this.classes), [n, this.classes]),
-      augmentTensors(this.settings, this.model, this.state.step + 1, 0, n),
-    );
+    let compiled = this.sessions.get(n);
+    if (!compiled) {
+      const { graph, carried } = buildTrainGraph(this.model, this.optimizer, n, {
+        step: this.plan.step,
+        passes: trainingPasses(this.plan.passes),
+      });
+      compiled = { session: await this.rt.session(toOnnx(graph)), carried };
+      this.sessions.set(n, compiled);
+    }
+    const t = this.step + 1;
+    const feeds = batchFeeds(this.rt, this.model, this.plan, t, x, y, n);
+    for (const name of compiled.carried) feeds[name] = this.state.get(name)!;
+    Object.assign(feeds, scalarFeeds(this.rt, this.optimizer, t));
+    const out = await compiled.session.run(feeds);
+    const loss = checkedLoss(out, t);
+    for (const name of compiled.carried) this.state.set(name, out[TRAIN.next(name)]);
+    this.step = t;
+    return { loss, correct: (out[TRAIN.correct].data as Float32Array)[0] };
+  }
+
+  private data(name: string): Float32Array {
+    return this.state.get(name)!.data as Float32Array;
   }
 
   weights(): Map<string, Float32Array> {
-    return this.state.weights(this.model);
+    const out = unpackFlat(this.model, this.data(TRAIN.weight(FLAT)));
+    for (const key of this.model.stateKeys) out.set(key, Float32Array.from(this.data(TRAIN.state(key))));
+    return out;
   }
 
   optimizerState(): OptimizerState {
-    return this.state.optimizerState(this.optimizer);
+    const param = TRAIN.weight(FLAT);
+    const slots: Record<string, Float32Array> = {};
+    for (const slot of this.optimizer.slots)
+      slots[slot] = Float32Array.from(this.data(TRAIN.slot(slot, param)));
+    return { step: this.step, slots };
   }
 
   async release(): Promise<void> {
-    for (const s of this.steps.values()) await s.release();
+    for (const { session } of this.sessions.values()) await session.release();
   }
 }

@@ -1,5 +1,5 @@
 /** Element-wise ops: unary maths, broadcasting arithmetic, variadic Sum/Max, comparisons and logic. */
-import type { Graph, Shape, Value } from "../graph.js";
+import type { GraphBuilder, Shape, Value } from "../ir.js";
 import {
   attrInt,
   mask,
@@ -27,7 +27,7 @@ export function broadcast(a: Shape, b: Shape): Shape {
 }
 
 /** Sums a broadcast gradient back down to the shape of the operand that was broadcast. */
-export function reduceTo(g: Graph, grad: string, target: Shape): string {
+export function reduceTo(g: GraphBuilder, grad: string, target: Shape): string {
   const shape = g.shape(grad);
   if (sameShape(shape, target)) return grad;
   const offset = shape.length - target.length;
@@ -56,16 +56,12 @@ const comparisonShape = ({ x, need }: ShapeContext): Inferred => [
 const unary = (gradient: OpDef["gradient"]): OpDef => ({ shape: unaryShape, gradient });
 const comparison: OpDef = { shape: comparisonShape, gradient: NOT_DIFFERENTIABLE };
 
-const add: GradientRule = ({ g, node, dy }) => {
-  const d = dy();
-  if (d === undefined) return [];
+const add: GradientRule = ({ g, node, dy: d }) => {
   return node.inputs.map((i) => reduceTo(g, d, g.shape(i)));
 };
 
 /** Max of several inputs: the gradient goes to the first input holding the maximum, as TF and PyTorch do. */
-const max: GradientRule = ({ g, node, dy }) => {
-  const d = dy();
-  if (d === undefined) return [];
+const max: GradientRule = ({ g, node, dy: d }) => {
   const [a, b] = node.inputs;
   const like = (u: string, v: string) => sameShape(g.shape(u), g.shape(v));
   if (node.inputs.length === 2 && like(a, b) && like(a, node.outputs[0])) {
@@ -110,18 +106,14 @@ export const ELEMENTWISE_OPS: Record<string, OpDef> = {
   Sum: { shape: variadicShape, gradient: add },
   Sub: {
     shape: binaryShape,
-    gradient: ({ g, node, dy }) => {
-      const d = dy();
-      if (d === undefined) return [];
+    gradient: ({ g, node, dy: d }) => {
       const [a, b] = node.inputs;
       return [reduceTo(g, d, g.shape(a)), reduceTo(g, g.op("Neg", [d]), g.shape(b))];
     },
   },
   Mul: {
     shape: binaryShape,
-    gradient: ({ g, node, dy, wants }) => {
-      const d = dy();
-      if (d === undefined) return [];
+    gradient: ({ g, node, dy: d, wants }) => {
       const [a, b] = node.inputs;
       return [
         wants(0) ? reduceTo(g, g.op("Mul", [d, b]), g.shape(a)) : undefined,
@@ -131,9 +123,7 @@ export const ELEMENTWISE_OPS: Record<string, OpDef> = {
   },
   Div: {
     shape: binaryShape,
-    gradient: ({ g, node, dy, wants }) => {
-      const d = dy();
-      if (d === undefined) return [];
+    gradient: ({ g, node, dy: d, wants }) => {
       const [a, b] = node.inputs;
       const y = node.outputs[0];
       return [

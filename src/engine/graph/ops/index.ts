@@ -1,5 +1,5 @@
 /** Every op the compiler emits, by name: its shape rule and its gradient rule (types.ts says what they are). */
-import type { Node, Value } from "../graph.js";
+import type { Node, Value } from "../ir.js";
 import { ELEMENTWISE_OPS } from "./elementwise.js";
 import { LAYOUT_OPS } from "./layout.js";
 import { NCHWC_OPS } from "./nchwc.js";
@@ -46,7 +46,7 @@ export function inferShapes(
   });
 }
 
-export { NOT_DIFFERENTIABLE, sizeOf } from "./types.js";
+export { NOT_DIFFERENTIABLE } from "./types.js";
 export type { GradientContext, GradientRule, Inferred, OpDef } from "./types.js";
 export { broadcast, reduceTo } from "./elementwise.js";
 export { sliceLength } from "./layout.js";

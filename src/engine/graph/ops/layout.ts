@@ -1,7 +1,8 @@
 /** Ops that move values without computing: reshapes, transposes, slices, padding, concatenation, blocks. */
-import type { Graph, Shape, Value } from "../graph.js";
+import type { GraphBuilder, Shape, Value } from "../ir.js";
 import { broadcast } from "./elementwise.js";
 import { attrInt, attrInts, normAxis, type GradientRule, type OpDef } from "./types.js";
+import { sizeOf } from "../ir.js";
 
 function reshapeTarget(input: Shape, target: readonly number[]): Shape {
   const out = target.map((d, i) => (d === 0 ? input[i] : d));
@@ -9,12 +10,12 @@ function reshapeTarget(input: Shape, target: readonly number[]): Shape {
   const minus = out.filter((d) => d === -1).length;
   if (minus > 1) throw new Error(`Reshape to [${target}]: more than one -1`);
   if (minus === 1 && known) {
-    const rest = out.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
-    const total = input.reduce((a, b) => a * b, 1);
+    const rest = sizeOf(out.filter((d) => d !== -1));
+    const total = sizeOf(input);
     if (total % rest !== 0) throw new Error(`cannot reshape [${input}] to [${target}]`);
     return out.map((d) => (d === -1 ? total / rest : d));
   }
-  if (minus === 0 && known && out.reduce((a, b) => a * b, 1) !== input.reduce((a, b) => a * b, 1))
+  if (minus === 0 && known && sizeOf(out) !== sizeOf(input))
     throw new Error(`cannot reshape [${input}] to [${target}]`);
   return out;
 }
@@ -29,14 +30,11 @@ export function sliceLength(d: number, start: number, end: number, step: number)
   return Math.max(0, Math.ceil((e - s) / step));
 }
 
-const reshapeLike = (g: Graph, grad: string, like: string) =>
+const reshapeLike = (g: GraphBuilder, grad: string, like: string) =>
   g.op("Reshape", [grad, g.ints([...g.shape(like)], "shape")]);
 
 /** Any op that only changes a shape: its gradient is the incoming gradient reshaped back. */
-const reshapeBack: GradientRule = ({ g, node, dy }) => {
-  const d = dy();
-  return [d === undefined ? undefined : reshapeLike(g, d, node.inputs[0])];
-};
+const reshapeBack: GradientRule = ({ g, node, dy }) => [reshapeLike(g, dy, node.inputs[0])];
 
 export const LAYOUT_OPS: Record<string, OpDef> = {
   Reshape: {
@@ -80,9 +78,7 @@ export const LAYOUT_OPS: Record<string, OpDef> = {
       const perm = attrInts(attrs, "perm", [...x.shape.keys()].reverse());
       return [{ shape: perm.map((p) => x.shape[p]), dtype: x.dtype }];
     },
-    gradient: ({ g, node, dy }) => {
-      const d = dy();
-      if (d === undefined) return [];
+    gradient: ({ g, node, dy: d }) => {
       const perm = attrInts(node.attrs, "perm", [...g.shape(node.inputs[0]).keys()].reverse());
       return [g.op("Transpose", [d], { perm: perm.map((_, i) => perm.indexOf(i)) })];
     },
@@ -100,9 +96,7 @@ export const LAYOUT_OPS: Record<string, OpDef> = {
       });
       return [{ shape: out, dtype: x.dtype }];
     },
-    gradient: ({ g, node, dy }) => {
-      const d = dy();
-      if (d === undefined) return [];
+    gradient: ({ g, node, dy: d }) => {
       const xs = g.shape(node.inputs[0]);
       const starts = g.knownInts.get(node.inputs[1]) ?? [];
       const ends = g.knownInts.get(node.inputs[2]) ?? [];
@@ -126,9 +120,7 @@ export const LAYOUT_OPS: Record<string, OpDef> = {
       const r = x.shape.length;
       return [{ shape: x.shape.map((d, i) => (d < 0 ? d : d + pads[i] + pads[i + r])), dtype: x.dtype }];
     },
-    gradient: ({ g, node, dy }) => {
-      const d = dy();
-      if (d === undefined) return [];
+    gradient: ({ g, node, dy: d }) => {
       if ((node.attrs.mode ?? "constant") !== "constant") throw new Error("Pad gradient: only constant mode");
       const xs = g.shape(node.inputs[0]);
       const pads = g.knownInts.get(node.inputs[1]) ?? [];
@@ -144,9 +136,7 @@ export const LAYOUT_OPS: Record<string, OpDef> = {
       out[axis] = ins.reduce((s, v) => s + (v as Value).shape[axis], 0);
       return [{ shape: out, dtype: x.dtype }];
     },
-    gradient: ({ g, node, dy }) => {
-      const d = dy();
-      if (d === undefined) return [];
+    gradient: ({ g, node, dy: d }) => {
       const rank = g.shape(d).length;
       const axis = (attrInt(node.attrs, "axis", 0) + rank) % rank;
       let offset = 0;
@@ -179,15 +169,14 @@ export const LAYOUT_OPS: Record<string, OpDef> = {
       out[axis] = x.shape[axis] / parts;
       return node.outputs.map(() => ({ shape: out, dtype: x.dtype }));
     },
-    gradient: ({ g, node, dy }) => {
-      const ds = node.outputs.map((_, i) => dy(i));
-      if (ds.every((d) => d === undefined)) return [];
+    everyOutput: true,
+    gradient: ({ g, node, dys }) => {
       const part = g.shape(node.outputs[0]);
       const zero = () => g.op("Expand", [g.scalar(0), g.ints([...part], "shape")]);
       return [
         g.op(
           "Concat",
-          ds.map((d) => d ?? zero()),
+          dys.map((d) => d ?? zero()),
           { axis: attrInt(node.attrs, "axis", 0) },
         ),
       ];
@@ -201,9 +190,8 @@ export const LAYOUT_OPS: Record<string, OpDef> = {
       return [{ shape: [n, c * b * b, h / b, w / b], dtype: x.dtype }];
     },
     gradient: ({ g, node, dy }) => {
-      const d = dy();
       const blocksize = attrInt(node.attrs, "blocksize", 2);
-      return [d === undefined ? undefined : g.op("DepthToSpace", [d], { blocksize, mode: "DCR" })];
+      return [g.op("DepthToSpace", [dy], { blocksize, mode: "DCR" })];
     },
   },
   DepthToSpace: {
@@ -213,10 +201,9 @@ export const LAYOUT_OPS: Record<string, OpDef> = {
       return [{ shape: [n, c / (b * b), h * b, w * b], dtype: x.dtype }];
     },
     gradient: ({ g, node, dy }) => {
-      const d = dy();
       if ((node.attrs.mode ?? "DCR") !== "DCR") throw new Error("DepthToSpace gradient: only DCR mode");
       const blocksize = attrInt(node.attrs, "blocksize", 2);
-      return [d === undefined ? undefined : g.op("SpaceToDepth", [d], { blocksize })];
+      return [g.op("SpaceToDepth", [dy], { blocksize })];
     },
   },
 };

@@ -1,5 +1,5 @@
 /** Network ops: convolutions, matrix products, pooling, normalisation, dropout, softmax. */
-import type { DType } from "../graph.js";
+import type { DType } from "../ir.js";
 import { broadcast, reduceTo } from "./elementwise.js";
 import { attrInt, attrInts, mask, same, type GradientRule, type OpDef } from "./types.js";
 
@@ -9,9 +9,7 @@ function convOut(inSize: number, k: number, stride: number, padBegin: number, pa
   return Math.floor((inSize + padBegin + padEnd - dil * (k - 1) - 1) / stride) + 1;
 }
 
-const conv: GradientRule = ({ g, node, dy, wants }) => {
-  const d = dy();
-  if (d === undefined) return [];
+const conv: GradientRule = ({ g, node, dy: d, wants }) => {
   const [x, w] = node.inputs;
   const xs = g.shape(x);
   const ws = g.shape(w);
@@ -58,9 +56,7 @@ const conv: GradientRule = ({ g, node, dy, wants }) => {
   return [dx, dw, db];
 };
 
-const gemm: GradientRule = ({ g, node, dy, wants }) => {
-  const d = dy();
-  if (d === undefined) return [];
+const gemm: GradientRule = ({ g, node, dy: d, wants }) => {
   if (attrInt(node.attrs, "transA", 0) !== 0) throw new Error("Gemm gradient: transA=1 is not supported");
   if (node.attrs.alpha !== undefined || node.attrs.beta !== undefined)
     throw new Error("Gemm gradient: alpha/beta are not supported");
@@ -83,9 +79,7 @@ const gemm: GradientRule = ({ g, node, dy, wants }) => {
  * μ and σ are recomputed from x (the node outputs only the moving statistics); the moving statistics get no
  * gradient.
  */
-const batchNormGradient: GradientRule = ({ g, node, dy, wants }) => {
-  const d = dy(0);
-  if (d === undefined) return [];
+const batchNormGradient: GradientRule = ({ g, node, dy: d, wants }) => {
   if (attrInt(node.attrs, "training_mode", 0) !== 1)
     throw new Error("BatchNormalization gradient: only in training mode (batch statistics)");
   const [x, gamma] = node.inputs;
@@ -169,9 +163,7 @@ export const NN_OPS: Record<string, OpDef> = {
       if (k !== k2) throw new Error(`MatMul inner dimensions differ: ${k} vs ${k2}`);
       return [{ shape: [...broadcast(a.slice(0, -2), b.slice(0, -2)), m, n], dtype: "float32" }];
     },
-    gradient: ({ g, node, dy, wants }) => {
-      const d = dy();
-      if (d === undefined) return [];
+    gradient: ({ g, node, dy: d, wants }) => {
       const [a, b] = node.inputs;
       return [
         wants(0) ? g.op("Gemm", [d, b], { transB: 1 }) : undefined,
@@ -216,9 +208,7 @@ export const NN_OPS: Record<string, OpDef> = {
   },
   Dropout: {
     shape: ({ x, node }) => (node.outputs.length > 1 ? [same(x)[0], same(x, "bool")[0]] : same(x)),
-    gradient: ({ g, node, dy }) => {
-      const d = dy();
-      if (d === undefined) return [];
+    gradient: ({ g, node, dy: d }) => {
       const ratioInit = node.inputs[1] ? g.initializers.get(node.inputs[1]) : undefined;
       const ratio = ratioInit ? Number(ratioInit.data[0]) : 0.5;
       if (node.outputs.length < 2) throw new Error("Dropout gradient needs the mask output");
@@ -228,9 +218,7 @@ export const NN_OPS: Record<string, OpDef> = {
   },
   Softmax: {
     shape: ({ x }) => same(x),
-    gradient: ({ g, node, dy }) => {
-      const d = dy();
-      if (d === undefined) return [];
+    gradient: ({ g, node, dy: d }) => {
       const y = node.outputs[0];
       const axis = attrInt(node.attrs, "axis", -1);
       const dot = g.op("ReduceSum", [g.op("Mul", [d, y]), g.ints([axis], "axes")], { keepdims: 1 });
@@ -239,9 +227,7 @@ export const NN_OPS: Record<string, OpDef> = {
   },
   LogSoftmax: {
     shape: ({ x }) => same(x),
-    gradient: ({ g, node, dy }) => {
-      const d = dy();
-      if (d === undefined) return [];
+    gradient: ({ g, node, dy: d }) => {
       const axis = attrInt(node.attrs, "axis", -1);
       const total = g.op("ReduceSum", [d, g.ints([axis], "axes")], { keepdims: 1 });
       const p = g.op("Exp", [node.outputs[0]]);

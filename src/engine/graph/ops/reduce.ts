@@ -1,12 +1,11 @@
 /** Reductions over axes (sum, mean, max) and ArgMax. */
-import type { Graph, Node, Shape } from "../graph.js";
+import { sizeOf, type GraphBuilder, type Node, type Shape } from "../ir.js";
 import {
   attrInt,
   attrInts,
   mask,
   NOT_DIFFERENTIABLE,
   normAxis,
-  sizeOf,
   type OpDef,
   type ShapeContext,
 } from "./types.js";
@@ -24,7 +23,7 @@ function reducedShape(shape: Shape, axes: readonly number[] | undefined, keepdim
 }
 
 /** A reduction's output gradient with the reduced axes kept (as size 1), so it broadcasts over its input. */
-function keptDims(g: Graph, node: Node, d: string, axes: readonly number[] | undefined): string {
+function keptDims(g: GraphBuilder, node: Node, d: string, axes: readonly number[] | undefined): string {
   const x = g.shape(node.inputs[0]);
   if (attrInt(node.attrs, "keepdims", 1) === 1) return d;
   const all = axes === undefined || axes.length === 0;
@@ -39,7 +38,7 @@ function keptDims(g: Graph, node: Node, d: string, axes: readonly number[] | und
 }
 
 /** The gradient of a reduction, reshaped to keepdims form and broadcast back over the reduced axes. */
-function expandBack(g: Graph, node: Node, d: string, axes: readonly number[] | undefined): string {
+function expandBack(g: GraphBuilder, node: Node, d: string, axes: readonly number[] | undefined): string {
   return g.op("Expand", [keptDims(g, node, d, axes), g.ints([...g.shape(node.inputs[0])], "shape")]);
 }
 
@@ -62,18 +61,14 @@ export const REDUCE_OPS: Record<string, OpDef> = {
       const axes = node.inputs[1] ? constInput(1) : undefined;
       return [{ shape: reducedShape(x.shape, axes, attrInt(attrs, "keepdims", 1) === 1), dtype: x.dtype }];
     },
-    gradient: ({ g, node, dy }) => {
-      const d = dy();
-      if (d === undefined) return [];
+    gradient: ({ g, node, dy: d }) => {
       const axes = node.inputs[1] ? g.knownInts.get(node.inputs[1]) : undefined;
       return [expandBack(g, node, d, axes)];
     },
   },
   ReduceMean: {
     shape: attrAxesShape,
-    gradient: ({ g, node, dy }) => {
-      const d = dy();
-      if (d === undefined) return [];
+    gradient: ({ g, node, dy: d }) => {
       const axes = attrInts(node.attrs, "axes", []);
       const n = reducedCount(g.shape(node.inputs[0]), axes);
       return [expandBack(g, node, g.op("Div", [d, g.scalar(n)]), axes)];
@@ -82,9 +77,7 @@ export const REDUCE_OPS: Record<string, OpDef> = {
   /** Over one axis: the gradient goes to the first maximal element (ArgMax picks the first). */
   ReduceMax: {
     shape: attrAxesShape,
-    gradient: ({ g, node, dy }) => {
-      const d = dy();
-      if (d === undefined) return [];
+    gradient: ({ g, node, dy: d }) => {
       const x = node.inputs[0];
       const xs = g.shape(x);
       const axes = attrInts(node.attrs, "axes", []);

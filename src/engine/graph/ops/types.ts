@@ -3,7 +3,7 @@
  * together (as micrograd and tinygrad keep an op's forward and backward side by side). The records live by
  * family in this folder; index.ts gathers them. An op with no record is an op the compiler never emits.
  */
-import type { DType, Graph, Node, Shape, Value } from "../graph.js";
+import type { DType, GraphBuilder, Node, Shape, Value } from "../ir.js";
 
 export interface Inferred extends Array<{ shape: Shape; dtype: DType }> {
   /** Contents of the (single, int64) output when they are known while building (e.g. a Shape's). */
@@ -23,10 +23,15 @@ export interface ShapeContext {
 }
 
 export interface GradientContext {
-  g: Graph;
+  g: GraphBuilder;
   node: Node;
-  /** The gradient flowing into output i, if any. */
-  dy(i?: number): string | undefined;
+  /**
+   * The gradient flowing into the first output. Autodiff calls a rule only when there is one (an op whose
+   * rule reads every output's gradient says `everyOutput`, and reads `dys`).
+   */
+  dy: string;
+  /** The gradient flowing into each output, undefined where none does. */
+  dys: readonly (string | undefined)[];
   /** Whether input i needs a gradient (it depends on something being differentiated). */
   wants(i: number): boolean;
 }
@@ -44,16 +49,14 @@ export interface OpDef {
    * differentiated (inference graphs, and the backward part of training graphs).
    */
   gradient: GradientRule | typeof NOT_DIFFERENTIABLE | null;
+  /** The rule handles a gradient into any of the outputs (otherwise only into the first). */
+  everyOutput?: boolean;
 }
 
 export const attrInts = (attrs: Node["attrs"], key: string, fallback: readonly number[]): readonly number[] =>
   (attrs[key] as readonly number[] | undefined) ?? fallback;
 export const attrInt = (attrs: Node["attrs"], key: string, fallback: number): number =>
   (attrs[key] as number | undefined) ?? fallback;
-
-export function sizeOf(shape: Shape): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
 
 export function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
@@ -68,12 +71,11 @@ export function normAxis(axis: number, rank: number): number {
 export const same = (v: Value, dtype: DType = v.dtype): Inferred => [{ shape: v.shape, dtype }];
 
 /** The float mask (1 where true) of a boolean value. */
-export const mask = (g: Graph, condition: string): string => g.op("Cast", [condition], { to: 1 });
+export const mask = (g: GraphBuilder, condition: string): string => g.op("Cast", [condition], { to: 1 });
 
 /** A rule for a one-input op from the gradient of its output: fn(g, dy, x, y). */
-export function unaryGradient(fn: (g: Graph, dy: string, x: string, y: string) => string): GradientRule {
-  return ({ g, node, dy }) => {
-    const d = dy();
-    return [d === undefined ? undefined : fn(g, d, node.inputs[0], node.outputs[0])];
-  };
+export function unaryGradient(
+  fn: (g: GraphBuilder, dy: string, x: string, y: string) => string,
+): GradientRule {
+  return ({ g, node, dy }) => [fn(g, dy, node.inputs[0], node.outputs[0])];
 }
