@@ -1,7 +1,8 @@
 import { Command, Option } from "commander";
 import { defaultSamplesDb } from "../paths.js";
 import { exportSamples } from "../samples/export.js";
-import { openSamples, type ListFilter, type SampleStore } from "../samples/store.js";
+import { openSamples } from "../samples/open.js";
+import type { ListFilter, SampleStore } from "../samples/store.js";
 import { printJson } from "../util/json.js";
 import { renderTable } from "../util/table.js";
 import { positiveInt } from "./options.js";

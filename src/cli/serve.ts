@@ -4,7 +4,7 @@ import { Command } from "commander";
 import { defaultWorkers, runPrimary } from "../server/cluster.js";
 import { buildApp } from "../server/app.js";
 import { defaultSamplesDb, WEB_DIST_DIR } from "../paths.js";
-import { openSamples } from "../samples/store.js";
+import { openSamples } from "../samples/open.js";
 import { loadMnist } from "../data/mnist.js";
 
 /** MNIST training digits the page mixes into fine-tuning. */

@@ -20,9 +20,7 @@ import {
 import type { LoadedModel, SavedEpoch } from "../zoo/saved-model.js";
 import { pct } from "../util/format.js";
 import { inputToPng } from "../vision/png.js";
-import { SIZE } from "../vision/preprocess.js";
 
-const PIXELS = SIZE * SIZE;
 import { reliability, selective } from "../metrics/calibration.js";
 import { unsureThreshold } from "../unsure/calibrate.js";
 import { nonDigitSet } from "../unsure/nondigits.js";
@@ -65,6 +63,12 @@ export interface ReportResult {
 }
 
 /** A test digit as people see digits (dark on white), 56×56, as a data URL for a Vega image mark. */
+/** Image i of a split as a PNG data URL. */
+function thumbnailOf(split: Split, i: number): string {
+  const per = split.pixels.length / split.count;
+  return thumbnail(split.pixels.subarray(i * per, (i + 1) * per));
+}
+
 function thumbnail(pixels: Uint8Array): string {
   const png = inputToPng(
     Float32Array.from(pixels, (v) => 1 - v / 255),
@@ -165,7 +169,7 @@ export async function writeReport({
   const samples: Thumb[] = [];
   for (let i = 0; i < 40; i++) {
     samples.push({
-      url: thumbnail(test.pixels.subarray(i * PIXELS, (i + 1) * PIXELS)),
+      url: thumbnailOf(test, i),
       caption: predicted[i] === test.labels[i] ? `${predicted[i]}` : `${predicted[i]} (is ${test.labels[i]})`,
       wrong: predicted[i] !== test.labels[i],
     });
@@ -187,7 +191,7 @@ export async function writeReport({
   const wrongThumbs: Thumb[] = [];
   for (const i of mistakes) {
     wrongThumbs.push({
-      url: thumbnail(test.pixels.subarray(i * PIXELS, (i + 1) * PIXELS)),
+      url: thumbnailOf(test, i),
       caption: `${test.labels[i]}→${predicted[i]} ${(100 * confidence[i]).toFixed(0)}%`,
       wrong: true,
     });
@@ -306,7 +310,7 @@ async function populationSection(
     for (let i = 0; i < part.test.count && thumbs.length < 40; i++)
       if (part.writers && worst.has(part.writers.test[i]) && predicted[at + i] !== part.test.labels[i])
         thumbs.push({
-          url: thumbnail(part.test.pixels.subarray(i * PIXELS, (i + 1) * PIXELS)),
+          url: thumbnailOf(part.test, i),
           caption: `${part.test.labels[i]}→${predicted[at + i]}`,
           wrong: true,
         });

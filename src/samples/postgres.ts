@@ -12,6 +12,7 @@
  */
 import pg from "pg";
 import {
+  SIZE,
   checkedPixels,
   SamplesError,
   type ListFilter,
@@ -21,7 +22,6 @@ import {
   type SampleStore,
   withBytes,
 } from "./store.js";
-import { SIZE } from "../vision/preprocess.js";
 
 /** Each migration takes the schema from version i to i + 1; never edit one that has shipped: add the next. */
 const MIGRATIONS: readonly string[] = [

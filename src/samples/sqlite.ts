@@ -9,8 +9,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import Database from "libsql";
-import { SIZE } from "../vision/preprocess.js";
 import {
+  SIZE,
   checkedPixels,
   SamplesError,
   type ListFilter,

@@ -3,9 +3,11 @@
  * label the person gave, the model's answer and confidence, the time, and an opaque per-browser id.
  *
  * Two backends behind one interface: SQLite (sqlite.ts), the embedded default for one machine, and PostgreSQL
- * (postgres.ts), for many server processes or machines sharing one store. `openSamples` picks by the name.
+ * (postgres.ts), for many server processes or machines sharing one store; open.ts picks by the name.
  */
-import { SIZE } from "../vision/preprocess.js";
+
+/** A sample's input is the model's: MNIST's 28×28 (the stores' schemas check it). */
+export const SIZE = 28;
 
 export class SamplesError extends Error {
   override name = "SamplesError";
@@ -87,16 +89,4 @@ export function packSamples(samples: readonly Sample[]) {
     images: { count: samples.length, rows: SIZE, cols: SIZE, pixels },
     labels: Uint8Array.from(samples, (s) => s.label),
   };
-}
-
-export const isPostgresUrl = (where: string) => /^postgres(ql)?:\/\//.test(where);
-
-/** Opens the samples store `where` names: a postgres:// URL, or an SQLite file (created if absent). */
-export async function openSamples(where: string): Promise<SampleStore> {
-  if (isPostgresUrl(where)) {
-    const { PostgresSampleStore } = await import("./postgres.js");
-    return PostgresSampleStore.open(where);
-  }
-  const { SqliteSampleStore } = await import("./sqlite.js");
-  return SqliteSampleStore.open(where);
 }

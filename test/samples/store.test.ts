@@ -13,7 +13,7 @@ import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { loadDataset } from "../../src/data/dataset.js";
 import { exportSamples } from "../../src/samples/export.js";
-import { openSamples } from "../../src/samples/store.js";
+import { openSamples } from "../../src/samples/open.js";
 import { SqliteSampleStore } from "../../src/samples/sqlite.js";
 import { freshPostgres, POSTGRES } from "../helpers/postgres.js";
 import { sha256 } from "../../src/util/hash.js";

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import sharp from "sharp";
 import { afterAll, describe, expect, it } from "vitest";
-import { openSamples } from "../../src/samples/store.js";
+import { openSamples } from "../../src/samples/open.js";
 import { mnistSlice } from "../helpers/mnist.js";
 import { freshPostgres, POSTGRES } from "../helpers/postgres.js";
 
