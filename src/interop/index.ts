@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Predictor, score, type Sequential } from "../engine/index.js";
-import { writeAtomic, writeDirAtomic } from "../util/fs.js";
+import { writeAtomic, writeDir } from "../util/fs.js";
 import type { LoadedModel } from "../zoo/saved-model.js";
 import { fromH5, fromKeras, fromTfjs, h5Bytes, kerasBytes, tfjsFiles } from "./formats.js";
 import { InteropError } from "./layers.js";
@@ -38,7 +38,7 @@ export async function exportModel(
   const files = tfjsFiles(loaded.model);
   if (fs.existsSync(out) && fs.readdirSync(out).length)
     throw new InteropError(`${out}: already exists and is not empty`);
-  writeDirAtomic(out, files);
+  writeDir(out, files, { replace: false });
   return Object.keys(files).map((f) => path.join(out, f));
 }
 

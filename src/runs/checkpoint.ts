@@ -10,6 +10,7 @@ import path from "node:path";
 import { z } from "zod";
 import type { EpochLogs, OptimizerState, Sequential } from "../engine/index.js";
 import { sha256 } from "../util/hash.js";
+import { readableDir } from "../util/fs.js";
 import { readJson } from "../util/json.js";
 import { loadModel, type SaveInfo, saveModel } from "../zoo/saved-model.js";
 
@@ -56,7 +57,7 @@ export function saveCheckpoint(
 /** The run's checkpoint, checked whole; undefined when none was saved (no epoch finished). */
 export function loadCheckpoint(runDir: string): Checkpoint | undefined {
   const dir = path.join(runDir, CHECKPOINT_DIR);
-  if (!fs.existsSync(dir) && !fs.existsSync(`${dir}.replaced`)) return undefined;
+  if (!readableDir(dir)) return undefined;
   const loaded = loadModel(dir);
   const where = loaded.dir; // model.replaced when a save was killed between its renames
   const training = trainingSchema.safeParse(readJson(path.join(where, TRAINING_FILE), "checkpoint"));

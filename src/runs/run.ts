@@ -24,7 +24,7 @@ import {
 } from "../engine/index.js";
 import { classificationReport, type Report } from "../metrics/classification.js";
 import { fontDigits } from "../synthetic/fonts.js";
-import { writeAtomic } from "../util/fs.js";
+import { dirVersions, writeAtomic } from "../util/fs.js";
 import { versions } from "../version.js";
 import { architectureFrom, type ArchitectureName } from "../zoo/architectures.js";
 import { saveModel } from "../zoo/saved-model.js";
@@ -236,12 +236,8 @@ const RUN_FILES = [
   "history.json",
   "history.csv",
   "metrics.json",
-  "model",
-  "model.replaced",
-  "model.saving",
-  CHECKPOINT_DIR,
-  `${CHECKPOINT_DIR}.replaced`,
-  `${CHECKPOINT_DIR}.saving`,
+  ...dirVersions("model"),
+  ...dirVersions(CHECKPOINT_DIR),
 ];
 
 /** Refuses to mix two runs in one directory. */
@@ -435,8 +431,8 @@ async function runTraining(
   // Only an interrupted run needs its checkpoint: a finished one (all epochs, or an early stop) is done.
   const interrupted = result.stopped && !earlyStopped && history.length < config.epochs;
   if (!interrupted)
-    for (const d of ["", ".replaced", ".saving"])
-      fs.rmSync(path.join(out, CHECKPOINT_DIR + d), { recursive: true, force: true });
+    for (const d of dirVersions(path.join(out, CHECKPOINT_DIR)))
+      fs.rmSync(d, { recursive: true, force: true });
   return {
     out,
     modelDir,

@@ -2,10 +2,10 @@
  * Samples out of the database, in the forms the rest of digits reads: an IDX pair of the 28×28 inputs
  * (`--dataset idx:DIR/images-idx3-ubyte,DIR/labels-idx1-ubyte`), the pictures as uploaded in
  * DIR/pictures/<label>/ (`--dataset folder:DIR/pictures`), and samples.csv with every column but the pixels.
- * Written to a temporary folder renamed into place (util/fs.ts's writeDirAtomic): an export is whole or absent.
+ * Written to a temporary folder renamed into place (util/fs.ts's writeDir): an export is whole or absent.
  */
 import fs from "node:fs";
-import { writeDirAtomic } from "../util/fs.js";
+import { writeDir } from "../util/fs.js";
 import path from "node:path";
 import { encodeImages, encodeLabels } from "../data/idx.js";
 import { packSamples, SamplesError, type ListFilter, type SampleStore } from "./store.js";
@@ -43,7 +43,7 @@ export async function exportSamples(
     return [s.id, s.createdAt, s.client, s.label, s.predicted, s.confidence, s.imageType, picture];
   });
   files["samples.csv"] = `${[header, ...rows].map((r) => r.map(csvCell).join(",")).join("\n")}\n`;
-  writeDirAtomic(out, files);
+  writeDir(out, files, { replace: false });
   return {
     count: samples.length,
     images: path.join(out, "images-idx3-ubyte"),

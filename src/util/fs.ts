@@ -41,28 +41,61 @@ export function writeAtomic(file: string, content: string | Uint8Array): void {
   }
 }
 
+/** Where a folder's new version is written, and where the version it replaces waits until the swap is done. */
+const SAVING = ".saving";
+const REPLACED = ".replaced";
+
+/** Every name a folder written by `writeDir` goes by on disk: itself, its old version mid-swap, its next version. */
+export const dirVersions = (dir: string): string[] => [dir, dir + REPLACED, dir + SAVING];
+
 /**
- * Writes a new folder of files whole or not at all, and durably: into a temp folder beside, every file
- * flushed, then renamed into place (over an empty folder the user made). `files` maps paths inside the folder
- * ("pictures/7/12.png") to their contents. Refuses a folder that exists and is not empty.
+ * The folder to read: `dir`, or, when a write was killed between its two renames, the previous version waiting
+ * whole beside it; undefined when there is neither.
  */
-export function writeDirAtomic(out: string, files: Readonly<Record<string, string | Uint8Array>>): void {
-  if (fs.existsSync(out) && fs.readdirSync(out).length > 0)
-    throw new Error(`${out}: already exists and is not empty (write into a new folder)`);
-  const tmp = `${path.resolve(out)}.${process.pid}.part`;
-  fs.rmSync(tmp, { recursive: true, force: true });
+export function readableDir(dir: string): string | undefined {
+  if (fs.existsSync(dir)) return dir;
+  const replaced = path.resolve(dir) + REPLACED;
+  return fs.existsSync(replaced) ? replaced : undefined;
+}
+
+/**
+ * Writes a folder of files atomically and durably. `files` maps paths inside it ("pictures/7/12.png") to their
+ * contents. The new version is written and flushed as a sibling (`dir.saving`), then the old one moved aside
+ * (`dir.replaced`), the new one moved in and the old one removed, flushing the parent between. Killed at any
+ * moment, a write leaves `dir` whole (old or new), or, between the two renames, no `dir` and the old version
+ * whole in `dir.replaced` (`readableDir` finds it). `replace: false` refuses a folder that exists and is not
+ * empty.
+ */
+export function writeDir(
+  dir: string,
+  files: Readonly<Record<string, string | Uint8Array>>,
+  { replace = true }: { replace?: boolean } = {},
+): void {
+  if (!replace && fs.existsSync(dir) && fs.readdirSync(dir).length > 0)
+    throw new Error(`${dir}: already exists and is not empty (write into a new folder)`);
+  const target = path.resolve(dir);
+  const parent = path.dirname(target);
+  fs.mkdirSync(parent, { recursive: true });
+  const [saving, replaced] = [target + SAVING, target + REPLACED];
+  fs.rmSync(saving, { recursive: true, force: true });
+  fs.mkdirSync(saving);
   try {
     for (const [name, content] of Object.entries(files)) {
-      const file = path.join(tmp, name);
+      const file = path.join(saving, name);
       fs.mkdirSync(path.dirname(file), { recursive: true });
       writeDurable(file, content);
     }
-    fs.mkdirSync(tmp, { recursive: true }); // an empty folder still arrives
-    fsyncDir(tmp);
-    fs.rmSync(out, { recursive: true, force: true });
-    fs.renameSync(tmp, out);
-    fsyncDir(path.dirname(path.resolve(out)));
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    fsyncDir(saving);
+    if (fs.existsSync(target)) {
+      fs.rmSync(replaced, { recursive: true, force: true });
+      fs.renameSync(target, replaced);
+      fsyncDir(parent);
+    }
+    fs.renameSync(saving, target);
+    fsyncDir(parent);
+    fs.rmSync(replaced, { recursive: true, force: true });
+  } catch (e) {
+    fs.rmSync(saving, { recursive: true, force: true });
+    throw e;
   }
 }

@@ -1,15 +1,12 @@
-/** Text tables for terminals (cli-table3): the layer summary, the classification report, run comparisons. */
+/** Text tables for terminals (cli-table3): the classification report, run comparisons, populations. */
 import Table from "cli-table3";
 
 export interface TableOptions {
   /** Columns aligned right (numbers); the rest align left. */
   right?: readonly number[];
-  /** Draw horizontal rules between rows (Keras's summary does). */
-  rules?: boolean;
 }
 
-// No vertical borders, so columns read as plain aligned text (and copy-paste as such); Keras's layer summary
-// adds heavy rules above and below and light ones between rows.
+// No borders, so columns read as plain aligned text (and copy-paste as such).
 const PLAIN = {
   top: "",
   "top-mid": "",
@@ -27,16 +24,6 @@ const PLAIN = {
   "right-mid": "",
   middle: " ",
 };
-const RULED = {
-  ...PLAIN,
-  top: "━",
-  "top-mid": "━",
-  bottom: "━",
-  "bottom-mid": "━",
-  mid: "─",
-  "mid-mid": "─",
-};
-
 export function renderTable(
   head: readonly string[],
   rows: readonly (readonly string[])[],
@@ -45,8 +32,8 @@ export function renderTable(
   const right = new Set(options.right ?? []);
   const table = new Table({
     head: [...head],
-    chars: options.rules ? RULED : PLAIN,
-    style: { head: [], border: [], compact: !options.rules },
+    chars: PLAIN,
+    style: { head: [], border: [], compact: true },
     colAligns: head.map((_, i) => (right.has(i) ? "right" : "left")),
   });
   table.push(...rows.map((r) => [...r]));

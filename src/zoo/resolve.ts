@@ -2,14 +2,15 @@
 import fs from "node:fs";
 import path from "node:path";
 import { DEFAULT_MODEL_DIR } from "../paths.js";
+import { readableDir } from "../util/fs.js";
 import { loadModel, METADATA_FILE, ModelError, type LoadedModel } from "./saved-model.js";
 
 /** A model directory, or a run directory holding one in model/. */
 export function resolveModelDir(dir: string | undefined): string {
   const chosen = dir ?? DEFAULT_MODEL_DIR;
   const inRun = path.join(chosen, "model");
-  // (A checkpoint caught mid-save waits whole in model.replaced: loadModel reads it.)
-  const saved = [inRun, `${inRun}.replaced`].some((d) => fs.existsSync(path.join(d, METADATA_FILE)));
+  const where = readableDir(inRun);
+  const saved = where !== undefined && fs.existsSync(path.join(where, METADATA_FILE));
   return saved ? inRun : chosen;
 }
 

@@ -12,7 +12,7 @@ import {
   type Sequential,
   type SessionOptions,
 } from "../engine/index.js";
-import { fsyncDir, writeDurable } from "../util/fs.js";
+import { readableDir, writeDir } from "../util/fs.js";
 import { sha256 } from "../util/hash.js";
 import { readJson } from "../util/json.js";
 import { versions } from "../version.js";
@@ -43,45 +43,14 @@ export interface LoadedModel {
   predictor(options?: SessionOptions): Promise<Predictor>;
 }
 
-/** Where a save in progress is written, and where the version it replaces waits until the swap is done. */
-const SAVING = ".saving";
-const REPLACED = ".replaced";
-
-/**
- * Writes `dir` atomically and durably: the new version is written and flushed as a sibling (`dir.saving`),
- * then the old one is moved aside (`dir.replaced`), the new one moved in, and the old one removed, flushing the
- * parent directory between. Killed at any moment, a save leaves `dir` whole (old or new), or — between the two
- * renames — no `dir` and the old version whole in `dir.replaced`, which loadModel reads.
- */
+/** A model directory, written as one (util/fs.ts's `writeDir`: whole, old or new, whenever it is killed). */
 function writeModelDir(
   dir: string,
   onnx: Uint8Array,
   metadata: ModelMetadata,
   extra: Record<string, string | Uint8Array> = {},
 ): ModelMetadata {
-  const target = path.resolve(dir);
-  const parent = path.dirname(target);
-  fs.mkdirSync(parent, { recursive: true });
-  const [saving, replaced] = [target + SAVING, target + REPLACED];
-  fs.rmSync(saving, { recursive: true, force: true });
-  fs.mkdirSync(saving);
-  try {
-    writeDurable(path.join(saving, MODEL_FILE), onnx);
-    writeDurable(path.join(saving, METADATA_FILE), `${JSON.stringify(metadata, null, 2)}\n`);
-    for (const [name, content] of Object.entries(extra)) writeDurable(path.join(saving, name), content);
-    fsyncDir(saving);
-    if (fs.existsSync(target)) {
-      fs.rmSync(replaced, { recursive: true, force: true });
-      fs.renameSync(target, replaced);
-      fsyncDir(parent);
-    }
-    fs.renameSync(saving, target);
-    fsyncDir(parent);
-    fs.rmSync(replaced, { recursive: true, force: true });
-  } catch (e) {
-    fs.rmSync(saving, { recursive: true, force: true });
-    throw e;
-  }
+  writeDir(dir, { [MODEL_FILE]: onnx, [METADATA_FILE]: `${JSON.stringify(metadata, null, 2)}\n`, ...extra });
   return metadata;
 }
 
@@ -159,10 +128,9 @@ function fromFiles(where: string, metadataJson: unknown, onnx: Uint8Array | unde
 }
 
 export function loadModel(dir: string): LoadedModel {
-  // A save killed between its two renames: the previous version is whole, beside.
-  if (!fs.existsSync(dir) && fs.existsSync(path.resolve(dir) + REPLACED))
-    return loadModel(path.resolve(dir) + REPLACED);
-  if (!fs.existsSync(dir)) throw new ModelError(`${dir}: model directory not found`);
+  const readable = readableDir(dir);
+  if (!readable) throw new ModelError(`${dir}: model directory not found`);
+  if (readable !== dir) return loadModel(readable);
   if (fs.statSync(dir).isFile() && dir.endsWith(".zip")) return loadModelZip(dir);
   const onnxFile = path.join(dir, MODEL_FILE);
   const onnx = fs.existsSync(onnxFile) ? new Uint8Array(fs.readFileSync(onnxFile)) : undefined;

@@ -5,7 +5,7 @@
 import type { Shape } from "../graph/graph.js";
 import { LAYER_FACTORIES, kerasShape, type Layer, type WeightSpec } from "./layers.js";
 import { count } from "../../util/format.js";
-import { renderTable } from "../../util/table.js";
+import { summaryText } from "./summary.js";
 import { Random } from "../../util/random.js";
 import { sizeOf } from "../graph/ir.js";
 
@@ -157,22 +157,15 @@ export class Sequential {
 
   /** A Keras-style table of layers, output shapes and parameter counts. */
   summary(): string {
-    const rows = this.plan.map((p) => {
-      const params = p.weights.reduce((s, w) => s + sizeOf(w.shape), 0);
-      return [
-        `${p.name} (${p.layer.className})`,
-        `(None, ${kerasShape(p.outputShape).join(", ")})`,
-        count(params),
-      ];
-    });
-    const { total, trainable } = this.countParams();
-    return [
-      'Model: "sequential"',
-      renderTable(["Layer (type)", "Output Shape", "Param #"], rows, { right: [2], rules: true }),
-      ` Total params: ${count(total)}`,
-      ` Trainable params: ${count(trainable)}`,
-      ` Non-trainable params: ${count(total - trainable)}`,
-    ].join("\n");
+    const rows = this.plan.map(
+      (p) =>
+        [
+          `${p.name} (${p.layer.className})`,
+          `(None, ${kerasShape(p.outputShape).join(", ")})`,
+          count(p.weights.reduce((s, w) => s + sizeOf(w.shape), 0)),
+        ] as const,
+    );
+    return summaryText(rows, this.countParams());
   }
 }
 
