@@ -8,8 +8,8 @@ const E2E = [
   "test/report/**/*.test.ts",
   "test/examples/**/*.test.ts",
   "test/engine/mnist-accuracy.test.ts",
-  "test/runs/finetune.test.ts",
-  "test/runs/resume.test.ts",
+  "test/training/finetune.test.ts",
+  "test/training/resume.test.ts",
   "test/server/postgres.test.ts",
   "test/docker/**/*.test.ts",
 ];

@@ -42,7 +42,7 @@ const server = spawn(
   [
     "--import",
     "tsx",
-    path.join(PACKAGE_ROOT, "src/cli/run.ts"),
+    path.join(PACKAGE_ROOT, "src/cli/bin.ts"),
     "serve",
     "--port",
     "0",

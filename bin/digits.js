@@ -5,8 +5,8 @@ import fs from "node:fs";
 import process from "node:process";
 import { URL } from "node:url";
 
-if (!fs.existsSync(new URL("../dist/cli/run.js", import.meta.url))) {
+if (!fs.existsSync(new URL("../dist/cli/bin.js", import.meta.url))) {
   process.stderr.write("digits: not built yet: run `npm run build` in this folder first\n");
   process.exit(1);
 }
-await import("../dist/cli/run.js");
+await import("../dist/cli/bin.js");

@@ -13,9 +13,9 @@ import { SessionStepper, type StepRuntime } from "../src/engine/runtime/step.js"
 import { Random } from "../src/util/random.js";
 import type { Sequential } from "../src/engine/model/sequential.js";
 import { argmax } from "../src/util/argmax.js";
-import { repeatsFor } from "../src/runs/mix.js";
+import { repeatsFor } from "../src/training/mix.js";
 import { STANDARD_AUGMENT } from "../src/zoo/recipes.js";
-import { inferenceOnnx, metadataFor, modelsFrom, parseMetadata } from "../src/zoo/model-files.js";
+import { inferenceOnnx, metadataFor, modelsFrom, parseMetadata } from "../src/saved/model-files.js";
 
 export interface TuneRequest {
   onnx: Uint8Array;

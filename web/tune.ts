@@ -4,7 +4,7 @@
  * it as a zipped model directory that `digits predict --model tuned.zip` takes. Nothing leaves the browser.
  */
 import { zipSync } from "fflate";
-import { FINETUNE } from "../src/runs/mix.js";
+import { FINETUNE } from "../src/training/mix.js";
 import { $ } from "./dom.js";
 import type { Labelled } from "./feedback.js";
 import type { TuneMessage, TuneRequest } from "./tune-worker.js";

@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import { loadDataset } from "../data/dataset.js";
 import { loadMnist } from "../data/mnist.js";
-import { styleSet } from "../styles/draw.js";
+import { styleSet } from "../drawn-styles/draw.js";
 import { evaluate } from "../engine/index.js";
 import { fitCalibration, saveCalibrated, tempered, type LabelledSet } from "../unsure/calibrate.js";
 import { nonDigitSet } from "../unsure/nondigits.js";
@@ -9,7 +9,7 @@ import { refusals } from "../unsure/refusals.js";
 import { pct } from "../util/format.js";
 import { printJson } from "../util/json.js";
 import { renderTable } from "../util/table.js";
-import { openModel } from "../zoo/resolve.js";
+import { openModel } from "../saved/resolve.js";
 import { dataDirOption, positiveInt } from "./options.js";
 
 export function calibrateCommand(): Command {

@@ -3,8 +3,8 @@ import { loadMnist } from "../data/mnist.js";
 import { buildEnsembleGraph, Predictor, score, toOnnx } from "../engine/index.js";
 import { pct } from "../util/format.js";
 import { printJson } from "../util/json.js";
-import { openModel } from "../zoo/resolve.js";
-import { saveEnsemble, type LoadedModel } from "../zoo/saved-model.js";
+import { openModel } from "../saved/resolve.js";
+import { saveEnsemble, type LoadedModel } from "../saved/saved-model.js";
 
 async function testAccuracy(
   loaded: LoadedModel,

@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { readExperiment } from "../experiment/config.js";
-import { experimentTable, runExperiment } from "../experiment/run.js";
+import { experimentTable, runExperiment } from "../experiment/grid.js";
 import { printJson } from "../util/json.js";
 import { TrainingProgress } from "./progress.js";
 

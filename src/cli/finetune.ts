@@ -1,8 +1,8 @@
 import { Command } from "commander";
 import { loadDataset, loadIdxPair } from "../data/dataset.js";
 import { concatSplits, toSplit, type Split } from "../data/split.js";
-import { finetune } from "../runs/finetune.js";
-import { FINETUNE } from "../runs/mix.js";
+import { finetune } from "../training/finetune.js";
+import { FINETUNE } from "../training/mix.js";
 import { openSamples } from "../samples/open.js";
 import { packSamples } from "../samples/store.js";
 import { pct } from "../util/format.js";

@@ -12,8 +12,8 @@ import {
 import { pct } from "../util/format.js";
 import { dataDirOption } from "./options.js";
 import { printJson } from "../util/json.js";
-import { openModel } from "../zoo/resolve.js";
-import { saveModel } from "../zoo/saved-model.js";
+import { openModel } from "../saved/resolve.js";
+import { saveModel } from "../saved/saved-model.js";
 
 export function exportCommand(): Command {
   return new Command("export")

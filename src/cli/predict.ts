@@ -5,7 +5,7 @@ import { IMAGES_MAGIC, parseImages, readIdxBytes } from "../data/idx.js";
 import { unsureThreshold } from "../unsure/calibrate.js";
 import { prepareImage, prepareImageDigits } from "../vision/decode.js";
 import { NoInkError, SIZE } from "../vision/preprocess.js";
-import { openModel } from "../zoo/resolve.js";
+import { openModel } from "../saved/resolve.js";
 import { pct } from "../util/format.js";
 import { printJson } from "../util/json.js";
 

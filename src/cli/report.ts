@@ -4,10 +4,10 @@ import { Command } from "commander";
 import { loadDataset } from "../data/dataset.js";
 import { loadMnist } from "../data/mnist.js";
 import { drawing } from "./progress.js";
-import { readRun } from "../runs/read.js";
+import { readRun } from "../training/read.js";
 import { comparisonTable, writeComparison } from "../report/compare.js";
 import { writeReport } from "../report/report.js";
-import { openModel, resolveModelDir } from "../zoo/resolve.js";
+import { openModel, resolveModelDir } from "../saved/resolve.js";
 import { pct } from "../util/format.js";
 import { printJson } from "../util/json.js";
 

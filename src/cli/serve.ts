@@ -9,7 +9,7 @@ import { loadMnist } from "../data/mnist.js";
 
 /** MNIST training digits the page mixes into fine-tuning. */
 const REPLAY_DIGITS = 1000;
-import { openModel } from "../zoo/resolve.js";
+import { openModel } from "../saved/resolve.js";
 import { LOCAL_HOSTS } from "../server/guard.js";
 import { nonNegativeInt, port, positiveInt } from "./options.js";
 

@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { kerasShape, sizeOf } from "../engine/index.js";
-import { openModel } from "../zoo/resolve.js";
+import { openModel } from "../saved/resolve.js";
 import { pct } from "../util/format.js";
 import { printJson } from "../util/json.js";
 

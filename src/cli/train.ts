@@ -2,7 +2,7 @@ import { Command, Option } from "commander";
 import { ARCHITECTURES } from "../zoo/architectures.js";
 import { parseAugmentSpec, RECIPES, type Recipe, type RecipeName } from "../zoo/recipes.js";
 import { formatReport } from "../metrics/classification.js";
-import { resumeRun, trainRun, type RunEvents } from "../runs/run.js";
+import { resumeRun, trainRun, type RunEvents } from "../training/train.js";
 import { pct } from "../util/format.js";
 import { printJson } from "../util/json.js";
 import {

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { Predictor, score, type Sequential } from "../engine/index.js";
 import { writeAtomic, writeDir } from "../util/fs.js";
-import type { LoadedModel } from "../zoo/saved-model.js";
+import type { LoadedModel } from "../saved/saved-model.js";
 import { fromH5, fromKeras, fromTfjs, h5Bytes, kerasBytes, tfjsFiles } from "./formats.js";
 import { InteropError } from "./layers.js";
 import { quantizeOnnx, type Quantization } from "./quantize.js";

@@ -1,7 +1,7 @@
 /** `digits compare`: several runs' curves overlaid, and their final metrics side by side. */
 import fs from "node:fs";
 import path from "node:path";
-import { readRun, type RunSummary } from "../runs/read.js";
+import { readRun, type RunSummary } from "../training/read.js";
 import { pct } from "../util/format.js";
 import { renderTable } from "../util/table.js";
 import { trainingCurves, type HistoryRow } from "./charts.js";

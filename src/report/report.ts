@@ -17,7 +17,7 @@ import {
   worstWritersTable,
   type PopulationScore,
 } from "../metrics/populations.js";
-import type { LoadedModel, SavedEpoch } from "../zoo/saved-model.js";
+import type { LoadedModel, SavedEpoch } from "../saved/saved-model.js";
 import { pct } from "../util/format.js";
 import { inputToPng } from "../vision/png.js";
 

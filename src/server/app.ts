@@ -12,7 +12,7 @@ import fastifyHelmet from "@fastify/helmet";
 import fastifyRateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Predictor } from "../engine/index.js";
-import type { LoadedModel } from "../zoo/saved-model.js";
+import type { LoadedModel } from "../saved/saved-model.js";
 import { handleErrors } from "./errors.js";
 import { guardHosts, LOCAL_HOSTS } from "./guard.js";
 import { insideRoute, modelFileRoute, modelInfoRoutes, replayRoute, type Replay } from "./routes/model.js";

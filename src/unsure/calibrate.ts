@@ -15,7 +15,7 @@ import {
   temper,
   thresholdFor,
 } from "../metrics/calibration.js";
-import { saveModel, type LoadedModel } from "../zoo/saved-model.js";
+import { saveModel, type LoadedModel } from "../saved/saved-model.js";
 
 export interface Calibration {
   temperature: number;

@@ -9,7 +9,7 @@ import fs from "node:fs";
 import { Random } from "../util/random.js";
 import { availableFonts, renderFontGlyph } from "../synthetic/fonts.js";
 import { drawStrokes, PAD, PENS } from "../vision/pen.js";
-import type { Point } from "../styles/templates.js";
+import type { Point } from "../drawn-styles/templates.js";
 import { NoInkError, prepareDigit, SIZE } from "../vision/preprocess.js";
 
 export const KINDS = ["letter", "symbol", "scribble", "near-blank", "texture"] as const;

@@ -1,35 +1,19 @@
 /** The CLI as a user runs it: spawned as a process (from the TypeScript sources, via tsx), on small real data. */
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import zlib from "node:zlib";
 import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
+import { ROOT, digits, digitsArgs } from "../helpers/cli.js";
 import { encodeImages, encodeLabels } from "../../src/data/idx.js";
 import { SqliteSampleStore } from "../../src/samples/sqlite.js";
 import { mnistSlice } from "../helpers/mnist.js";
 import { childPids } from "../helpers/proc.js";
 
-const run = promisify(execFile);
-const ROOT = path.resolve(import.meta.dirname, "../..");
-const CLI = path.join(ROOT, "src/cli/run.ts");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "digits-cli-"));
-
-async function digits(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", CLI, ...args], {
-      cwd: ROOT,
-      maxBuffer: 1 << 24,
-    });
-    return { stdout, stderr, code: 0 };
-  } catch (e) {
-    const err = e as { stdout: string; stderr: string; code: number };
-    return { stdout: err.stdout, stderr: err.stderr, code: err.code };
-  }
-}
 
 let runDir: string;
 
@@ -249,7 +233,7 @@ describe("digits serve", () => {
   it("runs --workers 2 processes on one port, and replaces a worker that dies", async () => {
     const server = spawn(
       process.execPath,
-      ["--import", "tsx", CLI, "serve", "--port", "0", "--no-samples", "--workers", "2"],
+      digitsArgs("serve", "--port", "0", "--no-samples", "--workers", "2"),
       { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] },
     );
     let err = "";
@@ -317,7 +301,7 @@ describe("digits serve", () => {
   }, 60_000);
 
   it("finishes a request in flight when stopped (SIGTERM), then exits 0", async () => {
-    const server = spawn(process.execPath, ["--import", "tsx", CLI, "serve", "--port", "0", "--no-samples"], {
+    const server = spawn(process.execPath, digitsArgs("serve", "--port", "0", "--no-samples"), {
       cwd: ROOT,
       stdio: ["ignore", "ignore", "pipe"],
     });
@@ -620,21 +604,7 @@ describe("Ctrl-C during digits train", () => {
     const { spawn } = await import("node:child_process");
     const child = spawn(
       process.execPath,
-      [
-        "--import",
-        "tsx",
-        CLI,
-        "train",
-        "--limit",
-        "1000",
-        "--epochs",
-        "500",
-        "--batch-size",
-        "50",
-        "--out",
-        out,
-        "--json",
-      ],
+      digitsArgs("train", "--limit", "1000", "--epochs", "500", "--batch-size", "50", "--out", out, "--json"),
       { cwd: ROOT },
     );
     let stderr = "";

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { buildInsideGraph, INSIDE, predict, toOnnx } from "../../src/engine/index.js";
 import { createSession, floatTensor } from "../../src/engine/runtime/ort.js";
 import { DEFAULT_MODEL_DIR } from "../../src/paths.js";
-import { loadModel } from "../../src/zoo/saved-model.js";
+import { loadModel } from "../../src/saved/saved-model.js";
 import { mnistSlice } from "../helpers/mnist.js";
 
 describe("inside the model", () => {

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { loadDataset, type Dataset } from "../../src/data/dataset.js";
 import type { Split } from "../../src/data/split.js";
 import { gridPoints, readExperiment } from "../../src/experiment/config.js";
-import { runExperiment } from "../../src/experiment/run.js";
+import { runExperiment } from "../../src/experiment/grid.js";
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "digits-experiment-"));
 

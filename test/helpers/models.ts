@@ -11,7 +11,7 @@ import {
 } from "../../src/engine/index.js";
 import { DEFAULT_MODEL_DIR } from "../../src/paths.js";
 import { buildArchitecture } from "../../src/zoo/architectures.js";
-import { loadModel } from "../../src/zoo/saved-model.js";
+import { loadModel } from "../../src/saved/saved-model.js";
 
 /** The notebook's CNN, full size. */
 export const referenceCnn = (seed = 1): Sequential => buildArchitecture("reference", seed);

@@ -16,7 +16,7 @@ import { exportModel, importModel, quantizationCost } from "../../src/interop/in
 import { fromKerasLayers, toKerasLayers } from "../../src/interop/layers.js";
 import { DEFAULT_MODEL_DIR } from "../../src/paths.js";
 import { buildArchitecture } from "../../src/zoo/architectures.js";
-import { loadModel } from "../../src/zoo/saved-model.js";
+import { loadModel } from "../../src/saved/saved-model.js";
 import { mnistSlice } from "../helpers/mnist.js";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "digits-interop-"));

@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 import { predict } from "../../src/engine/index.js";
 import { exportModel, importModel } from "../../src/interop/index.js";
 import { DEFAULT_MODEL_DIR, PACKAGE_ROOT } from "../../src/paths.js";
-import { loadModel } from "../../src/zoo/saved-model.js";
+import { loadModel } from "../../src/saved/saved-model.js";
 import { mnistSlice } from "../helpers/mnist.js";
 
 const VENV = process.env.DIGITS_VENV ?? path.resolve(PACKAGE_ROOT, "..", "keras-venv");

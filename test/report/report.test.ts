@@ -7,11 +7,11 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_MODEL_DIR, PACKAGE_ROOT } from "../../src/paths.js";
 import { loadDataset } from "../../src/data/dataset.js";
 import { loadMnist } from "../../src/data/mnist.js";
-import { loadModel } from "../../src/zoo/saved-model.js";
+import { loadModel } from "../../src/saved/saved-model.js";
 import { reliability } from "../../src/metrics/calibration.js";
 import { writeComparison } from "../../src/report/compare.js";
 import { writeReport } from "../../src/report/report.js";
-import { trainRun } from "../../src/runs/run.js";
+import { trainRun } from "../../src/training/train.js";
 import { launchChromium } from "../helpers/browser.js";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "digits-report-"));

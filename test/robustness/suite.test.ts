@@ -4,7 +4,7 @@ import { evaluate } from "../../src/engine/index.js";
 import { DEFAULT_MODEL_DIR } from "../../src/paths.js";
 import { robustness, robustnessTable, type ShiftScore } from "../../src/robustness/suite.js";
 import { SHIFTS } from "../../src/robustness/shifts.js";
-import { loadModel } from "../../src/zoo/saved-model.js";
+import { loadModel } from "../../src/saved/saved-model.js";
 import { mnistSlice } from "../helpers/mnist.js";
 
 let scores: ShiftScore[];

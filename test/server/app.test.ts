@@ -2,7 +2,7 @@
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_MODEL_DIR, WEB_DIST_DIR } from "../../src/paths.js";
-import { loadModel } from "../../src/zoo/saved-model.js";
+import { loadModel } from "../../src/saved/saved-model.js";
 import { buildApp } from "../../src/server/app.js";
 import { mnistSlice } from "../helpers/mnist.js";
 import type { FastifyInstance } from "fastify";

@@ -16,7 +16,7 @@ import { DEFAULT_MODEL_DIR, WEB_DIST_DIR } from "../../src/paths.js";
 import { SqliteSampleStore } from "../../src/samples/sqlite.js";
 import { buildApp } from "../../src/server/app.js";
 import { PNG_SIGNATURE, pngChunk } from "../../src/vision/png.js";
-import { loadModel } from "../../src/zoo/saved-model.js";
+import { loadModel } from "../../src/saved/saved-model.js";
 import { mnistSlice } from "../helpers/mnist.js";
 
 let app: FastifyInstance;

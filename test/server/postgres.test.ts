@@ -4,27 +4,21 @@
  * Nothing is lost or doubled, and either server lists, returns and deletes what the other kept.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import path from "node:path";
 import sharp from "sharp";
 import { afterAll, describe, expect, it } from "vitest";
+import { ROOT, digitsArgs } from "../helpers/cli.js";
 import { openSamples } from "../../src/samples/open.js";
 import { mnistSlice } from "../helpers/mnist.js";
 import { freshPostgres, POSTGRES } from "../helpers/postgres.js";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
-const CLI = path.join(ROOT, "src/cli/run.ts");
 const servers: ChildProcess[] = [];
 
 /** Starts `digits serve` on the store; resolves with its base URL once it listens. */
 function serve(samples: string): Promise<string> {
-  const server = spawn(
-    process.execPath,
-    ["--import", "tsx", CLI, "serve", "--port", "0", "--samples", samples],
-    {
-      cwd: ROOT,
-      stdio: ["ignore", "ignore", "pipe"],
-    },
-  );
+  const server = spawn(process.execPath, digitsArgs("serve", "--port", "0", "--samples", samples), {
+    cwd: ROOT,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   servers.push(server);
   let err = "";
   return new Promise((resolve, reject) => {

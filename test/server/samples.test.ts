@@ -9,7 +9,7 @@ import { DEFAULT_MODEL_DIR, WEB_DIST_DIR } from "../../src/paths.js";
 import type { SampleStore } from "../../src/samples/store.js";
 import { SqliteSampleStore } from "../../src/samples/sqlite.js";
 import { buildApp } from "../../src/server/app.js";
-import { loadModel } from "../../src/zoo/saved-model.js";
+import { loadModel } from "../../src/saved/saved-model.js";
 import { mnistSlice } from "../helpers/mnist.js";
 
 let app: FastifyInstance;

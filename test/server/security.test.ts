@@ -10,7 +10,7 @@ import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_MODEL_DIR, WEB_DIST_DIR } from "../../src/paths.js";
 import { buildApp } from "../../src/server/app.js";
-import { loadModel } from "../../src/zoo/saved-model.js";
+import { loadModel } from "../../src/saved/saved-model.js";
 
 let app: FastifyInstance;
 let png: Buffer;

@@ -13,7 +13,7 @@ import { DEFAULT_MODEL_DIR } from "../../src/paths.js";
 import { tempered, unsureThreshold } from "../../src/unsure/calibrate.js";
 import { KINDS, nonDigitSet } from "../../src/unsure/nondigits.js";
 import { refusals } from "../../src/unsure/refusals.js";
-import { loadModel } from "../../src/zoo/saved-model.js";
+import { loadModel } from "../../src/saved/saved-model.js";
 import { mnistSlice } from "../helpers/mnist.js";
 
 describe("temperature scaling", () => {

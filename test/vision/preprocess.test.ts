@@ -9,7 +9,7 @@ import { argmax } from "../../src/util/argmax.js";
 import { DEFAULT_MODEL_DIR } from "../../src/paths.js";
 import { Predictor } from "../../src/engine/index.js";
 import { Random } from "../../src/util/random.js";
-import { loadModel } from "../../src/zoo/saved-model.js";
+import { loadModel } from "../../src/saved/saved-model.js";
 import { decodeImage, prepareImage } from "../../src/vision/decode.js";
 import { mnistFromInk, NoInkError, prepareDigit, prepareDigits } from "../../src/vision/preprocess.js";
 import { mnistSlice, scaledDigit } from "../helpers/mnist.js";

@@ -12,8 +12,9 @@ import type { AddressInfo } from "node:net";
 import sharp from "sharp";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { digitsArgs } from "../helpers/cli.js";
 import { DEFAULT_MODEL_DIR, PACKAGE_ROOT, WEB_DIST_DIR } from "../../src/paths.js";
-import { loadModel, saveModel } from "../../src/zoo/saved-model.js";
+import { loadModel, saveModel } from "../../src/saved/saved-model.js";
 import { buildArchitecture } from "../../src/zoo/architectures.js";
 import { adam, fit } from "../../src/engine/index.js";
 import { buildApp } from "../../src/server/app.js";
@@ -353,16 +354,7 @@ describe("fine-tuning in the page", () => {
       .toFile(picture);
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      [
-        "--import",
-        "tsx",
-        path.join(PACKAGE_ROOT, "src/cli/run.ts"),
-        "predict",
-        "--model",
-        zip,
-        picture,
-        "--json",
-      ],
+      digitsArgs("predict", "--model", zip, picture, "--json"),
       { cwd: PACKAGE_ROOT },
     );
     expect(JSON.parse(stdout)).toMatchObject([{ digit: labels[0] }]);

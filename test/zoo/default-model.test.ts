@@ -10,7 +10,7 @@ import { scoreParts } from "../../src/metrics/populations.js";
 import { argmaxRows } from "../../src/util/argmax.js";
 import { evaluate } from "../../src/engine/index.js";
 import { DEFAULT_MODEL_DIR } from "../../src/paths.js";
-import { loadModel } from "../../src/zoo/saved-model.js";
+import { loadModel } from "../../src/saved/saved-model.js";
 
 describe("the shipped default model", () => {
   it("loads and reaches ≥ 99.0% on the 10,000 MNIST test digits, as recorded in its metadata", async () => {

@@ -8,7 +8,7 @@ import { buildEnsembleGraph, predict, Predictor, toOnnx } from "../../src/engine
 import { WEB_DIST_DIR } from "../../src/paths.js";
 import { buildApp } from "../../src/server/app.js";
 import { architectureFrom } from "../../src/zoo/architectures.js";
-import { loadModel, saveEnsemble, saveModel } from "../../src/zoo/saved-model.js";
+import { loadModel, saveEnsemble, saveModel } from "../../src/saved/saved-model.js";
 import { mnistSlice } from "../helpers/mnist.js";
 
 const members = [

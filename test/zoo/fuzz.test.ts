@@ -13,7 +13,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_MODEL_DIR } from "../../src/paths.js";
 import { sha256 } from "../../src/util/hash.js";
 import { buildArchitecture } from "../../src/zoo/architectures.js";
-import { loadModel, METADATA_FILE, MODEL_FILE, ModelError, saveModel } from "../../src/zoo/saved-model.js";
+import { loadModel, METADATA_FILE, MODEL_FILE, ModelError, saveModel } from "../../src/saved/saved-model.js";
 import { flippedBytes } from "../helpers/fuzz.js";
 
 const ONNX = new Uint8Array(fs.readFileSync(path.join(DEFAULT_MODEL_DIR, MODEL_FILE)));

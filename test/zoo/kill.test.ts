@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { Random } from "../../src/util/random.js";
-import { loadModel, saveModel } from "../../src/zoo/saved-model.js";
+import { loadModel, saveModel } from "../../src/saved/saved-model.js";
 import { buildArchitecture } from "../../src/zoo/architectures.js";
 
 const CHILD = path.join(import.meta.dirname, "save-forever.ts");

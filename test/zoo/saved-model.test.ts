@@ -5,7 +5,7 @@ import { zipSync } from "fflate";
 import { describe, expect, it } from "vitest";
 import { predict } from "../../src/engine/index.js";
 import { buildArchitecture } from "../../src/zoo/architectures.js";
-import { loadModel, saveModel } from "../../src/zoo/saved-model.js";
+import { loadModel, saveModel } from "../../src/saved/saved-model.js";
 import { Predictor } from "../../src/engine/index.js";
 import { mnistSlice } from "../helpers/mnist.js";
 

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from "fastify";
 import { buildInsideGraph, toOnnx } from "../../engine/index.js";
 import { HttpError } from "../errors.js";
-import { METADATA_FILE, MODEL_FILE, type LoadedModel } from "../../zoo/saved-model.js";
+import { METADATA_FILE, MODEL_FILE, type LoadedModel } from "../../saved/saved-model.js";
 
 export interface ModelRoutesOptions {
   model: LoadedModel;

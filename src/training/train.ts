@@ -27,11 +27,11 @@ import { fontDigits } from "../synthetic/fonts.js";
 import { dirVersions, writeAtomic } from "../util/fs.js";
 import { versions } from "../version.js";
 import { architectureFrom, type ArchitectureName } from "../zoo/architectures.js";
-import { saveModel } from "../zoo/saved-model.js";
+import { saveModel } from "../saved/saved-model.js";
 import { CHECKPOINT_DIR, loadCheckpoint, saveCheckpoint, type Checkpoint } from "./checkpoint.js";
 import { writeHistory } from "./history.js";
 import { readJson } from "../util/json.js";
-import { loadModel } from "../zoo/saved-model.js";
+import { loadModel } from "../saved/saved-model.js";
 
 export interface TrainConfig {
   /** A named architecture (zoo/architectures.ts) or a JSON file describing one. */

@@ -7,8 +7,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { finetune } from "../../src/runs/finetune.js";
-import { loadModel } from "../../src/zoo/saved-model.js";
+import { finetune } from "../../src/training/finetune.js";
+import { loadModel } from "../../src/saved/saved-model.js";
 import { simulatedWriter } from "../helpers/writer.js";
 
 describe("finetune", () => {

@@ -12,7 +12,7 @@ import type { EpochLogs, OptimizerState, Sequential } from "../engine/index.js";
 import { sha256 } from "../util/hash.js";
 import { readableDir } from "../util/fs.js";
 import { readJson } from "../util/json.js";
-import { loadModel, type SaveInfo, saveModel } from "../zoo/saved-model.js";
+import { loadModel, type SaveInfo, saveModel } from "../saved/saved-model.js";
 
 export const CHECKPOINT_DIR = "checkpoint";
 const STATE_FILE = "optimizer.bin";

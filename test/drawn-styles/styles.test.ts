@@ -1,12 +1,12 @@
 /** The style test set: drawn as the page draws, reproducible, and scored per style. */
 import { describe, expect, it } from "vitest";
 import { DEFAULT_MODEL_DIR } from "../../src/paths.js";
-import { drawTemplate, styleSet } from "../../src/styles/draw.js";
+import { drawTemplate, styleSet } from "../../src/drawn-styles/draw.js";
 import { PAD, PENS } from "../../src/vision/pen.js";
-import { scoreStyles, stylesTable } from "../../src/styles/score.js";
-import { TEMPLATES } from "../../src/styles/templates.js";
+import { scoreStyles, stylesTable } from "../../src/drawn-styles/score.js";
+import { TEMPLATES } from "../../src/drawn-styles/templates.js";
 import { Random } from "../../src/util/random.js";
-import { loadModel } from "../../src/zoo/saved-model.js";
+import { loadModel } from "../../src/saved/saved-model.js";
 
 describe("style test set", () => {
   it("covers every digit in at least two styles, including the ones MNIST lacks", () => {

@@ -7,16 +7,16 @@ import fs from "node:fs";
 import path from "node:path";
 import type { TopLevelSpec } from "vega-lite";
 import { writeFigure, page, type Figure } from "../report/report.js";
-import { trainRun, type RunEvents, type RunSources, type TrainConfig } from "../runs/run.js";
+import { trainRun, type RunEvents, type RunSources, type TrainConfig } from "../training/train.js";
 import { pct } from "../util/format.js";
 import { writeAtomic } from "../util/fs.js";
 import { readJson } from "../util/json.js";
 import { renderTable } from "../util/table.js";
 import { parseAugmentSpec } from "../zoo/recipes.js";
-import { loadModel } from "../zoo/saved-model.js";
+import { loadModel } from "../saved/saved-model.js";
 import { score } from "../engine/index.js";
 import { loadDataset, loadIdxPair } from "../data/dataset.js";
-import { styleSet } from "../styles/draw.js";
+import { styleSet } from "../drawn-styles/draw.js";
 import { gridPoints, pointName, type Experiment } from "./config.js";
 
 export interface CellResult {

@@ -10,9 +10,8 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { ROOT, digitsArgs } from "../helpers/cli.js";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
-const CLI = path.join(ROOT, "src/cli/run.ts");
 const exec = promisify(execFile);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "digits-resume-"));
 
@@ -33,11 +32,11 @@ const SETTINGS = {
 };
 
 const train = (args: string[]) =>
-  exec(process.execPath, ["--import", "tsx", CLI, "train", "--json", ...args], { cwd: ROOT });
+  exec(process.execPath, digitsArgs("train", "--json", ...args), { cwd: ROOT });
 
 /** Starts a run and sends `signal` once its first checkpoint is on disk; resolves with its exit. */
 async function interrupted(out: string, args: string[], signal: NodeJS.Signals) {
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, "train", "--out", out, ...args], {
+  const child = spawn(process.execPath, digitsArgs("train", "--out", out, ...args), {
     cwd: ROOT,
     stdio: ["ignore", "ignore", "pipe"],
   });

@@ -16,10 +16,10 @@ import {
   type FitCallbacks,
   type Sequential,
 } from "../engine/index.js";
-import { openModel } from "../zoo/resolve.js";
+import { openModel } from "../saved/resolve.js";
 import { STANDARD_AUGMENT } from "../zoo/recipes.js";
 import { FINETUNE, repeatsFor } from "./mix.js";
-import { saveModel } from "../zoo/saved-model.js";
+import { saveModel } from "../saved/saved-model.js";
 
 export interface FinetuneConfig {
   /** The model to start from (default: the shipped one). */

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { readJson } from "../util/json.js";
-import { epochSchema } from "../zoo/saved-model.js";
+import { epochSchema } from "../saved/saved-model.js";
 
 const historySchema = z.array(epochSchema);
 const metricsSchema = z
