@@ -60,7 +60,7 @@ for (let r = 0; r < rounds; r++) {
       replicas: v.replicas,
       step: { augment: v.augment },
     }).done;
-    const rate = result.history[1].imagesPerSecond;
+    const rate = result.history[1].images_per_second;
     samples.get(v.label)?.push(rate);
     console.log(`round ${r + 1} ${v.label.padEnd(22)} ${rate.toFixed(0)} images/s`);
   }

@@ -12,7 +12,7 @@ export function epochSummary(epoch: number, epochs: number, logs: EpochLogs): st
     logs.val_loss === undefined
       ? ""
       : ` - val_loss: ${f4(logs.val_loss)} - val_accuracy: ${f4(logs.val_accuracy)}`;
-  return `Epoch ${epoch + 1}/${epochs} - ${logs.seconds.toFixed(1)}s - ${Math.round(logs.imagesPerSecond).toLocaleString("en-US")} img/s - loss: ${f4(logs.loss)} - accuracy: ${f4(logs.accuracy)}${val} - learning_rate: ${logs.learning_rate.toExponential(1)}`;
+  return `Epoch ${epoch + 1}/${epochs} - ${logs.seconds.toFixed(1)}s - ${Math.round(logs.images_per_second).toLocaleString("en-US")} img/s - loss: ${f4(logs.loss)} - accuracy: ${f4(logs.accuracy)}${val} - learning_rate: ${logs.learning_rate.toExponential(1)}`;
 }
 
 export class TrainingProgress {

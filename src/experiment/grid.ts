@@ -11,9 +11,11 @@ import { trainRun, type RunEvents, type RunSources, type TrainConfig } from "../
 import { pct } from "../util/format.js";
 import { writeAtomic } from "../util/fs.js";
 import { readJson } from "../util/json.js";
+import { parseOptions } from "../util/options.js";
 import { renderTable } from "../util/table.js";
 import { parseAugmentSpec } from "../zoo/recipes.js";
-import { loadModel } from "../saved/saved-model.js";
+import { epochSchema, loadModel } from "../saved/saved-model.js";
+import { z } from "zod";
 import { score } from "../engine/index.js";
 import { loadDataset, loadIdxPair } from "../data/dataset.js";
 import { styleSet } from "../drawn-styles/draw.js";
@@ -123,8 +125,9 @@ function finished(dir: string): Omit<CellResult, "point" | "seed" | "reused" | "
     test: { accuracy: number; loss: number };
     seconds: { total: number };
   };
-  const history = readJson(path.join(dir, "history.json"), "run directory") as { imagesPerSecond: number }[];
-  const rate = history.reduce((s, h) => s + h.imagesPerSecond, 0) / Math.max(1, history.length);
+  const historyFile = path.join(dir, "history.json");
+  const history = parseOptions(z.array(epochSchema), historyFile, readJson(historyFile, "run directory"));
+  const rate = history.reduce((s, h) => s + h.images_per_second, 0) / Math.max(1, history.length);
   return { accuracy: m.test.accuracy, loss: m.test.loss, seconds: m.seconds.total, imagesPerSecond: rate };
 }
 

@@ -14,17 +14,29 @@ export const METADATA_FILE = "metadata.json";
 export const FORMAT = "digits-model";
 export const FORMAT_VERSION = 1;
 
+/** Keys models saved before 2026-12-06 spelled in camelCase; they load under Keras's spelling. */
+const LEGACY_EPOCH_KEYS: Record<string, string> = {
+  validationSeconds: "validation_seconds",
+  imagesPerSecond: "images_per_second",
+};
+
 /** One epoch of training history (also what a run's history.json holds). */
-export const epochSchema = z.object({
-  loss: z.number(),
-  accuracy: z.number(),
-  val_loss: z.number().optional(),
-  val_accuracy: z.number().optional(),
-  learning_rate: z.number().optional(),
-  seconds: z.number(),
-  validationSeconds: z.number().optional(),
-  imagesPerSecond: z.number(),
-});
+export const epochSchema = z.preprocess(
+  (v) =>
+    typeof v === "object" && v !== null
+      ? Object.fromEntries(Object.entries(v).map(([k, x]) => [LEGACY_EPOCH_KEYS[k] ?? k, x]))
+      : v,
+  z.object({
+    loss: z.number(),
+    accuracy: z.number(),
+    val_loss: z.number().optional(),
+    val_accuracy: z.number().optional(),
+    learning_rate: z.number().optional(),
+    seconds: z.number(),
+    validation_seconds: z.number().optional(),
+    images_per_second: z.number(),
+  }),
+);
 
 /** An epoch as stored (runs and models written before a field existed lack it). */
 export type SavedEpoch = z.infer<typeof epochSchema>;

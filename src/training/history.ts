@@ -12,7 +12,7 @@ export const HISTORY_COLUMNS = [
   "val_accuracy",
   "learning_rate",
   "seconds",
-  "imagesPerSecond",
+  "images_per_second",
 ] as const;
 
 export function historyCsv(history: readonly EpochLogs[]): string {

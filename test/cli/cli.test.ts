@@ -47,7 +47,7 @@ describe("digits train", () => {
       expect(fs.existsSync(path.join(runDir, f)), f).toBe(true);
     }
     const csv = fs.readFileSync(path.join(runDir, "history.csv"), "utf8").trim().split("\n");
-    expect(csv[0]).toBe("epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,seconds,imagesPerSecond");
+    expect(csv[0]).toBe("epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second");
     expect(csv).toHaveLength(3);
     // The default cosine decay over 2 × 47 steps: half the rate after epoch 1, ~0 after epoch 2.
     const history = JSON.parse(fs.readFileSync(path.join(runDir, "history.json"), "utf8"));

@@ -178,7 +178,7 @@ describe("fit", () => {
       validationSplit: 0.2,
       inProcess: true,
     }).done;
-    expect(history.map((h) => h.imagesPerSecond > 0 && h.val_accuracy !== undefined)).toEqual([true, true]);
+    expect(history.map((h) => h.images_per_second > 0 && h.val_accuracy !== undefined)).toEqual([true, true]);
     // The validation score is exactly the model's on the last 200 examples, which it never trained on.
     const last = await evaluate(model, x.subarray(800 * 784), labels.subarray(800));
     expect(history[1].val_accuracy).toBeCloseTo(last.accuracy, 6);

@@ -16,7 +16,7 @@ describe("reference CNN on real MNIST", () => {
     }).done;
     const final = await evaluate(model, test.x, test.labels);
     console.log(
-      `reference CNN, 3 epochs: ${result.history.map((h) => `${(100 * (h.val_accuracy ?? 0)).toFixed(2)}% (${h.imagesPerSecond.toFixed(0)} img/s)`).join(", ")}`,
+      `reference CNN, 3 epochs: ${result.history.map((h) => `${(100 * (h.val_accuracy ?? 0)).toFixed(2)}% (${h.images_per_second.toFixed(0)} img/s)`).join(", ")}`,
     );
     expect(final.accuracy).toBeGreaterThanOrEqual(0.985);
     expect(final.count).toBe(10000);

@@ -284,7 +284,8 @@ export const channelsLastPooling: Pass = (g) => {
 };
 
 /**
- * Backward pass, given the CPU's NCHWc block size (runtime/nchwc.ts probes it): each convolution whose input and
+ * Runs after differentiation (it rewrites forward convolutions only, whose gradients are already built), given
+ * the CPU's NCHWc block size (runtime/nchwc.ts probes it): each convolution whose input and
  * output channels are multiples of the block runs on ONNX Runtime's blocked-layout kernels — the input reordered,
  * the filter (a graph input, so onnxruntime's own layout pass leaves it alone) permuted in the graph to
  * [O/b, I/b, kh, kw, b(in), b(out)], the output reordered back. The reference CNN's conv2 forward: ~12–20% faster

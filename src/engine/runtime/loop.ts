@@ -22,8 +22,8 @@ export interface EpochLogs {
   learning_rate: number;
   /** Wall time of the epoch's training steps, and of its validation. */
   seconds: number;
-  validationSeconds?: number;
-  imagesPerSecond: number;
+  validation_seconds?: number;
+  images_per_second: number;
 }
 
 export interface BatchProgress {
@@ -172,7 +172,7 @@ class EpochMeter {
       accuracy: this.correct / this.seen,
       learning_rate: learningRate,
       seconds,
-      imagesPerSecond: this.seen / seconds,
+      images_per_second: this.seen / seconds,
     };
   }
 }
@@ -247,7 +247,7 @@ export async function trainLoop(
         const v0 = performance.now();
         const v = await scoreWeights(model, weights, options.validation);
         Object.assign(logs, { val_loss: v.loss, val_accuracy: v.accuracy });
-        logs.validationSeconds = (performance.now() - v0) / 1000;
+        logs.validation_seconds = (performance.now() - v0) / 1000;
       }
       history.push(logs);
       const state = stepper.optimizerState();
