@@ -3,7 +3,7 @@
  * module the server uses) or on the server (the API). Both give the same Result.
  */
 import * as ort from "onnxruntime-web/wasm";
-import { NoInkError, prepareDigit, prepareDigits, SIZE } from "../src/vision/preprocess.js";
+import { NoInkError, preprocess, rgbaLight, SIZE } from "../src/vision/preprocess.js";
 import type { Pad } from "./pad.js";
 
 export interface Digit {
@@ -49,7 +49,9 @@ export class BrowserModel {
   async read(pad: Pad, number: boolean): Promise<Result> {
     const t0 = performance.now();
     const { data, width, height } = pad.pixels();
-    const prepared = number ? prepareDigits(data, width, height) : [prepareDigit(data, width, height)];
+    const prepared = number
+      ? preprocess(rgbaLight(data, width, height), { several: true })
+      : [preprocess(rgbaLight(data, width, height))];
     const per = SIZE * SIZE;
     const batch = new Float32Array(prepared.length * per);
     prepared.forEach((p, i) => batch.set(p.input, i * per));
@@ -79,7 +81,7 @@ export async function readOnServer(pad: Pad, number: boolean): Promise<Result> {
   const t0 = performance.now();
   if (pad.hasStrokes) {
     const { data, width, height } = pad.pixels();
-    prepareDigit(data, width, height); // throws NoInkError here rather than asking the server about a blank pad
+    preprocess(rgbaLight(data, width, height)); // throws NoInkError here rather than asking the server about a blank pad
   }
   const body = await pad.blob();
   const res = await fetch(number ? "/api/read" : "/api/predict", {

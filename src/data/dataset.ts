@@ -16,7 +16,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { sha256 } from "../util/hash.js";
 import { prepareImage } from "../vision/decode.js";
-import { mnistFromInk, NoInkError, SIZE } from "../vision/preprocess.js";
+import { mnistFromInk, NoInkError, SIZE } from "../vision/mnist-box.js";
 import { parseImages, parseLabels, readIdxBytes, type IdxImages } from "./idx.js";
 import { KNOWN, loadKnown, loadKnownFiles, type KnownOptions } from "./known.js";
 import { parsePenDigits, renderPenDigits, type PenDigit } from "./strokes.js";

@@ -9,7 +9,7 @@ import fs from "node:fs";
 import zlib from "node:zlib";
 import { Random } from "../util/random.js";
 import { inkStrokes, onPaper, PAD, PENS, type Point } from "../vision/pen.js";
-import { prepareDigit, SIZE } from "../vision/preprocess.js";
+import { preprocess, rgbaLight, SIZE } from "../vision/preprocess.js";
 import { DataError } from "./split.js";
 
 /** More than any pen set digits knows (UNIPEN is 21 MB): a larger file is not one of them. */
@@ -138,7 +138,7 @@ export function renderPenDigit(
   scratch.ink.fill(0);
   scratch.rgba.fill(255);
   inkStrokes(placeOnPad(d.strokes, rng, pen), pen, PAD, scratch.ink);
-  return prepareDigit(onPaper(scratch.ink, scratch.rgba), PAD, PAD).input;
+  return preprocess(rgbaLight(onPaper(scratch.ink, scratch.rgba), PAD, PAD)).input;
 }
 
 /** Every digit rendered once, from `seed`: 0–255 pixels [count, 28, 28], MNIST's layout. */

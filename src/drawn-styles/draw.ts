@@ -5,7 +5,7 @@
  */
 import { Random } from "../util/random.js";
 import { drawStrokes, PAD, PENS, type Point } from "../vision/pen.js";
-import { prepareDigit, SIZE } from "../vision/preprocess.js";
+import { preprocess, rgbaLight, SIZE } from "../vision/preprocess.js";
 import { TEMPLATES, type Template } from "./templates.js";
 
 /** One writer's rendition of a template: the pad's RGBA pixels, dark ink on white. */
@@ -54,7 +54,7 @@ export function styleSet(perPen: number, seed = 1, templates: readonly Template[
   for (const t of templates)
     for (const pen of PENS)
       for (let i = 0; i < perPen; i++, k++) {
-        x.set(prepareDigit(drawTemplate(t, rng, pen), PAD, PAD).input, k * SIZE * SIZE);
+        x.set(preprocess(rgbaLight(drawTemplate(t, rng, pen), PAD, PAD)).input, k * SIZE * SIZE);
         labels[k] = t.digit;
         styles.push(`${t.digit} ${t.style}`);
       }

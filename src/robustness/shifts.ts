@@ -8,7 +8,7 @@ import { affineFor } from "../engine/compiler/augment.js";
 import { Graph } from "../engine/graph/graph.js";
 import { createSession, floatTensor } from "../engine/runtime/ort.js";
 import { Random } from "../util/random.js";
-import { NoInkError, prepareDigit, SIZE } from "../vision/preprocess.js";
+import { NoInkError, preprocess, rgbaLight, SIZE } from "../vision/preprocess.js";
 
 const PIXELS = SIZE * SIZE;
 
@@ -110,7 +110,7 @@ function throughPreprocessing(
         rgba[k] = rgba[k + 1] = rgba[k + 2] = v;
       }
     try {
-      out.set(prepareDigit(rgba, big, big).input, n * PIXELS);
+      out.set(preprocess(rgbaLight(rgba, big, big)).input, n * PIXELS);
     } catch (e) {
       // A digit the preprocessing cannot find stays blank: it counts as a mistake, as it would for a user.
       if (!(e instanceof NoInkError)) throw e;

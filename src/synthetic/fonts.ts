@@ -14,7 +14,7 @@ import { Random } from "../util/random.js";
 import { cacheDir } from "../paths.js";
 import { writeAtomic } from "../util/fs.js";
 import { sha256 } from "../util/hash.js";
-import { NoInkError, prepareDigit, SIZE } from "../vision/preprocess.js";
+import { NoInkError, preprocess, rgbaLight, SIZE } from "../vision/preprocess.js";
 
 /** Font files and the Debian package each comes from (.ci/run installs them). */
 export const HANDWRITING_FONTS: readonly { file: string; pkg: string }[] = [
@@ -107,7 +107,7 @@ export function fontDigits(options: FontDigitsOptions): Split {
     for (;;) {
       const { rgba, width, height } = renderFontDigit(font, digit, rng);
       try {
-        const { input } = prepareDigit(rgba, width, height);
+        const { input } = preprocess(rgbaLight(rgba, width, height));
         for (let k = 0; k < input.length; k++) pixels[i * SIZE * SIZE + k] = Math.round(255 * input[k]);
         break;
       } catch (e) {

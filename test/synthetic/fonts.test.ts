@@ -5,7 +5,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { Random } from "../../src/util/random.js";
 import { availableFonts, fontDigits, HANDWRITING_FONTS, renderFontDigit } from "../../src/synthetic/fonts.js";
-import { prepareDigit } from "../../src/vision/preprocess.js";
+import { preprocess, rgbaLight } from "../../src/vision/preprocess.js";
 
 describe("font digits", () => {
   it("finds the handwriting fonts .ci/run installs", () => {
@@ -21,7 +21,7 @@ describe("font digits", () => {
       for (let d = 0; d < 10; d++) {
         const { rgba, width, height } = renderFontDigit(font, d, rng);
         expect([width, height]).toEqual([280, 280]);
-        const { input } = prepareDigit(rgba, width, height);
+        const { input } = preprocess(rgbaLight(rgba, width, height));
         expect(
           input.reduce((a, b) => a + b, 0),
           `${path.basename(font)} ${d}`,

@@ -11,7 +11,8 @@ import { Predictor } from "../../src/engine/index.js";
 import { Random } from "../../src/util/random.js";
 import { loadModel } from "../../src/saved/saved-model.js";
 import { decodeImage, prepareImage } from "../../src/vision/decode.js";
-import { mnistFromInk, NoInkError, prepareDigit, prepareDigits } from "../../src/vision/preprocess.js";
+import { mnistFromInk } from "../../src/vision/mnist-box.js";
+import { NoInkError, preprocess, rgbaLight, type Prepared } from "../../src/vision/preprocess.js";
 import { mnistSlice, scaledDigit } from "../helpers/mnist.js";
 
 let predictor: Predictor;
@@ -65,7 +66,7 @@ describe("MNIST-style preprocessing", () => {
     const x = new Float32Array(1000 * 784);
     for (let i = 0; i < 1000; i++) {
       const { rgba, width, height } = render(pixels.subarray(i * 784, (i + 1) * 784), rng, styles[i % 4]);
-      x.set(prepareDigit(rgba, width, height).input, i * 784);
+      x.set(preprocess(rgbaLight(rgba, width, height)).input, i * 784);
     }
     const p = await predictor.predict(x);
     let correct = 0;
@@ -87,7 +88,7 @@ describe("MNIST-style preprocessing", () => {
     const { pixels } = await mnistSlice("t10k", 0, 1);
     const rgba = new Uint8Array(784 * 4);
     pixels.forEach((v, i) => rgba.set([v, v, v, 255], i * 4));
-    const { input, inverted } = prepareDigit(rgba, 28, 28);
+    const { input, inverted } = preprocess(rgbaLight(rgba, 28, 28));
     expect(inverted).toBe(false);
     let diff = 0;
     input.forEach((v, i) => (diff += Math.abs(v - pixels[i] / 255)));
@@ -122,9 +123,9 @@ describe("MNIST-style preprocessing", () => {
 
   it("rejects a blank or flat picture: no ink found", () => {
     const white = new Uint8Array(50 * 40 * 4).fill(255);
-    expect(() => prepareDigit(white, 50, 40)).toThrow(NoInkError);
+    expect(() => preprocess(rgbaLight(white, 50, 40))).toThrow(NoInkError);
     const transparent = new Uint8Array(50 * 40 * 4);
-    expect(() => prepareDigit(transparent, 50, 40)).toThrow(/no ink found/);
+    expect(() => preprocess(rgbaLight(transparent, 50, 40))).toThrow(/no ink found/);
   });
 
   it("decodes PNG, JPEG and WebP, flattens alpha, and refuses junk and decompression bombs", async () => {
@@ -162,7 +163,7 @@ describe("a small thin digit on a big canvas", () => {
     const rgba = new Uint8ClampedArray(w * h * 4).fill(255);
     for (let y = 60; y < 130; y++)
       for (let x = 300; x < 304; x++) rgba.set([0, 0, 0], 4 * (y * w + x + Math.round((130 - y) / 10)));
-    const { input, box } = prepareDigit(rgba, w, h);
+    const { input, box } = preprocess(rgbaLight(rgba, w, h));
     expect(box.height).toBeGreaterThanOrEqual(70);
     expect(argmax(await predictor.predict(input))).toBe(1);
   });
@@ -199,10 +200,10 @@ describe("preprocessing under random pictures (fast-check)", () => {
     fc.assert(
       fc.property(picture, ({ rgba, width, height }) => {
         for (const read of [
-          () => [prepareDigit(rgba, width, height)],
-          () => prepareDigits(rgba, width, height),
+          () => [preprocess(rgbaLight(rgba, width, height))],
+          () => preprocess(rgbaLight(rgba, width, height), { several: true }),
         ]) {
-          let out: ReturnType<typeof prepareDigits>;
+          let out: Prepared[];
           try {
             out = read();
           } catch (e) {
@@ -230,7 +231,7 @@ describe("preprocessing under random pictures (fast-check)", () => {
     for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -1, 256]) {
       const rgba = new Float64Array(30 * 30 * 4).fill(255);
       rgba[401] = bad;
-      expect(() => prepareDigit(rgba, 30, 30)).toThrow(
+      expect(() => preprocess(rgbaLight(rgba, 30, 30))).toThrow(
         `RGBA value ${bad} at 401: each channel is a number from 0 to 255`,
       );
     }
@@ -244,7 +245,7 @@ describe("preprocessing under random pictures (fast-check)", () => {
         fc.integer({ min: -3, max: 3 }),
         (w, h, off) => {
           fc.pre(off !== 0 && w * h * 4 + off >= 0);
-          expect(() => prepareDigit(new Uint8ClampedArray(w * h * 4 + off), w, h)).toThrow(
+          expect(() => preprocess(rgbaLight(new Uint8ClampedArray(w * h * 4 + off), w, h))).toThrow(
             /pixels|RGBA|values/i,
           );
         },

@@ -5,7 +5,7 @@ import { DEFAULT_MODEL_DIR } from "../../src/paths.js";
 import { Predictor } from "../../src/engine/index.js";
 import { Random } from "../../src/util/random.js";
 import { loadModel } from "../../src/saved/saved-model.js";
-import { NoInkError, prepareDigits } from "../../src/vision/preprocess.js";
+import { NoInkError, preprocess, rgbaLight } from "../../src/vision/preprocess.js";
 import { mnistSlice, scaledDigit } from "../helpers/mnist.js";
 
 let predictor: Predictor;
@@ -55,7 +55,7 @@ describe("prepareDigits", () => {
         idx.map((i) => pixels.subarray(i * 784, (i + 1) * 784)),
         rng,
       );
-      const prepared = prepareDigits(rgba, width, height);
+      const prepared = preprocess(rgbaLight(rgba, width, height), { several: true });
       const x = new Float32Array(prepared.length * 784);
       prepared.forEach((p, i) => x.set(p.input, i * 784));
       const probs = await predictor.predict(x);
@@ -84,7 +84,9 @@ describe("prepareDigits", () => {
     const dot = (x: number, y: number) => rgba.set([0, 0, 0, 255], 4 * (y * w + x));
     for (let x = 30; x < 90; x++) for (let y = 10; y < 14; y++) dot(x, y); // a 5's top bar…
     for (let y = 16; y < 90; y++) for (let x = 30; x < 35; x++) dot(x, y); // …and, not touching it, a stem
-    expect(prepareDigits(rgba, w, h)).toHaveLength(1);
-    expect(() => prepareDigits(new Uint8Array(w * h * 4).fill(255), w, h)).toThrow(NoInkError);
+    expect(preprocess(rgbaLight(rgba, w, h), { several: true })).toHaveLength(1);
+    expect(() => preprocess(rgbaLight(new Uint8Array(w * h * 4).fill(255), w, h), { several: true })).toThrow(
+      NoInkError,
+    );
   });
 });
