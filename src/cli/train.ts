@@ -1,8 +1,8 @@
 import { Command, Option } from "commander";
 import { ARCHITECTURES } from "../zoo/architectures.js";
-import { parseAugmentSpec, RECIPES, type Recipe, type RecipeName } from "../zoo/recipes.js";
+import { applyRecipe, parseAugmentSpec, RECIPES, type RecipeName } from "../zoo/recipes.js";
 import { formatReport } from "../metrics/classification.js";
-import { resumeRun, trainRun, type RunEvents } from "../training/train.js";
+import { resumeRun, trainRun, type RunEvents, type TrainConfig } from "../training/train.js";
 import { pct } from "../util/format.js";
 import { printJson } from "../util/json.js";
 import {
@@ -14,6 +14,37 @@ import {
   positiveNumber,
 } from "./options.js";
 import { TrainingProgress } from "./progress.js";
+
+/** Options whose TrainConfig setting has another name. */
+const CONFIG_NAME: Record<string, string> = { arch: "architecture", lr: "learningRate" };
+
+/** The command line's options as a run's settings (defaults included; the recipe is laid over them after). */
+function configFromOptions(o: Record<string, unknown>): TrainConfig {
+  return {
+    architecture: o.arch as string,
+    epochs: o.epochs as number,
+    batchSize: o.batchSize as number,
+    learningRate: o.lr as number,
+    optimizer: o.optimizer as TrainConfig["optimizer"],
+    momentum: o.momentum as number | undefined,
+    lrDecay: o.lrDecay as TrainConfig["lrDecay"],
+    replicas: o.replicas as number | undefined,
+    seed: o.seed as number,
+    validation: o.validation as string,
+    out:
+      (o.out as string | undefined) ?? `runs/${new Date().toISOString().replace(/[:.]/g, "-").slice(0, 23)}`,
+    overwrite: o.overwrite as boolean | undefined,
+    dataset: o.dataset as string | undefined,
+    dataDir: o.dataDir as string | undefined,
+    limit: o.limit as number | undefined,
+    augment: o.augment as TrainConfig["augment"],
+    synthetic: o.synthetic as number | undefined,
+    weightDecay: o.weightDecay as number | undefined,
+    labelSmoothing: o.labelSmoothing as number | undefined,
+    earlyStop: o.earlyStop as number | undefined,
+    keep: o.keep as TrainConfig["keep"],
+  };
+}
 
 export function trainCommand(): Command {
   return new Command("train")
@@ -102,23 +133,22 @@ export function trainCommand(): Command {
     )
     .option("--json", "print the result as JSON on stdout")
     .action(async (o, cmd: Command) => {
+      const given = cmd.options
+        .map((opt) => opt.attributeName())
+        .filter((k) => cmd.getOptionValueSource(k) === "cli");
       if (o.resume) {
-        const given = cmd.options
-          .map((opt) => opt.attributeName())
-          .filter((k) => !["resume", "json"].includes(k) && cmd.getOptionValueSource(k) === "cli");
-        if (given.length)
+        const settings = given.filter((k) => !["resume", "json"].includes(k));
+        if (settings.length)
           throw new Error(
-            `--resume continues the run with the settings in its config.json; it takes no ${given.map((k) => cmd.options.find((opt) => opt.attributeName() === k)?.long).join(", ")}`,
+            `--resume continues the run with the settings in its config.json; it takes no ${settings.map((k) => cmd.options.find((opt) => opt.attributeName() === k)?.long).join(", ")}`,
           );
       }
-      const recipe: Recipe = RECIPES[o.recipe as RecipeName];
-      // A recipe's setting stands unless the option was given on the command line.
-      const pick = <K extends keyof Recipe>(option: string, setting: K) =>
-        cmd.getOptionValueSource(option) === "cli" || recipe[setting] === undefined
-          ? o[option]
-          : recipe[setting];
-      let epochs = pick("epochs", "epochs") as number;
-      const out = o.out ?? `runs/${new Date().toISOString().replace(/[:.]/g, "-").slice(0, 23)}`;
+      const config = applyRecipe(
+        o.recipe as RecipeName,
+        configFromOptions(o),
+        new Set(given.map((k) => CONFIG_NAME[k] ?? k)),
+      );
+      let epochs = config.epochs;
       const progress = new TrainingProgress();
       let interrupts = 0;
       const t0 = performance.now();
@@ -145,34 +175,7 @@ export function trainCommand(): Command {
           process.on("SIGTERM", () => stop("SIGTERM"));
         },
       };
-      const result = o.resume
-        ? await resumeRun(o.resume, events)
-        : await trainRun(
-            {
-              architecture: o.arch,
-              epochs,
-              batchSize: pick("batchSize", "batchSize"),
-              learningRate: pick("lr", "learningRate"),
-              optimizer: o.optimizer,
-              momentum: o.momentum,
-              lrDecay: pick("lrDecay", "lrDecay"),
-              replicas: o.replicas,
-              seed: pick("seed", "seed"),
-              validation: pick("validation", "validation"),
-              out,
-              overwrite: o.overwrite,
-              dataset: pick("dataset", "dataset"),
-              dataDir: o.dataDir,
-              limit: o.limit,
-              augment: pick("augment", "augment"),
-              synthetic: pick("synthetic", "synthetic"),
-              weightDecay: o.weightDecay,
-              labelSmoothing: pick("labelSmoothing", "labelSmoothing"),
-              earlyStop: o.earlyStop,
-              keep: o.keep,
-            },
-            events,
-          );
+      const result = o.resume ? await resumeRun(o.resume, events) : await trainRun(config, events);
       const wall = (performance.now() - t0) / 1000;
       if (o.json) {
         printJson({

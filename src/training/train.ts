@@ -21,13 +21,14 @@ import {
   type AugmentOptions,
   type Optimizer,
   type OptimizerState,
+  type Sequential,
 } from "../engine/index.js";
 import { classificationReport, type Report } from "../metrics/classification.js";
 import { fontDigits } from "../synthetic/fonts.js";
 import { dirVersions, writeAtomic } from "../util/fs.js";
 import { versions } from "../version.js";
 import { architectureFrom, type ArchitectureName } from "../zoo/architectures.js";
-import { saveModel } from "../saved/saved-model.js";
+import { saveModel, type SaveInfo } from "../saved/saved-model.js";
 import { CHECKPOINT_DIR, loadCheckpoint, saveCheckpoint, type Checkpoint } from "./checkpoint.js";
 import { writeHistory } from "./history.js";
 import { readJson } from "../util/json.js";
@@ -313,6 +314,43 @@ async function runTraining(
   sources: RunSources,
   resume?: ResumeFrom,
 ): Promise<RunResult> {
+  const t0 = performance.now();
+  const run = await prepareRun(config, events, sources, resume);
+  const fitStart = performance.now();
+  const result = await trainEpochs(run, events, resume);
+  const seconds = { load: run.loadSeconds, fit: (performance.now() - fitStart) / 1000 };
+  return finishRun(run, result, seconds, t0, resume);
+}
+
+type ValidationWatch = ReturnType<typeof validationWatch>;
+
+/** Everything a run's epochs need, ready: the data, the model (restored when resuming), the run directory. */
+interface PreparedRun {
+  config: TrainConfig;
+  say: (m: string) => void;
+  data: Dataset;
+  loadSeconds: number;
+  train: Split;
+  valid?: Split;
+  model: Sequential;
+  optimizer: Optimizer;
+  replicas: number;
+  watch: ValidationWatch;
+  out: string;
+  modelDir: string;
+  history: EpochLogs[];
+  /** Epochs already trained (a resumed run's). */
+  done: number;
+  saveInfo: (history: EpochLogs[]) => SaveInfo;
+}
+
+/** Loads the data (checked unchanged when resuming), builds the model and opens the run directory. */
+async function prepareRun(
+  config: TrainConfig,
+  events: RunEvents,
+  sources: RunSources,
+  resume?: ResumeFrom,
+): Promise<PreparedRun> {
   const say = events.onMessage ?? (() => {});
   const validation = parseValidation(config.validation);
   const t0 = performance.now();
@@ -337,18 +375,13 @@ async function runTraining(
       );
   }
   const { train, valid } = trainingData(config, data, validation, say);
-  const trainCount = train.count;
-
   const watch = validationWatch(config, validation);
   const model = architectureFrom(config.architecture, config.seed);
   const replicas = config.replicas ?? defaultReplicas(model, config.batchSize, defaultThreads());
-  const optimizer = optimizerFor(config, trainCount);
-  const { out, training } = startRunDir(config, data, optimizer, replicas, trainCount, !!resume);
+  const optimizer = optimizerFor(config, train.count);
+  const { out, training } = startRunDir(config, data, optimizer, replicas, train.count, !!resume);
   const modelDir = path.join(out, "model");
-  const saveInfo = (history: EpochLogs[]) => ({ architectureName: config.architecture, training, history });
-
   const history: EpochLogs[] = [...(resume?.checkpoint.history ?? [])];
-  const done = history.length;
   if (resume) {
     model.setWeights(resume.checkpoint.model.weights);
     history.forEach((logs, epoch) => {
@@ -356,20 +389,48 @@ async function runTraining(
         throw new Error(`${config.out}: the run stopped early after epoch ${epoch + 1}; nothing to resume`);
     });
     if (watch.best) watch.best.weights = loadModel(modelDir).model.weights;
-    say(`resuming after epoch ${done} of ${config.epochs} (step ${resume.checkpoint.state.step})`);
+    say(`resuming after epoch ${history.length} of ${config.epochs} (step ${resume.checkpoint.state.step})`);
   }
-  const checkpoint = architectureFrom(config.architecture, config.seed);
-  const fitStart = performance.now();
-  const remaining = config.epochs - done;
-  const fitOptions = {
+  return {
+    config,
+    say,
+    data,
+    loadSeconds,
+    train,
+    valid,
+    model,
     optimizer,
+    replicas,
+    watch,
+    out,
+    modelDir,
+    history,
+    done: history.length,
+    saveInfo: (h) => ({ architectureName: config.architecture, training, history: h }),
+  };
+}
+
+/** Trains the remaining epochs, keeping the history, the model and a checkpoint after each. */
+async function trainEpochs(
+  run: PreparedRun,
+  events: RunEvents,
+  resume?: ResumeFrom,
+): Promise<{ stopped: boolean; epochsDone: number; earlyStopped: boolean }> {
+  const { config, out, modelDir, history, watch, saveInfo, say } = run;
+  const remaining = config.epochs - run.done;
+  // killed after the last checkpoint: only scoring is left
+  if (remaining <= 0) return { stopped: false, epochsDone: 0, earlyStopped: false };
+  const checkpoint = architectureFrom(config.architecture, config.seed);
+  let earlyStopped = false;
+  const handle = fit(run.model, run.train.x, run.train.labels, {
+    optimizer: run.optimizer,
     epochs: remaining,
-    initialEpoch: done,
+    initialEpoch: run.done,
     resume: resume?.checkpoint.state,
     batchSize: config.batchSize,
-    replicas,
+    replicas: run.replicas,
     seed: config.seed,
-    validationData: valid ? { x: valid.x, labels: valid.labels } : undefined,
+    validationData: run.valid ? { x: run.valid.x, labels: run.valid.labels } : undefined,
     step: { augment: config.augment, labelSmoothing: config.labelSmoothing },
     onEpochStart: events.onEpochStart,
     onBatch: events.onBatch,
@@ -394,18 +455,24 @@ async function runTraining(
       }
       return stop === true || seen.stop;
     },
-  };
-  let earlyStopped = false;
-  let result: { stopped: boolean; epochsDone: number };
-  if (remaining > 0) {
-    const handle = fit(model, train.x, train.labels, fitOptions);
-    events.onStart?.(handle);
-    result = await handle.done;
-  } else result = { stopped: false, epochsDone: 0 }; // killed after the last checkpoint: only scoring is left
-  const fitSeconds = (performance.now() - fitStart) / 1000;
-  const kept = config.keep === "best" ? watch.best : undefined;
-  if (kept?.weights) model.setWeights(kept.weights);
+  });
+  events.onStart?.(handle);
+  const result = await handle.done;
+  return { stopped: result.stopped, epochsDone: result.epochsDone, earlyStopped };
+}
 
+/** Scores the final model on the test split (each part too), saves it with its metrics, and tidies the run. */
+async function finishRun(
+  run: PreparedRun,
+  result: { stopped: boolean; epochsDone: number; earlyStopped: boolean },
+  seconds: { load: number; fit: number },
+  /** When the run started: the total time is measured to the end of scoring. */
+  t0: number,
+  resume?: ResumeFrom,
+): Promise<RunResult> {
+  const { config, data, model, out, modelDir, history, say, done } = run;
+  const kept = config.keep === "best" ? run.watch.best : undefined;
+  if (kept?.weights) model.setWeights(kept.weights);
   say(`evaluating on the ${data.test.count} test images`);
   const test = await evaluate(model, data.test.x, data.test.labels);
   const report = classificationReport(data.test.labels, test.predicted, data.classes.length);
@@ -422,14 +489,14 @@ async function runTraining(
     epochsDone: done + result.epochsDone,
     ...(resume ? { resumedAfter: done } : {}),
     ...(kept ? { keptEpoch: kept.epoch + 1 } : {}),
-    seconds: { load: loadSeconds, fit: fitSeconds, total: (performance.now() - t0) / 1000 },
+    seconds: { ...seconds, total: (performance.now() - t0) / 1000 },
   };
-  saveModel(modelDir, model, { ...saveInfo(history), metrics });
+  saveModel(modelDir, model, { ...run.saveInfo(history), metrics });
   writeHistory(out, history);
   const fullMetrics = { ...metrics, perClass: report.perClass, confusion: report.confusion };
   writeAtomic(path.join(out, "metrics.json"), `${JSON.stringify(fullMetrics, null, 2)}\n`);
   // Only an interrupted run needs its checkpoint: a finished one (all epochs, or an early stop) is done.
-  const interrupted = result.stopped && !earlyStopped && history.length < config.epochs;
+  const interrupted = result.stopped && !result.earlyStopped && history.length < config.epochs;
   if (!interrupted)
     for (const d of dirVersions(path.join(out, CHECKPOINT_DIR)))
       fs.rmSync(d, { recursive: true, force: true });

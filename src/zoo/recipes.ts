@@ -75,3 +75,22 @@ export const RECIPES = {
   },
 } as const satisfies Record<string, Recipe>;
 export type RecipeName = keyof typeof RECIPES;
+
+/** Settings a recipe can set, by the names training runs use (TrainConfig's). */
+export type RecipeSettings = Omit<Recipe, "description">;
+
+/**
+ * A recipe laid over settings: each setting the recipe has replaces the default, unless it was given
+ * explicitly (`given`, by name): what the person said wins, then the recipe, then the defaults.
+ */
+export function applyRecipe<C extends RecipeSettings>(
+  name: RecipeName,
+  settings: C,
+  given: ReadonlySet<string>,
+): C {
+  const { description: _, ...recipe } = RECIPES[name] as Recipe;
+  const out: Record<string, unknown> = { ...settings };
+  for (const [key, value] of Object.entries(recipe))
+    if (value !== undefined && !given.has(key)) out[key] = value;
+  return out as C;
+}
