@@ -163,94 +163,101 @@ export interface KerasLayerIn {
 
 const pair = (v: unknown) => (Array.isArray(v) ? v : [v, v]) as [number, number];
 
-/** A digits model from Keras layers (channels-last `input`, without the batch). */
+/** Refuses a Keras setting digits does not have, naming it. */
+function refuse(l: KerasLayerIn, key: string, ok: (v: unknown) => boolean, want: string): void {
+  if (l.config[key] !== undefined && !ok(l.config[key]))
+    throw new InteropError(
+      `layer "${l.name}": ${key} ${JSON.stringify(l.config[key])} is not supported (only ${want})`,
+    );
+}
+
+/** One Keras layer's config in digits's terms (its class, its keys). */
+function layerConfig(l: KerasLayerIn): { className: string; config: Record<string, unknown> } {
+  const c = l.config;
+  const named = l.name ? { name: l.name } : {};
+  refuse(l, "data_format", (v) => v === "channels_last", "channels_last");
+  switch (l.className) {
+    case "Conv2D":
+      refuse(l, "dilation_rate", (v) => pair(v).every((d) => d === 1), "1");
+      refuse(l, "groups", (v) => v === 1, "1");
+      return {
+        className: "Conv2D",
+        config: {
+          filters: c.filters,
+          kernelSize: pair(c.kernel_size),
+          strides: pair(c.strides ?? 1),
+          padding: c.padding ?? "valid",
+          activation: c.activation ?? "linear",
+          useBias: c.use_bias ?? true,
+          ...named,
+        },
+      };
+    case "MaxPooling2D":
+      return {
+        className: "MaxPooling2D",
+        config: {
+          poolSize: pair(c.pool_size ?? 2),
+          strides: pair(c.strides ?? c.pool_size ?? 2),
+          padding: c.padding ?? "valid",
+          ...named,
+        },
+      };
+    case "Flatten":
+      return { className: "Flatten", config: { ...named } };
+    case "Dense":
+      return {
+        className: "Dense",
+        config: {
+          units: c.units,
+          activation: c.activation ?? "linear",
+          useBias: c.use_bias ?? true,
+          ...named,
+        },
+      };
+    case "Dropout":
+      return { className: "Dropout", config: { rate: c.rate, ...named } };
+    case "BatchNormalization":
+      refuse(
+        l,
+        "axis",
+        (v) =>
+          v === -1 ||
+          (Array.isArray(v) && v.length === 1 && (v[0] === -1 || v[0] === 3 || v[0] === 1)) ||
+          v === 3 ||
+          v === 1,
+        "the channel axis",
+      );
+      refuse(l, "center", (v) => v === true, "true");
+      refuse(l, "scale", (v) => v === true, "true");
+      return {
+        className: "BatchNormalization",
+        config: { momentum: c.momentum ?? 0.99, epsilon: c.epsilon ?? 1e-3, ...named },
+      };
+    default:
+      return { className: "Activation", config: { activation: c.activation, ...named } };
+  }
+}
+
+/** A digits model from Keras layers (channels-last `input`, without the batch): architecture, then weights. */
 export function fromKerasLayers(input: number[], layers: readonly KerasLayerIn[], seed = 0): Sequential {
   for (const l of layers)
     if (!SUPPORTED.includes(l.className))
       throw new InteropError(
         `layer "${l.name ?? l.className}" is a ${l.className}, which digits does not have (it has ${SUPPORTED.join(", ")})`,
       );
-  const no = (l: KerasLayerIn, key: string, ok: (v: unknown) => boolean, want: string) => {
-    if (l.config[key] !== undefined && !ok(l.config[key]))
-      throw new InteropError(
-        `layer "${l.name}": ${key} ${JSON.stringify(l.config[key])} is not supported (only ${want})`,
-      );
-  };
-  const architecture = {
-    input: [...input],
-    layers: layers.map((l) => {
-      const c = l.config;
-      const named = l.name ? { name: l.name } : {};
-      no(l, "data_format", (v) => v === "channels_last", "channels_last");
-      switch (l.className) {
-        case "Conv2D":
-          no(l, "dilation_rate", (v) => pair(v).every((d) => d === 1), "1");
-          no(l, "groups", (v) => v === 1, "1");
-          return {
-            className: "Conv2D",
-            config: {
-              filters: c.filters,
-              kernelSize: pair(c.kernel_size),
-              strides: pair(c.strides ?? 1),
-              padding: c.padding ?? "valid",
-              activation: c.activation ?? "linear",
-              useBias: c.use_bias ?? true,
-              ...named,
-            },
-          };
-        case "MaxPooling2D":
-          return {
-            className: "MaxPooling2D",
-            config: {
-              poolSize: pair(c.pool_size ?? 2),
-              strides: pair(c.strides ?? c.pool_size ?? 2),
-              padding: c.padding ?? "valid",
-              ...named,
-            },
-          };
-        case "Flatten":
-          return { className: "Flatten", config: { ...named } };
-        case "Dense":
-          return {
-            className: "Dense",
-            config: {
-              units: c.units,
-              activation: c.activation ?? "linear",
-              useBias: c.use_bias ?? true,
-              ...named,
-            },
-          };
-        case "Dropout":
-          return { className: "Dropout", config: { rate: c.rate, ...named } };
-        case "BatchNormalization":
-          no(
-            l,
-            "axis",
-            (v) =>
-              v === -1 ||
-              (Array.isArray(v) && v.length === 1 && (v[0] === -1 || v[0] === 3 || v[0] === 1)) ||
-              v === 3 ||
-              v === 1,
-            "the channel axis",
-          );
-          no(l, "center", (v) => v === true, "true");
-          no(l, "scale", (v) => v === true, "true");
-          return {
-            className: "BatchNormalization",
-            config: { momentum: c.momentum ?? 0.99, epsilon: c.epsilon ?? 1e-3, ...named },
-          };
-        default:
-          return { className: "Activation", config: { activation: c.activation, ...named } };
-      }
-    }),
-  };
   let model: Sequential;
   try {
-    model = fromArchitecture(architecture as never, { seed });
+    model = fromArchitecture({ input: [...input], layers: layers.map(layerConfig) } as never, { seed });
   } catch (e) {
+    if (e instanceof InteropError) throw e;
     throw new InteropError(`the model's layers do not build: ${(e as Error).message}`);
   }
-  // Weights into the engine's layouts, with the same permutations as toKerasLayers, undone.
+  setKerasWeights(model, layers);
+  return model;
+}
+
+/** Keras's weights into the engine's layouts, with the same permutations as toKerasLayers, undone. */
+function setKerasWeights(model: Sequential, layers: readonly KerasLayerIn[]): void {
   const weights = new Map(model.weights);
   let order: Int32Array | undefined;
   model.plan.forEach((p, i) => {
@@ -278,5 +285,4 @@ export function fromKerasLayers(input: number[], layers: readonly KerasLayerIn[]
     if (p.layer.className === "Dense") order = undefined;
   });
   model.setWeights(weights);
-  return model;
 }

@@ -9,7 +9,6 @@ import type { TopLevelSpec } from "vega-lite";
 import { sliceSplit, type Split } from "../data/split.js";
 import { score } from "../engine/index.js";
 import type { Dataset } from "../data/dataset.js";
-import type { Predictor } from "../engine/index.js";
 import { classificationReport } from "../metrics/classification.js";
 import {
   populationsTable,
@@ -126,183 +125,151 @@ export interface ReportInput {
   onProgress?(m: string): void;
 }
 
-export async function writeReport({
-  loaded,
-  history,
-  test,
-  out,
-  onProgress,
-  robustness: withRobustness,
-  populations: parts,
-}: ReportInput): Promise<ReportResult> {
-  const say = onProgress ?? (() => {});
-  fs.mkdirSync(out, { recursive: true });
+/** What the report shows, computed before anything is drawn. */
+interface ReportData {
+  probabilities: Float32Array;
+  predicted: Uint8Array;
+  loss: number;
+  /** The probability of each prediction. */
+  confidence: Float32Array;
+  report: ReturnType<typeof classificationReport>;
+  calibration: ReturnType<typeof reliability>;
+  threshold: number;
+  refused: Refusals;
+  /** The robustness suite's sample and scores, when asked for. */
+  shifts?: { sample: Split; scores: ShiftScore[] };
+  populations?: { data: Dataset; predicted: Uint8Array; scores: PopulationScore[] };
+}
+
+/** Scores the model: the test split, calibration, refusals of non-digits, and (when asked) populations and shifts. */
+async function computeReport(input: ReportInput, say: (m: string) => void): Promise<ReportData> {
+  const { loaded, test } = input;
   const { model, metadata } = loaded;
   say(`evaluating ${loaded.dir} on ${test.count} test images`);
   const predictor = await loaded.predictor();
-  const probabilities = await predictor.predict(test.x);
-  const classes = model.outputShape[0];
-  const { predicted, loss } = score(probabilities, test.labels, classes);
-  const confidence = Float32Array.from(predicted, (p, i) => probabilities[i * classes + p]);
-  const report = classificationReport(test.labels, predicted, classes);
-  const calibration = reliability(probabilities, test.labels, classes);
-
-  const figures: Figure[] = [];
-  const hist = history ?? metadata.history ?? [];
-  if (hist.length) {
-    const rows = hist.map((h, epoch) => ({ run: "run", epoch: epoch + 1, ...h }));
-    figures.push(await writeFigure(out, "training-curves", "Training curves", trainingCurves(rows), say));
-  } else say("no training history in this model: skipping the training curves");
-  figures.push(
-    await writeFigure(out, "confusion-matrix", "Confusion matrix", confusionHeatmap(report.confusion), say),
-  );
-  figures.push(
-    await writeFigure(
-      out,
-      "per-class",
-      "Per-class precision, recall and F1",
-      perClassBars(report.perClass),
-      say,
-    ),
-  );
-
-  const samples: Thumb[] = [];
-  for (let i = 0; i < 40; i++) {
-    samples.push({
-      url: thumbnailOf(test, i),
-      caption: predicted[i] === test.labels[i] ? `${predicted[i]}` : `${predicted[i]} (is ${test.labels[i]})`,
-      wrong: predicted[i] !== test.labels[i],
-    });
+  try {
+    const probabilities = await predictor.predict(test.x);
+    const classes = model.outputShape[0];
+    const { predicted, loss } = score(probabilities, test.labels, classes);
+    const threshold = unsureThreshold(metadata);
+    say(`drawing ${NON_DIGITS} non-digits of each kind`);
+    const refused = await refusals(
+      predictor,
+      threshold,
+      { probabilities, labels: test.labels },
+      nonDigitSet(NON_DIGITS),
+    );
+    let populations: ReportData["populations"];
+    if (input.populations) {
+      const data = input.populations;
+      say(`scoring ${data.test.count} digits of ${data.parts.map((p) => p.name).join(", ")}`);
+      const scored = score(await predictor.predict(data.test.x), data.test.labels, classes);
+      populations = { data, predicted: scored.predicted, scores: scoreParts(data.parts, scored.predicted) };
+    }
+    // The suite on a sample: its placement and paper shifts run pictures through the preprocessing (~5 ms each).
+    const sample = sliceSplit(test, 0, ROBUSTNESS_SAMPLE);
+    const shifts = input.robustness
+      ? { sample, scores: await robustness(predictor, sample, say) }
+      : undefined;
+    return {
+      probabilities,
+      predicted,
+      loss,
+      confidence: Float32Array.from(predicted, (p, i) => probabilities[i * classes + p]),
+      report: classificationReport(test.labels, predicted, classes),
+      calibration: reliability(probabilities, test.labels, classes),
+      threshold,
+      refused,
+      shifts,
+      populations,
+    };
+  } finally {
+    await predictor.release();
   }
+}
+
+/** Every figure, written as SVG and PNG. */
+async function drawFigures(
+  d: ReportData,
+  input: ReportInput,
+  history: readonly SavedEpoch[],
+  say: (m: string) => void,
+): Promise<Figure[]> {
+  const { test, out } = input;
+  const classes = input.loaded.model.outputShape[0];
+  const figure = (name: string, title: string, spec: TopLevelSpec) =>
+    writeFigure(out, name, title, spec, say);
+  const figures: Figure[] = [];
+  if (history.length) {
+    const rows = history.map((h, epoch) => ({ run: "run", epoch: epoch + 1, ...h }));
+    figures.push(await figure("training-curves", "Training curves", trainingCurves(rows)));
+  } else say("no training history in this model: skipping the training curves");
+  figures.push(await figure("confusion-matrix", "Confusion matrix", confusionHeatmap(d.report.confusion)));
   figures.push(
-    await writeFigure(
-      out,
+    await figure("per-class", "Per-class precision, recall and F1", perClassBars(d.report.perClass)),
+  );
+  const samples: Thumb[] = Array.from({ length: Math.min(40, test.count) }, (_, i) => ({
+    url: thumbnailOf(test, i),
+    caption:
+      d.predicted[i] === test.labels[i] ? `${d.predicted[i]}` : `${d.predicted[i]} (is ${test.labels[i]})`,
+    wrong: d.predicted[i] !== test.labels[i],
+  }));
+  figures.push(
+    await figure(
       "samples",
       "Test samples and predictions",
       thumbnailGrid(samples, "The first 40 test digits: prediction (truth when wrong)"),
-      say,
     ),
   );
-
-  const mistakes = [...predicted.keys()]
-    .filter((i) => predicted[i] !== test.labels[i])
-    .sort((a, b) => confidence[b] - confidence[a])
-    .slice(0, 20);
-  const wrongThumbs: Thumb[] = [];
-  for (const i of mistakes) {
-    wrongThumbs.push({
+  const mistakes: Thumb[] = [...d.predicted.keys()]
+    .filter((i) => d.predicted[i] !== test.labels[i])
+    .sort((a, b) => d.confidence[b] - d.confidence[a])
+    .slice(0, 20)
+    .map((i) => ({
       url: thumbnailOf(test, i),
-      caption: `${test.labels[i]}→${predicted[i]} ${(100 * confidence[i]).toFixed(0)}%`,
+      caption: `${test.labels[i]}→${d.predicted[i]} ${(100 * d.confidence[i]).toFixed(0)}%`,
       wrong: true,
-    });
-  }
-  if (wrongThumbs.length) {
+    }));
+  if (mistakes.length)
     figures.push(
-      await writeFigure(
-        out,
+      await figure(
         "mistakes",
         "Most confident mistakes",
-        thumbnailGrid(wrongThumbs, "Most confident mistakes: true→predicted, confidence"),
-        say,
+        thumbnailGrid(mistakes, "Most confident mistakes: true→predicted, confidence"),
       ),
     );
-  }
   figures.push(
-    await writeFigure(
-      out,
-      "reliability",
-      "Calibration",
-      reliabilityDiagram(calibration.bins, calibration.ece),
-      say,
-    ),
+    await figure("reliability", "Calibration", reliabilityDiagram(d.calibration.bins, d.calibration.ece)),
   );
-
-  const threshold = unsureThreshold(metadata);
   const thresholds = [
-    ...new Set([0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, threshold]),
+    ...new Set([0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, d.threshold]),
   ].sort();
   figures.push(
-    await writeFigure(
-      out,
+    await figure(
       "unsure",
       "Knowing when not to guess",
-      coverageCurve(selective(probabilities, test.labels, classes, thresholds), threshold),
-      say,
+      coverageCurve(selective(d.probabilities, test.labels, classes, thresholds), d.threshold),
     ),
   );
-  say(`drawing ${NON_DIGITS} non-digits of each kind`);
-  const refused = await refusals(
-    predictor,
-    threshold,
-    { probabilities, labels: test.labels },
-    nonDigitSet(NON_DIGITS),
-  );
-  const refusedTable = `<section><h2>Not digits</h2><p>Letters, symbols, scribbles, near-blank pictures and textures (<code>src/unsure/nondigits.ts</code>): how many the model's threshold (${pct(threshold, 1)}${metadata.calibration ? `, calibrated on ${escape(metadata.calibration.fittedOn.join(" and "))}` : ", uncalibrated"}) refuses, while it answers ${pct(refused.digits.coverage)} of the test digits.</p><table><tr><th>not a digit</th><th>pictures</th><th>refused</th><th>no ink found</th></tr>${refused.nonDigits
-    .map(
-      (r) =>
-        `<tr><td>${escape(r.kind)}</td><td>${r.made}</td><td>${pct(r.refused / r.made, 1)}</td><td>${r.noInk}</td></tr>`,
-    )
-    .join("")}</table></section>`;
-
-  const populations = parts ? await populationSection(predictor, parts, out, say) : undefined;
-  if (populations) figures.push(...populations.figures);
-
-  // The suite on a sample: its placement and paper shifts run pictures through the preprocessing (~5 ms each).
-  const sample = sliceSplit(test, 0, ROBUSTNESS_SAMPLE);
-  const shifts = withRobustness ? await robustness(predictor, sample, say) : undefined;
-  await predictor.release();
-  if (shifts) figures.push(await writeFigure(out, "robustness", "Robustness", robustnessBars(shifts), say));
-  const shiftTable = shifts
-    ? `<section><h2>Robustness</h2><p>The first ${sample.count.toLocaleString("en-US")} test digits under one shift at a time (<code>digits evaluate --robustness</code> runs all of them).</p><table><tr><th>shift</th><th>accuracy</th><th>change (points)</th><th>what</th></tr>${shifts
-        .map(
-          (s) =>
-            `<tr><td>${escape(s.shift)}</td><td>${pct(s.accuracy)}</td><td>${s.shift === "none" ? "" : s.change.toFixed(2)}</td><td style="text-align:left">${escape(s.description)}</td></tr>`,
-        )
-        .join("")}</table></section>`
-    : "";
-  const tables = `<section><h2>Summary</h2><table>
-<tr><th>test accuracy</th><td>${pct(report.accuracy)}</td></tr>
-<tr><th>test loss</th><td>${loss.toFixed(4)}</td></tr>
-<tr><th>macro F1</th><td>${pct(report.macroF1)}</td></tr>
-<tr><th>expected calibration error</th><td>${pct(calibration.ece)}</td></tr>
-<tr><th>mistakes</th><td>${test.count - Math.round(report.accuracy * test.count)} of ${test.count}</td></tr>
-<tr><th>parameters</th><td>${metadata.parameters.total.toLocaleString("en-US")}</td></tr>
-<tr><th>epochs trained</th><td>${hist.length || "–"}</td></tr>
-</table></section>`;
-  const intro = `Model <code>${escape(loaded.dir)}</code> (${escape(metadata.architectureName ?? "custom")}), created ${escape(metadata.createdAt)}, evaluated on the ${test.count.toLocaleString("en-US")} MNIST test images.`;
-  const html = page(
-    "digits — model report",
-    intro,
-    figures,
-    tables + (populations?.html ?? "") + refusedTable + shiftTable,
-  );
-  const htmlFile = path.join(out, "index.html");
-  fs.writeFileSync(htmlFile, html);
-  say(`wrote ${htmlFile}`);
-  return {
-    html: htmlFile,
-    figures,
-    accuracy: report.accuracy,
-    loss,
-    ece: calibration.ece,
-    refusals: refused,
-    robustness: shifts,
-    ...(populations ? { populations: populations.scores } : {}),
-  };
+  if (d.populations) {
+    const { data, predicted, scores } = d.populations;
+    figures.push(await figure("populations", "By population", populationBars(scores)));
+    const worst = worstWritersMistakes(data, predicted, scores);
+    if (worst.length)
+      figures.push(
+        await figure(
+          "worst-writers",
+          "The worst writers' mistakes",
+          thumbnailGrid(worst, "The worst held-out writers' mistakes: true→predicted"),
+        ),
+      );
+  }
+  if (d.shifts) figures.push(await figure("robustness", "Robustness", robustnessBars(d.shifts.scores)));
+  return figures;
 }
 
-/** Each part of `data` scored on its own, the worst held-out writers, and their mistakes as pictures. */
-async function populationSection(
-  predictor: Predictor,
-  data: Dataset,
-  out: string,
-  say: (m: string) => void,
-): Promise<{ scores: PopulationScore[]; figures: Figure[]; html: string }> {
-  say(`scoring ${data.test.count} digits of ${data.parts.map((p) => p.name).join(", ")}`);
-  const { predicted } = score(await predictor.predict(data.test.x), data.test.labels, 10);
-  const scores = scoreParts(data.parts, predicted);
-  const figures = [await writeFigure(out, "populations", "By population", populationBars(scores), say)];
-  // The worst writers' mistakes, so one can see whose handwriting it misreads and how.
+/** The worst writers' mistakes, so one can see whose handwriting it misreads and how. */
+function worstWritersMistakes(data: Dataset, predicted: Uint8Array, scores: PopulationScore[]): Thumb[] {
   const thumbs: Thumb[] = [];
   let at = 0;
   for (const [k, part] of data.parts.entries()) {
@@ -316,17 +283,68 @@ async function populationSection(
         });
     at += part.test.count;
   }
-  if (thumbs.length)
-    figures.push(
-      await writeFigure(
-        out,
-        "worst-writers",
-        "The worst writers' mistakes",
-        thumbnailGrid(thumbs, "The worst held-out writers' mistakes: true→predicted"),
-        say,
-      ),
-    );
+  return thumbs;
+}
+
+/** The report's tables as HTML: the summary, populations, refusals, robustness. */
+function reportTables(d: ReportData, input: ReportInput, epochs: number): string {
+  const { test } = input;
+  const { metadata } = input.loaded;
+  const summary = `<section><h2>Summary</h2><table>
+<tr><th>test accuracy</th><td>${pct(d.report.accuracy)}</td></tr>
+<tr><th>test loss</th><td>${d.loss.toFixed(4)}</td></tr>
+<tr><th>macro F1</th><td>${pct(d.report.macroF1)}</td></tr>
+<tr><th>expected calibration error</th><td>${pct(d.calibration.ece)}</td></tr>
+<tr><th>mistakes</th><td>${test.count - Math.round(d.report.accuracy * test.count)} of ${test.count}</td></tr>
+<tr><th>parameters</th><td>${metadata.parameters.total.toLocaleString("en-US")}</td></tr>
+<tr><th>epochs trained</th><td>${epochs || "–"}</td></tr>
+</table></section>`;
   const pre = (t: string) => `<pre>${escape(t)}</pre>`;
-  const html = `<section><h2>By population</h2><p>Each part of <code>${escape(data.spec)}</code> on its own; pen sets are scored on writers held out whole (<code>digits evaluate --dataset</code> prints the same).</p>${pre(populationsTable(scores))}<h3>Worst writers</h3>${pre(worstWritersTable(scores))}</section>`;
-  return { scores, figures, html };
+  const populations = d.populations
+    ? `<section><h2>By population</h2><p>Each part of <code>${escape(d.populations.data.spec)}</code> on its own; pen sets are scored on writers held out whole (<code>digits evaluate --dataset</code> prints the same).</p>${pre(populationsTable(d.populations.scores))}<h3>Worst writers</h3>${pre(worstWritersTable(d.populations.scores))}</section>`
+    : "";
+  const r = d.refused;
+  const refused = `<section><h2>Not digits</h2><p>Letters, symbols, scribbles, near-blank pictures and textures (<code>src/unsure/nondigits.ts</code>): how many the model's threshold (${pct(d.threshold, 1)}${metadata.calibration ? `, calibrated on ${escape(metadata.calibration.fittedOn.join(" and "))}` : ", uncalibrated"}) refuses, while it answers ${pct(r.digits.coverage)} of the test digits.</p><table><tr><th>not a digit</th><th>pictures</th><th>refused</th><th>no ink found</th></tr>${r.nonDigits
+    .map(
+      (n) =>
+        `<tr><td>${escape(n.kind)}</td><td>${n.made}</td><td>${pct(n.refused / n.made, 1)}</td><td>${n.noInk}</td></tr>`,
+    )
+    .join("")}</table></section>`;
+  const shifts = d.shifts
+    ? `<section><h2>Robustness</h2><p>The first ${d.shifts.sample.count.toLocaleString("en-US")} test digits under one shift at a time (<code>digits evaluate --robustness</code> runs all of them).</p><table><tr><th>shift</th><th>accuracy</th><th>change (points)</th><th>what</th></tr>${d.shifts.scores
+        .map(
+          (s) =>
+            `<tr><td>${escape(s.shift)}</td><td>${pct(s.accuracy)}</td><td>${s.shift === "none" ? "" : s.change.toFixed(2)}</td><td style="text-align:left">${escape(s.description)}</td></tr>`,
+        )
+        .join("")}</table></section>`
+    : "";
+  return summary + populations + refused + shifts;
+}
+
+/** Writes the report into `out`: index.html and every figure as SVG and PNG. */
+export async function writeReport(input: ReportInput): Promise<ReportResult> {
+  const say = input.onProgress ?? (() => {});
+  fs.mkdirSync(input.out, { recursive: true });
+  const { loaded, test } = input;
+  const { metadata } = loaded;
+  const d = await computeReport(input, say);
+  const history = input.history ?? metadata.history ?? [];
+  const figures = await drawFigures(d, input, history, say);
+  const intro = `Model <code>${escape(loaded.dir)}</code> (${escape(metadata.architectureName ?? "custom")}), created ${escape(metadata.createdAt)}, evaluated on the ${test.count.toLocaleString("en-US")} MNIST test images.`;
+  const htmlFile = path.join(input.out, "index.html");
+  fs.writeFileSync(
+    htmlFile,
+    page("digits — model report", intro, figures, reportTables(d, input, history.length)),
+  );
+  say(`wrote ${htmlFile}`);
+  return {
+    html: htmlFile,
+    figures,
+    accuracy: d.report.accuracy,
+    loss: d.loss,
+    ece: d.calibration.ece,
+    refusals: d.refused,
+    robustness: d.shifts?.scores,
+    ...(d.populations ? { populations: d.populations.scores } : {}),
+  };
 }
