@@ -8,9 +8,7 @@
  *
  * Why: the kernels of a small batch parallelise poorly, while two single-threaded sessions each train at
  * nearly one session's speed. The update runs as one fused WebAssembly loop (kernels/update.ts), ~0.2 ms for
- * the reference CNN's 225k weights. (Until 2026-12-02 each replica updated a slice of the weights with
- * onnxruntime's element-wise kernels and the slices were exchanged: a second meeting point per step, and with
- * the copies ~1.7 ms of a ~6 ms step at batch 32.)
+ * the reference CNN's 225k weights.
  *
  * Replicas meet through shared memory once a step: batches, gradients (double-buffered by step parity, so a
  * replica still updating step s never sees step s+1's gradients), and a few Int32 counters for
