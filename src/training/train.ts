@@ -9,16 +9,13 @@ import path from "node:path";
 import { loadDataset, type Dataset } from "../data/dataset.js";
 import { concatSplits, sliceSplit, type Split } from "../data/split.js";
 import {
-  adam,
   defaultReplicas,
   defaultThreads,
   evaluate,
   fit,
-  sgd,
   type FitCallbacks,
   type EpochLogs,
   type FitHandle,
-  type AugmentOptions,
   type Optimizer,
   type OptimizerState,
   type Sequential,
@@ -26,57 +23,24 @@ import {
 import { classificationReport, type Report } from "../metrics/classification.js";
 import { fontDigits } from "../synthetic/fonts.js";
 import { dirVersions, writeAtomic } from "../util/fs.js";
-import { versions } from "../version.js";
-import { architectureFrom, type ArchitectureName } from "../zoo/architectures.js";
+import { architectureFrom } from "../zoo/architectures.js";
 import { saveModel, type SaveInfo } from "../saved/saved-model.js";
 import { CHECKPOINT_DIR, loadCheckpoint, saveCheckpoint, type Checkpoint } from "./checkpoint.js";
+import {
+  optimizerFor,
+  parseValidation,
+  validationWatch,
+  type TrainConfig,
+  type ValidationSpec,
+  type ValidationWatch,
+} from "./config.js";
+import { checkOut, startRunDir } from "./run-dir.js";
+
+export type { TrainConfig, ValidationSpec } from "./config.js";
+export { parseValidation } from "./config.js";
 import { writeHistory } from "./history.js";
 import { readJson } from "../util/json.js";
 import { loadModel } from "../saved/saved-model.js";
-
-export interface TrainConfig {
-  /** A named architecture (zoo/architectures.ts) or a JSON file describing one. */
-  architecture: ArchitectureName | string;
-  epochs: number;
-  batchSize: number;
-  learningRate: number;
-  optimizer: "adam" | "sgd";
-  /** SGD's momentum (default 0.9); Adam takes none. */
-  momentum?: number;
-  /**
-   * "cosine" (default): Keras's CosineDecay of the learning rate to 0 over the run; "none": constant, as the
-   * notebook. Cosine lands the main job at 99.2–99.3% where constant lands at 98.9–99.2% (README).
-   */
-  lrDecay?: "none" | "cosine" | "onecycle";
-  /** AdamW's decoupled weight decay (0: plain Adam). */
-  weightDecay?: number;
-  /** Label smoothing ε of the loss's targets. */
-  labelSmoothing?: number;
-  /**
-   * Stop when the validation loss has not improved for this many epochs (needs a validation split carved
-   * from the training set: the test set is never used to choose anything).
-   */
-  earlyStop?: number;
-  /** Which weights the run keeps: the last epoch's (default) or the best epoch's by validation loss. */
-  keep?: "last" | "best";
-  seed: number;
-  /** "test" (the notebook), "split:F" (last fraction F of the training set, as Keras), or "none". */
-  validation: string;
-  out: string;
-  /** Replace a run already in `out` (otherwise that is refused: two runs never mix). */
-  overwrite?: boolean;
-  /** What `--dataset` takes (data/dataset.ts): "mnist" (default), "usps", "mnist+usps", "folder:PATH", … */
-  dataset?: string;
-  dataDir?: string;
-  /** Data-parallel replicas (default: `fit`'s choice); results depend on it in the last float digits. */
-  replicas?: number;
-  /** Use only the first N training images (quick runs and tests). */
-  limit?: number;
-  /** Add this many digits rendered from handwriting fonts (synthetic/fonts.ts) to the training images. */
-  synthetic?: number;
-  /** Augment every training batch on the fly (see zoo/recipes.ts for the standard setting). */
-  augment?: AugmentOptions;
-}
 
 export interface RunEvents extends FitCallbacks {
   onMessage?(m: string): void;
@@ -97,15 +61,6 @@ export interface RunResult {
 }
 
 type TestScore = { accuracy: number; loss: number; count: number };
-
-export type ValidationSpec = { kind: "test" } | { kind: "none" } | { kind: "split"; fraction: number };
-
-export function parseValidation(spec: string): ValidationSpec {
-  if (spec === "test" || spec === "none") return { kind: spec };
-  const m = /^split:(0?\.\d+)$/.exec(spec);
-  if (m && Number(m[1]) > 0 && Number(m[1]) < 1) return { kind: "split", fraction: Number(m[1]) };
-  throw new Error(`--validation must be "test", "none" or "split:F" with 0 < F < 1 (got "${spec}")`);
-}
 
 /**
  * What the run trains and validates on: the dataset's training images (the first `limit`), less a validation split
@@ -129,125 +84,6 @@ function trainingData(
     train = concatSplits(train, fontDigits({ count: config.synthetic, seed: config.seed, onProgress: say }));
   }
   return { train, valid };
-}
-
-/** The optimizer a run's settings describe, its schedule spanning every step of the run. */
-function optimizerFor(config: TrainConfig, trainCount: number): Optimizer {
-  if (config.optimizer === "adam" && config.momentum !== undefined)
-    throw new Error("--momentum is an SGD setting; Adam has none");
-  if (config.optimizer === "sgd" && config.weightDecay)
-    throw new Error("--weight-decay is AdamW's (use --optimizer adam)");
-  const decay = config.lrDecay ?? "cosine";
-  const rate = {
-    learningRate: config.learningRate,
-    schedule: decay === "onecycle" ? ("onecycle" as const) : ("cosine" as const),
-    decaySteps: decay === "none" ? 0 : config.epochs * Math.ceil(trainCount / config.batchSize),
-  };
-  return config.optimizer === "adam"
-    ? adam({ ...rate, weightDecay: config.weightDecay ?? 0 })
-    : sgd({ ...rate, momentum: config.momentum ?? 0.9 });
-}
-
-/**
- * Early stopping and best-epoch keeping, on the validation loss: `observe` after each epoch says whether to
- * stop, and whether this epoch is the best so far; `best` is that epoch (0-based) and its weights.
- */
-function validationWatch(config: TrainConfig, validation: ValidationSpec) {
-  const watching = config.earlyStop !== undefined || config.keep === "best";
-  if (watching && validation.kind !== "split")
-    throw new Error(
-      "--early-stop and --keep best choose by validation loss, so they need --validation split:F (a part of the training set; the test set only scores the final model)",
-    );
-  let bestLoss = Infinity;
-  let since = 0;
-  const watch = {
-    best: undefined as { epoch: number; weights?: Map<string, Float32Array> } | undefined,
-    /** `weights` is left out when replaying a resumed run's history (its best weights are in model/). */
-    observe(
-      epoch: number,
-      logs: EpochLogs,
-      weights?: Map<string, Float32Array>,
-    ): { best: boolean; stop: boolean } {
-      const loss = logs.val_loss ?? Infinity;
-      const improved = loss < bestLoss;
-      if (improved) [bestLoss, since, watch.best] = [loss, 0, { epoch, weights }];
-      else since++;
-      return { best: improved, stop: config.earlyStop !== undefined && since >= config.earlyStop };
-    },
-  };
-  return watch;
-}
-
-/** Starts a run directory with its config.json; returns what the model metadata records of the training. */
-function startRunDir(
-  config: TrainConfig,
-  data: Dataset,
-  optimizer: Optimizer,
-  replicas: number,
-  trainCount: number,
-  resumed: boolean,
-) {
-  const out = path.resolve(config.out);
-  fs.mkdirSync(out, { recursive: true });
-  if (config.overwrite && !resumed)
-    for (const f of RUN_FILES) fs.rmSync(path.join(out, f), { recursive: true, force: true });
-  const dataset = {
-    name: data.spec,
-    classes: data.classes,
-    parts: data.parts.map((p) => ({
-      name: p.name,
-      source: p.source,
-      sha256: p.sha256,
-      train: p.train.count,
-      test: p.test.count,
-      testCarved: p.carved,
-      prepared: p.prepared,
-    })),
-  };
-  const runConfig = {
-    ...config,
-    dataset: data.spec,
-    lrDecay: config.lrDecay ?? "cosine",
-    replicas,
-    out,
-    data: dataset,
-    versions: versions(),
-    startedAt: new Date().toISOString(),
-  };
-  if (!resumed) writeAtomic(path.join(out, "config.json"), `${JSON.stringify(runConfig, null, 2)}\n`);
-  const training = {
-    optimizer: { name: optimizer.name, config: optimizer.config },
-    epochs: config.epochs,
-    batchSize: config.batchSize,
-    replicas,
-    seed: config.seed,
-    validation: config.validation,
-    augment: config.augment ?? null,
-    synthetic: config.synthetic ?? 0,
-    labelSmoothing: config.labelSmoothing ?? 0,
-    dataset,
-    trainCount,
-  };
-  return { out, training };
-}
-
-/** What a run directory holds (and `overwrite` replaces). */
-const RUN_FILES = [
-  "config.json",
-  "history.json",
-  "history.csv",
-  "metrics.json",
-  ...dirVersions("model"),
-  ...dirVersions(CHECKPOINT_DIR),
-];
-
-/** Refuses to mix two runs in one directory. */
-function checkOut(config: TrainConfig): void {
-  const out = path.resolve(config.out);
-  if (!config.overwrite && fs.existsSync(path.join(out, "config.json")))
-    throw new Error(
-      `${config.out}: already holds a run (config.json): choose another --out, or --overwrite to replace it`,
-    );
 }
 
 /** Where a run's data comes from (tests substitute it). */
@@ -321,8 +157,6 @@ async function runTraining(
   const seconds = { load: run.loadSeconds, fit: (performance.now() - fitStart) / 1000 };
   return finishRun(run, result, seconds, t0, resume);
 }
-
-type ValidationWatch = ReturnType<typeof validationWatch>;
 
 /** Everything a run's epochs need, ready: the data, the model (restored when resuming), the run directory. */
 interface PreparedRun {
