@@ -72,9 +72,11 @@ export function mnistFromInk(ink: Float32Array, width: number, height: number): 
       cy += v * y;
     }
   }
-  // Place the fitted digit so its centre of mass lands where MNIST's do: pixel (14, 14), measured.
-  const ox = Math.round(SIZE / 2 - cx / mass);
-  const oy = Math.round(SIZE / 2 - cy / mass);
+  // Place the fitted digit so its centre of mass lands where MNIST's do: pixel (14, 14), measured; but never
+  // so far that part of it falls out of the 28×28 (a digit with its ink bunched at one end would lose the rest).
+  const within = (o: number, extent: number) => Math.min(Math.max(o, 0), SIZE - extent);
+  const ox = within(Math.round(SIZE / 2 - cx / mass), fw);
+  const oy = within(Math.round(SIZE / 2 - cy / mass), fh);
   const input = new Float32Array(SIZE * SIZE);
   for (let y = 0; y < fh; y++) {
     for (let x = 0; x < fw; x++) {
