@@ -24,11 +24,12 @@ export class ResultView {
     const confidences = r.digits.map((d) => Math.max(...d.probabilities));
     const confidence = Math.min(...confidences);
     const unsure = confidence < this.lowConfidence();
-    $("digit").textContent = unsure ? `${answer}?` : answer;
-    $("confidence").textContent =
+    this.answer(
+      unsure ? `${answer}?` : answer,
       r.digits.length === 1
         ? `${pct(confidence, 1)} sure`
-        : `${r.digits.length} digits; the least sure is ${pct(confidence, 1)} sure`;
+        : `${r.digits.length} digits; the least sure is ${pct(confidence, 1)} sure`,
+    );
     $("warning").hidden = !unsure;
     $("warning").textContent =
       `Unsure: below the ${pct(this.lowConfidence(), 0)} it needs to answer. Maybe ${answer}, maybe not a digit at all — try a larger, clearer, single digit.`;
@@ -51,14 +52,21 @@ export class ResultView {
   }
 
   empty(message: string): void {
-    $("digit").textContent = "–";
-    $("confidence").textContent = message;
+    this.answer("–", message);
     $("warning").hidden = true;
     $("answered").textContent = "";
     this.setBars(undefined);
     this.drawSeen([]);
     this.bars.hidden = false;
     delete document.body.dataset.digit;
+  }
+
+  /** The answer in the result panel, and at a glance under the pad (shown on narrow screens). */
+  private answer(digit: string, confidence: string): void {
+    $("digit").textContent = digit;
+    $("confidence").textContent = confidence;
+    $("glance-digit").textContent = digit;
+    $("glance-confidence").textContent = confidence;
   }
 
   error(message: string): void {

@@ -483,3 +483,32 @@ describe("fine-tuning a batch-norm model in the page", () => {
     }
   }, 240_000);
 });
+
+describe("on a phone", () => {
+  it("keeps the answer in view under the pad while drawing (390×844), and only there", async () => {
+    const desktop = page;
+    expect(await desktop.locator("#glance").isVisible()).toBe(false);
+    page = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    page.on("pageerror", (e) => consoleErrors.push(e.message));
+    await page.goto(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}/`);
+    await page.waitForFunction(() =>
+      document.getElementById("status")?.textContent?.startsWith("Model ready"),
+    );
+    const { pixels } = await mnistSlice("t10k", 3, 1);
+    await drawDigit(pixels, 7, { x: 40, y: 30 }, "20");
+    const digit = await prediction("browser");
+    const inView = async (selector: string) => {
+      const box = await page.locator(selector).boundingBox();
+      return box !== null && box.y >= 0 && box.y + box.height <= 844;
+    };
+    // The pad, and the answer beside it, in one screen; the result panel's own answer is below the fold.
+    expect(await inView("#pad")).toBe(true);
+    expect(await inView("#glance")).toBe(true);
+    expect(await inView("#digit")).toBe(false);
+    expect(await page.locator("#glance-digit").textContent()).toBe(String(digit));
+    expect(await page.locator("#glance-confidence").textContent()).toMatch(/% sure$/);
+    await page.screenshot({ path: path.join(ARTIFACTS, "web-app-phone.png") });
+    await page.close();
+    page = desktop;
+  }, 60_000);
+});
