@@ -23,14 +23,14 @@ export const stepSpecSchema = z
     /** Label smoothing ε: the loss's targets are (1 − ε)·one-hot + ε/classes, as Keras's. */
     labelSmoothing: z.number().min(0).lt(1).default(0),
   })
-  .strict();
+  .strict()
+  // Augmentation that changes nothing is left out of the graph.
+  .transform((spec) => (spec.augment && !augments(spec.augment) ? { ...spec, augment: undefined } : spec));
 export type StepSpecOptions = z.input<typeof stepSpecSchema>;
 export type StepSpec = z.infer<typeof stepSpecSchema>;
 
 export function parseStepSpec(options: StepSpecOptions = {}): StepSpec {
-  const spec = parseOptions(stepSpecSchema, "step", options);
-  // Augmentation that changes nothing is left out of the graph.
-  return spec.augment && !augments(spec.augment) ? { ...spec, augment: undefined } : spec;
+  return parseOptions(stepSpecSchema, "step", options);
 }
 
 export interface GradientOptions {

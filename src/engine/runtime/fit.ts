@@ -147,7 +147,7 @@ export function fit(model: Sequential, x: Float32Array, labels: Labels, options:
     if (o.replicas > o.batchSize)
       throw new Error(`fit: replicas must be an integer from 1 to the batch size (${o.batchSize})`);
   }
-  if (o.step?.augment && model.inputSpec.shape.length !== 3)
+  if (options.step?.augment && model.inputSpec.shape.length !== 3)
     throw new Error("fit: augment needs an image input (height, width, channels)");
   const loopOptions: LoopOptions = {
     epochs: o.epochs,
@@ -159,7 +159,7 @@ export function fit(model: Sequential, x: Float32Array, labels: Labels, options:
     validation,
     progressIntervalMs: o.progressIntervalMs,
     replicas: o.replicas,
-    step: parseStepSpec(o.step),
+    step: o.step ?? parseStepSpec(),
   };
   // [0]: stop requested; [1]: epochs the caller has finished handling (the worker waits for it, so an early
   // stop decided in onEpochEnd takes effect before the next epoch starts).
