@@ -17,25 +17,28 @@ function clientId(): string {
   return id;
 }
 
-export interface Labelled {
-  label: number;
-  picture: Blob;
-  /** The 28×28 input the model saw. */
-  input: Float32Array;
+/** Keeps a labelled picture on the server (the person ticked "keep"); the server's id, or why not. */
+export async function keepOnServer(
+  label: number,
+  picture: Blob,
+): Promise<{ id: number } | { message: string }> {
+  const res = await fetch(`/api/samples?label=${label}&consent=true`, {
+    method: "POST",
+    headers: { "content-type": picture.type || "image/png", [HEADER]: clientId() },
+    body: picture,
+  });
+  const json = await res.json();
+  return res.ok ? { id: json.id } : { message: json.message ?? `HTTP ${res.status}` };
 }
 
 export class Feedback {
   private answer: number | undefined;
-  private input: Float32Array | undefined;
   private keeping = false;
   private readonly panel = $("feedback");
   private readonly status = $("kept");
 
-  /** `picture` gives the picture just read; `labelled` hears of every confirmed or corrected digit. */
-  constructor(
-    private readonly picture: () => Promise<Blob>,
-    private readonly labelled: (l: Labelled) => void,
-  ) {
+  /** `picture` gives the picture just read. */
+  constructor(private readonly picture: () => Promise<Blob>) {
     const choices = $("labels");
     for (let d = 0; d < 10; d++) {
       const b = document.createElement("button");
@@ -57,36 +60,29 @@ export class Feedback {
     void this.refresh();
   }
 
-  /** A new one-digit answer, and the input it came from, to confirm or correct (undefined: nothing to ask). */
-  ask(answer: number | undefined, input?: Float32Array): void {
+  /** A new one-digit answer to confirm or correct (undefined: nothing to ask). */
+  ask(answer: number | undefined): void {
     this.answer = answer;
-    this.input = input;
     this.panel.hidden = answer === undefined;
     $("right").textContent = answer === undefined ? "Yes" : `Yes, a ${answer}`;
     this.status.textContent = "";
   }
 
   private async give(label: number): Promise<void> {
-    if (!this.input) return;
+    if (this.answer === undefined) return;
     const picture = await this.picture();
-    this.labelled({ label, picture, input: this.input });
     const consent = this.keeping && $<HTMLInputElement>("consent").checked;
     if (!consent) {
       this.status.textContent = `Noted: a ${label}. Not kept${this.keeping ? " (tick the box to keep it)" : ""}.`;
       return;
     }
-    const res = await fetch(`/api/samples?label=${label}&consent=true`, {
-      method: "POST",
-      headers: { "content-type": picture.type || "image/png", [HEADER]: clientId() },
-      body: picture,
-    });
-    const json = await res.json();
-    if (!res.ok) {
-      this.status.textContent = `Not kept: ${json.message ?? `HTTP ${res.status}`}`;
+    const kept = await keepOnServer(label, picture);
+    if ("message" in kept) {
+      this.status.textContent = `Not kept: ${kept.message}`;
       return;
     }
-    this.status.textContent = `Kept as a ${label} (sample ${json.id}).`;
-    document.body.dataset.kept = String(json.id);
+    this.status.textContent = `Kept as a ${label} (sample ${kept.id}).`;
+    document.body.dataset.kept = String(kept.id);
     await this.refresh();
   }
 

@@ -12,7 +12,7 @@ import { BrowserModel, readOnServer, type ModelInfo, type Result } from "./predi
 import { listenForUploads, readUpload } from "./upload.js";
 import { ResultView } from "./view.js";
 import { Feedback } from "./feedback.js";
-import { Tuner } from "./tune.js";
+import { Teacher } from "./teach.js";
 import { InsideView } from "./inside.js";
 
 let info: ModelInfo = { architecture: "?", lowConfidence: 0.6 };
@@ -26,11 +26,19 @@ const pad = new Pad(
   (drawing) => live() && schedule(drawing ? 150 : 0),
 );
 const inside = new InsideView();
-const tuner = new Tuner((onnx) => browserModel?.replace(onnx));
-const feedback = new Feedback(
-  () => pad.blob(),
-  (l) => tuner.add(l),
-);
+const feedback = new Feedback(() => pad.blob());
+/** From now on, answer with this model (a tuned one, in this browser) or, given none, the served one. */
+async function use(onnx: Uint8Array | undefined): Promise<void> {
+  if (!browserModel) throw new Error("the in-browser model did not load");
+  await browserModel.replace(onnx ?? new Uint8Array(await (await fetch("/model.onnx")).arrayBuffer()));
+  // The server has only the shipped model: a tuned one answers here.
+  const browser = document.querySelector("input[name=engine][value=browser]") as HTMLInputElement;
+  browser.checked = true;
+  (document.querySelector("input[name=engine][value=server]") as HTMLInputElement).disabled =
+    onnx !== undefined;
+  schedule(0);
+}
+const teacher = new Teacher(pad, use, () => Boolean(info.samples));
 
 /** Predictions one at a time: a request made while one runs is run once it ends. */
 const predictor = (() => {
@@ -50,7 +58,7 @@ const predictor = (() => {
       view.show(result);
       if (result.digits.length === 1) {
         const [d] = result.digits;
-        feedback.ask(argmax(d.probabilities), d.input);
+        feedback.ask(argmax(d.probabilities));
         inside.show(d.input, argmax(d.probabilities));
       }
     } catch (e) {
@@ -119,6 +127,7 @@ void (async () => {
     browserModel = await BrowserModel.load();
     const accuracy = info.metrics?.test?.accuracy;
     status.textContent = `Model ready (${info.architecture}, test accuracy ${pct(accuracy)}).`;
+    await teacher.restore();
   } catch (e) {
     status.textContent = `The in-browser model could not load (${(e as Error).message}); the server will answer.`;
     (document.querySelector("input[name=engine][value=server]") as HTMLInputElement).checked = true;

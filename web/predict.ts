@@ -4,6 +4,7 @@
  */
 import * as ort from "onnxruntime-web/wasm";
 import { NoInkError, preprocess, rgbaLight, SIZE } from "../src/vision/preprocess.js";
+import { argmax } from "../src/util/argmax.js";
 import type { Pad } from "./pad.js";
 
 export interface Digit {
@@ -27,15 +28,37 @@ export interface ModelInfo {
   metrics?: { test?: { accuracy?: number } };
 }
 
+/** The pad's one digit as the model's 28×28 input (NoInkError when it is blank). */
+export function padInput(pad: Pad): Float32Array {
+  const { data, width, height } = pad.pixels();
+  return preprocess(rgbaLight(data, width, height)).input;
+}
+
 export class BrowserModel {
   private constructor(private session: ort.InferenceSession) {}
 
-  static async load(): Promise<BrowserModel> {
+  /** The served model, or the given one (a model tuned in this page). */
+  static async load(onnx?: Uint8Array): Promise<BrowserModel> {
     ort.env.wasm.wasmPaths = "/ort/";
     ort.env.wasm.numThreads = 1; // threads need cross-origin isolation; one digit takes ~1 ms anyway
+    const options = { executionProviders: ["wasm"] };
     return new BrowserModel(
-      await ort.InferenceSession.create("/model.onnx", { executionProviders: ["wasm"] }),
+      await (onnx
+        ? ort.InferenceSession.create(onnx, options)
+        : ort.InferenceSession.create("/model.onnx", options)),
     );
+  }
+
+  /** The digit it reads in each of n 28×28 inputs. */
+  async digits(x: Float32Array, n: number): Promise<number[]> {
+    const out = await this.session.run({ input: new ort.Tensor("float32", x, [n, SIZE, SIZE, 1]) });
+    const p = out.output.data as Float32Array;
+    const classes = p.length / n;
+    return Array.from({ length: n }, (_, i) => argmax(p.subarray(i * classes, (i + 1) * classes)));
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
   }
 
   /** Runs another model from now on (one fine-tuned in this page). */

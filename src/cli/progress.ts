@@ -66,3 +66,38 @@ export class TrainingProgress {
 /** Progress of drawing a pen set's digits, on stderr. */
 export const drawing = (name: string, done: number, total: number) =>
   process.stderr.write(`\rdrawing ${name} as the page draws: ${done}/${total}${done === total ? "\n" : ""}`);
+
+/** A bar for work counted in steps (tuning steps, writers), on a terminal; a line when it ends otherwise. */
+export class StepsBar {
+  private bar?: cliProgress.SingleBar;
+
+  constructor(
+    private readonly what: string,
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+  ) {}
+
+  update(done: number, total: number, detail = ""): void {
+    if (this.stream.isTTY) {
+      this.bar ??= new cliProgress.SingleBar(
+        {
+          stream: this.stream,
+          format: `${this.what} {value}/{total} {bar} ETA {eta_formatted} {detail}`,
+          barCompleteChar: "━",
+          barIncompleteChar: "─",
+          barsize: 24,
+          hideCursor: true,
+          clearOnComplete: true,
+          fps: 10,
+        },
+        cliProgress.Presets.shades_classic,
+      );
+      if (done === 1 || !this.bar.isActive) this.bar.start(total, done, { detail });
+      else this.bar.update(done, { detail });
+    }
+    if (done === total) {
+      this.bar?.stop();
+      this.bar = undefined;
+      this.stream.write(`${this.what}: ${total}/${total} ${detail}\n`);
+    }
+  }
+}

@@ -1,3 +1,4 @@
+import { REPLAY_DIGITS } from "../adapt/tune.js";
 import cluster from "node:cluster";
 import type { AddressInfo } from "node:net";
 import { Command } from "commander";
@@ -8,7 +9,6 @@ import { openSamples } from "../samples/open.js";
 import { loadMnist } from "../data/mnist.js";
 
 /** MNIST training digits the page mixes into fine-tuning. */
-const REPLAY_DIGITS = 1000;
 import { openModel } from "../saved/resolve.js";
 import { LOCAL_HOSTS } from "../server/guard.js";
 import { nonNegativeInt, port, positiveInt } from "./options.js";

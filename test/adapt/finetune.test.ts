@@ -7,7 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { finetune } from "../../src/training/finetune.js";
+import { finetune } from "../../src/adapt/finetune.js";
 import { loadModel } from "../../src/saved/saved-model.js";
 import { simulatedWriter } from "../helpers/writer.js";
 
@@ -21,7 +21,12 @@ describe("finetune", () => {
     expect(r.after.samples).toBeGreaterThanOrEqual(r.before.samples + 0.04);
     expect(r.after.mnist).toBeGreaterThanOrEqual(r.before.mnist - 0.003);
     const tuned = loadModel(out);
-    expect(tuned.metadata.training?.finetuned).toMatchObject({ samples: "simulated writer", trained: 200 });
+    expect(tuned.metadata.training?.finetuned).toMatchObject({
+      samples: "simulated writer",
+      trained: 200,
+      digits: 200,
+      steps: 200,
+    });
   }, 180_000);
 
   it("refuses too few digits and an ensemble", async () => {
