@@ -5,15 +5,25 @@ import type { TopLevelSpec } from "vega-lite";
 import { writeFigure } from "../report/report.js";
 import type { WriterReport } from "./writers.js";
 
-/** Each writer a point: accuracy before tuning across, after up; above the diagonal, tuning helped. */
+/**
+ * Each writer a point: their mistakes before tuning across, after up, as a share of their other digits (on a
+ * symlog scale, so one mistake in 200 is as visible as a writer read three-quarters right); below the
+ * diagonal, tuning helped.
+ */
 export function beforeAfterChart(r: WriterReport): TopLevelSpec {
-  const values = r.rows.map((w) => ({ ...w, K: `K = ${w.k} per class` }));
-  const low = Math.max(0, Math.floor(Math.min(...r.rows.flatMap((w) => [w.before, w.after])) * 20) / 20);
-  const scale = { domain: [low, 1], clamp: true };
+  const values = r.rows.map((w) => ({
+    ...w,
+    K: `K = ${w.k} of each digit`,
+    mistakesBefore: 100 * (1 - w.before),
+    mistakesAfter: 100 * (1 - w.after),
+  }));
+  const top = Math.max(5, ...values.flatMap((v) => [v.mistakesBefore, v.mistakesAfter]));
+  const scale = { type: "symlog", constant: 1, domain: [0, top], nice: false };
+  const axis = { values: [0, 1, 2, 5, 10, 20, 50].filter((v) => v <= top), format: "d" };
   return {
     title: {
-      text: "Each unseen writer, before and after tuning on K of their digits of each class",
-      subtitle: "accuracy on all their other digits; above the diagonal: better after",
+      text: "Each unseen writer's mistakes, before and after learning K of their digits of each kind",
+      subtitle: "% of all their other digits read wrong; below the dashed diagonal: fewer mistakes after",
     },
     data: { values },
     facet: { column: { field: "K", type: "nominal", title: null } },
@@ -22,7 +32,7 @@ export function beforeAfterChart(r: WriterReport): TopLevelSpec {
       height: 220,
       layer: [
         {
-          data: { values: [{ a: low }, { a: 1 }] },
+          data: { values: [{ a: 0 }, { a: top }] },
           mark: { type: "line", color: "#999", strokeDash: [4, 4] },
           encoding: {
             x: { field: "a", type: "quantitative", scale },
@@ -32,8 +42,8 @@ export function beforeAfterChart(r: WriterReport): TopLevelSpec {
         {
           mark: { type: "point", filled: true, opacity: 0.75, size: 45 },
           encoding: {
-            x: { field: "before", type: "quantitative", scale, axis: { format: ".0%" }, title: "before" },
-            y: { field: "after", type: "quantitative", scale, axis: { format: ".0%" }, title: "after" },
+            x: { field: "mistakesBefore", type: "quantitative", scale, axis, title: "% wrong before" },
+            y: { field: "mistakesAfter", type: "quantitative", scale, axis, title: "% wrong after" },
             color: { field: "set", type: "nominal", title: "writers of" },
             shape: { field: "set", type: "nominal" },
             tooltip: [

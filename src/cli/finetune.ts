@@ -125,7 +125,7 @@ export function finetuneCommand(): Command {
       };
       const say = (m: string) => process.stderr.write(`${m}\n`);
       if (o.writers) {
-        const bar = new StepsBar("writers tuned");
+        const bar = new StepsBar("writers tuned", true);
         const r = await writerProtocol({
           model: o.model,
           sets: o.writers,

@@ -67,12 +67,16 @@ export class TrainingProgress {
 export const drawing = (name: string, done: number, total: number) =>
   process.stderr.write(`\rdrawing ${name} as the page draws: ${done}/${total}${done === total ? "\n" : ""}`);
 
-/** A bar for work counted in steps (tuning steps, writers), on a terminal; a line when it ends otherwise. */
+/**
+ * A bar for work counted in steps (tuning steps, writers) on a terminal; otherwise (logs, CI) a line when it
+ * ends, or a line for each step when each is worth reading (`everyStep`).
+ */
 export class StepsBar {
   private bar?: cliProgress.SingleBar;
 
   constructor(
     private readonly what: string,
+    private readonly everyStep = false,
     private readonly stream: NodeJS.WriteStream = process.stderr,
   ) {}
 
@@ -97,7 +101,8 @@ export class StepsBar {
     if (done === total) {
       this.bar?.stop();
       this.bar = undefined;
-      this.stream.write(`${this.what}: ${total}/${total} ${detail}\n`);
     }
+    if (done === total || (this.everyStep && !this.stream.isTTY))
+      this.stream.write(`${this.what}: ${done}/${total} ${detail}\n`);
   }
 }

@@ -20,6 +20,7 @@ import { adam, fit } from "../../src/engine/index.js";
 import { buildApp } from "../../src/server/app.js";
 import { SqliteSampleStore } from "../../src/samples/sqlite.js";
 import { launchChromium } from "../helpers/browser.js";
+import { answerPrompts, drawPen, writerDigits } from "../helpers/pad.js";
 import { mnistSlice } from "../helpers/mnist.js";
 import { parsePenDigits, placeOnPad, readGzipText, type PenDigit } from "../../src/data/strokes.js";
 import { Random } from "../../src/util/random.js";
@@ -255,20 +256,7 @@ describe("the web app in Chromium", () => {
       const strokes = placeOnPad(d.strokes, rng, pen).map((s) =>
         s.map(([x, y]) => [Math.round(x), Math.round(y)] as const),
       );
-      await page.click("#clear");
-      await page.selectOption("#pen", String(pen));
-      await page.locator("#pad").scrollIntoViewIfNeeded();
-      const box = (await page.locator("#pad").boundingBox()) as { x: number; y: number; width: number };
-      const at = ([x, y]: readonly [number, number]) => [
-        box.x + (x * box.width) / 280,
-        box.y + (y * box.width) / 280,
-      ];
-      for (const s of strokes) {
-        await page.mouse.move(...(at(s[0]) as [number, number]));
-        await page.mouse.down();
-        for (const p of s.slice(1)) await page.mouse.move(...(at(p) as [number, number]));
-        await page.mouse.up();
-      }
+      await drawPen(page, strokes, pen);
       const drawn = await page.evaluate(() => {
         const c = document.getElementById("pad") as HTMLCanvasElement;
         return Array.from(c.getContext("2d")!.getImageData(0, 0, 280, 280).data);
@@ -321,62 +309,6 @@ describe("inside the model, in the page", () => {
   }, 60_000);
 });
 
-/** Draws pen strokes (pad coordinates) on the pad with the mouse, after clearing it. */
-async function drawPen(strokes: readonly (readonly (readonly [number, number])[])[], pen: number) {
-  await page.click("#clear");
-  await page.selectOption("#pen", String(pen));
-  await page.locator("#pad").scrollIntoViewIfNeeded();
-  const box = (await page.locator("#pad").boundingBox()) as { x: number; y: number; width: number };
-  const at = ([x, y]: readonly [number, number]) =>
-    [box.x + (x * box.width) / 280, box.y + (y * box.width) / 280] as [number, number];
-  for (const s of strokes) {
-    await page.mouse.move(...at(s[0]));
-    await page.mouse.down();
-    for (const p of s.slice(1)) await page.mouse.move(...at(p));
-    await page.mouse.up();
-  }
-}
-
-/** One writer's own digits (real pen strokes), by label, handed out in order. */
-async function writerDigits(file: string, writer: string): Promise<Map<number, PenDigit[]>> {
-  const byLabel = new Map<number, PenDigit[]>();
-  for (const d of parsePenDigits(await readGzipText(file), file))
-    if (d.writer === writer) byLabel.set(d.label, [...(byLabel.get(d.label) ?? []), d]);
-  return byLabel;
-}
-
-/**
- * Answers the card's prompts with the writer's digits until it stops asking (or `until` prompts): each
- * prompted digit drawn from real strokes, placed on the pad as a person would, then Next.
- */
-async function answerPrompts(
-  byLabel: Map<number, PenDigit[]>,
-  rng: Random,
-  until = Infinity,
-): Promise<number> {
-  let answered = 0;
-  while (answered < until && (await page.locator("#teach-card").isVisible())) {
-    const asked = Number(await page.locator("#teach-ask").getAttribute("data-digit"));
-    const left = await page.locator("#teach-left").textContent();
-    const d = byLabel.get(asked)?.shift();
-    if (!d) throw new Error(`the writer has no more ${asked}s`);
-    await drawPen(
-      placeOnPad(d.strokes, rng, 20).map((s) => s.map(([x, y]) => [Math.round(x), Math.round(y)] as const)),
-      20,
-    );
-    await page.click("#teach-next");
-    answered++;
-    // The card moved on (or closed): the next prompt is not read before it is shown.
-    await page.waitForFunction(
-      (was) =>
-        document.getElementById("teach-card")?.hidden === true ||
-        document.getElementById("teach-left")?.textContent !== was,
-      left,
-    );
-  }
-  return answered;
-}
-
 describe("learning the person's handwriting in the page", () => {
   // A UNIPEN writer the shipped model never saw (held out of its training), who writes 9 with a long tail.
   const WRITER = "syn/rkt-dig19";
@@ -404,10 +336,10 @@ describe("learning the person's handwriting in the page", () => {
     expect(await page.locator("#teach-ask").getAttribute("data-digit")).toBe(asked);
 
     const rng = new Random(23);
-    expect(await answerPrompts(byLabel, rng, 30)).toBe(30);
+    expect(await answerPrompts(page, byLabel, rng, 30)).toBe(30);
     // The tuning runs while the card asks for the check digits.
     await expect(page.locator("#teach-left").textContent()).resolves.toMatch(/10 of 10 left to check with/);
-    expect(await answerPrompts(byLabel, rng)).toBe(10);
+    expect(await answerPrompts(page, byLabel, rng)).toBe(10);
     await page.waitForFunction(() => document.body.dataset.tunedCheck !== undefined, null, {
       timeout: 120_000,
     });
@@ -426,6 +358,8 @@ describe("learning the person's handwriting in the page", () => {
     await expect(page.locator("#tune-result").textContent()).resolves.toBe(
       `Your 10 check digits, which it never learned from: the model read ${before} right before, ${after} after.`,
     );
+    // Nothing was ticked: the server never saw the person's digits.
+    expect(await store.count()).toBe(0);
     // The server has only the shipped model: the page answers with the tuned one, itself.
     expect(await page.locator("input[name=engine][value=server]").isDisabled()).toBe(true);
     await page.screenshot({ path: path.join(ARTIFACTS, "web-app-tuned.png"), fullPage: true });
@@ -470,6 +404,7 @@ describe("learning the person's handwriting in the page", () => {
     expect(await page.locator("input[name=engine][value=server]").isDisabled()).toBe(true);
     const nine = byLabel.get(9)!.shift()!;
     await drawPen(
+      page,
       placeOnPad(nine.strokes, new Random(3), 20).map((s) =>
         s.map(([x, y]) => [Math.round(x), Math.round(y)] as const),
       ),
@@ -481,7 +416,7 @@ describe("learning the person's handwriting in the page", () => {
   it("keeps the model it had when the card is closed during the tuning", async () => {
     const kept = await page.evaluate(() => document.getElementById("tune-status")?.textContent);
     await page.click("#teach-start");
-    expect(await answerPrompts(byLabel, new Random(29), 30)).toBe(30);
+    expect(await answerPrompts(page, byLabel, new Random(29), 30)).toBe(30);
     await page.click("#teach-close");
     await expect(page.locator("#tune-status").textContent()).resolves.toBe(
       "Closed before it finished: the model that answered before still answers.",
@@ -594,9 +529,9 @@ describe("fine-tuning a batch-norm model in the page", () => {
 
   it("tunes it in the worker, carrying the moving statistics through every step", async () => {
     await page.click("#teach-start");
-    expect(await answerPrompts(await writerDigits(UNIPEN_FILE, "syn/jel-dig14"), new Random(31), 30)).toBe(
-      30,
-    );
+    expect(
+      await answerPrompts(page, await writerDigits(UNIPEN_FILE, "syn/jel-dig14"), new Random(31), 30),
+    ).toBe(30);
     await page.click("#teach-skip");
     await page.waitForFunction(
       () =>
@@ -652,6 +587,17 @@ describe("on a phone", () => {
     expect(await page.locator("#glance-digit").textContent()).toBe(String(digit));
     expect(await page.locator("#glance-confidence").textContent()).toMatch(/% sure$/);
     await page.screenshot({ path: path.join(ARTIFACTS, "web-app-phone.png") });
+    // Teaching it on a phone: the card's request stays on screen beside the pad, covering none of it.
+    await page.locator("#teach-start").scrollIntoViewIfNeeded();
+    await page.click("#teach-start");
+    await page.locator("#pad").scrollIntoViewIfNeeded();
+    expect(await inView("#pad")).toBe(true);
+    expect(await inView("#teach-ask")).toBe(true);
+    const pad = (await page.locator("#pad").boundingBox())!;
+    const card = (await page.locator("#teach-card").boundingBox())!;
+    expect(card.y).toBeGreaterThanOrEqual(pad.y + pad.height);
+    await page.screenshot({ path: path.join(ARTIFACTS, "web-app-phone-teach.png") });
+    await page.click("#teach-close");
     await page.close();
     page = desktop;
   }, 60_000);
