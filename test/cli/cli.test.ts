@@ -412,6 +412,38 @@ describe("digits samples", () => {
   });
 });
 
+describe("digits finetune --writers", () => {
+  it("runs the writer protocol on held-out pen writers: a table, the report as JSON and a figure", async () => {
+    const out = path.join(tmp, "writers");
+    const args = [
+      "finetune",
+      "--writers",
+      "pendigits",
+      "--data-dir",
+      path.resolve(ROOT, "../shared/datasets"),
+    ];
+    const r = await digits(...args, "--k", "1", "--max-writers", "1", "--steps", "5", "--out", out, "--json");
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.rows).toHaveLength(1);
+    expect(report.rows[0]).toMatchObject({ set: "pendigits", k: 1, learned: 10 });
+    expect(report.summary.map((s: { set: string }) => s.set).sort()).toEqual(["all", "pendigits"]);
+    expect(JSON.parse(fs.readFileSync(path.join(out, "writers.json"), "utf8")).rows).toEqual(report.rows);
+    expect(fs.statSync(path.join(out, "writers.png")).size).toBeGreaterThan(10_000);
+    expect(r.stderr).toMatch(/writers tuned: 1\/1 pendigits \S+ K=1: [\d.]+% → [\d.]+%/);
+    const bad = await digits(...args, "--k", "0,3");
+    expect([bad.code, bad.stderr]).toEqual([1, expect.stringMatching(/--k must list whole numbers/)]);
+    const noWriters = await digits(
+      "finetune",
+      "--writers",
+      "usps",
+      "--data-dir",
+      path.resolve(ROOT, "../shared/datasets"),
+    );
+    expect(noWriters.stderr).toMatch(/no set names its writers/);
+  }, 120_000);
+});
+
 describe("digits evaluate", () => {
   it("--json gives accuracy, loss and count, matching the run's own metrics", async () => {
     const r = await digits("evaluate", "--model", runDir, "--json");
