@@ -5,13 +5,13 @@
  * inference), as it shows "Answered by this browser in … ms".
  * Usage: npm run bench:page [-- --model DIR --rounds 60]. JSON on the last line.
  */
-import { spawn } from "node:child_process";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { PACKAGE_ROOT, DEFAULT_MODEL_DIR } from "../src/paths.js";
 import { parsePenDigits, placeOnPad, readGzipText } from "../src/data/strokes.js";
 import { Random } from "../src/util/random.js";
 import { launchChromium } from "../test/helpers/browser.js";
+import { serveModel } from "./served.js";
 
 const { values } = parseArgs({
   options: {
@@ -24,28 +24,11 @@ const file = path.resolve(PACKAGE_ROOT, "../shared/datasets/pendigits/pendigits-
 const [digit] = parsePenDigits(await readGzipText(file), file);
 const strokes = placeOnPad(digit.strokes, new Random(1), 20);
 
-const port = 3000 + Math.floor(Math.random() * 2000);
-const server = spawn(
-  process.execPath,
-  [
-    path.join(PACKAGE_ROOT, "bin/digits.js"),
-    "serve",
-    "--model",
-    values.model!,
-    "--port",
-    String(port),
-    "--no-samples",
-  ],
-  { stdio: ["ignore", "ignore", "pipe"] },
-);
-await new Promise<void>((resolve, reject) => {
-  server.stderr!.on("data", (b: Buffer) => / on http:\/\//.test(String(b)) && resolve());
-  server.on("exit", (code) => reject(new Error(`digits serve exited with ${code}`)));
-});
+const server = await serveModel(values.model!);
 const browser = await launchChromium();
 try {
   const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
-  await page.goto(`http://127.0.0.1:${port}/`);
+  await page.goto(server.url);
   await page.waitForFunction(() => document.getElementById("status")?.textContent?.startsWith("Model ready"));
   const box = (await page.locator("#pad").boundingBox())!;
   const at = ([x, y]: readonly [number, number]): [number, number] => [
@@ -85,5 +68,5 @@ try {
   );
 } finally {
   await browser.close();
-  server.kill();
+  server.stop();
 }

@@ -6,12 +6,12 @@
  * steps in a Web Worker on onnxruntime-web, loading the tuned model). Each round is a fresh page.
  * Usage: npm run bench:teach [-- --model DIR --rounds 3]. JSON on the last line.
  */
-import { spawn } from "node:child_process";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { PACKAGE_ROOT, DEFAULT_MODEL_DIR } from "../src/paths.js";
 import { Random } from "../src/util/random.js";
 import { launchChromium } from "../test/helpers/browser.js";
+import { serveModel } from "./served.js";
 import { answerPrompts, writerDigits } from "../test/helpers/pad.js";
 
 const { values } = parseArgs({
@@ -24,31 +24,14 @@ const { values } = parseArgs({
 const rounds = Number(values.rounds);
 const file = path.resolve(PACKAGE_ROOT, "../shared/datasets/unipen/unipen-1a-strokes.jsonl.gz");
 
-const port = 3000 + Math.floor(Math.random() * 2000);
-const server = spawn(
-  process.execPath,
-  [
-    path.join(PACKAGE_ROOT, "bin/digits.js"),
-    "serve",
-    "--model",
-    values.model!,
-    "--port",
-    String(port),
-    "--no-samples",
-  ],
-  { stdio: ["ignore", "ignore", "pipe"] },
-);
-await new Promise<void>((resolve, reject) => {
-  server.stderr!.on("data", (b: Buffer) => / on http:\/\//.test(String(b)) && resolve());
-  server.on("exit", (code) => reject(new Error(`digits serve exited with ${code}`)));
-});
+const server = await serveModel(values.model!);
 const browser = await launchChromium();
 const seconds: number[] = [];
 try {
   for (let r = 0; r < rounds; r++) {
     const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
     const page = await context.newPage();
-    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.goto(server.url);
     await page.waitForFunction(() =>
       document.getElementById("status")?.textContent?.startsWith("Model ready"),
     );
@@ -67,7 +50,7 @@ try {
   }
 } finally {
   await browser.close();
-  server.kill();
+  server.stop();
 }
 seconds.sort((a, b) => a - b);
 console.log(

@@ -13,6 +13,7 @@ import { sizeOf } from "../engine/graph/ir.js";
 import type { Sequential } from "../engine/model/sequential.js";
 import { SessionStepper, type StepRuntime } from "../engine/runtime/step.js";
 import { Random } from "../util/random.js";
+import { STANDARD_AUGMENT } from "../zoo/recipes.js";
 
 /** Digits as the model reads them: x is [n, ...the model's input] in 0–1. */
 export interface Digits {
@@ -36,14 +37,7 @@ export const ADAPT: AdaptSettings = {
   batchSize: 32,
   learningRate: 1e-4,
   share: 0.4,
-  augment: {
-    rotation: 12,
-    scale: 0.12,
-    shear: 10,
-    translate: 2,
-    elastic: { alpha: 1.5, cells: 4 },
-    thickness: 0.5,
-  },
+  augment: STANDARD_AUGMENT,
   seed: 1,
 };
 
