@@ -28,6 +28,8 @@ export interface AdaptSettings {
   /** The person's digits' share of each batch (the rest are the replay digits). */
   share: number;
   augment: AugmentOptions | null;
+  /** Layers left as they are (by name: "conv2d"). */
+  frozen: string[];
   seed: number;
 }
 
@@ -38,6 +40,7 @@ export const ADAPT: AdaptSettings = {
   learningRate: 1e-4,
   share: 0.4,
   augment: STANDARD_AUGMENT,
+  frozen: [],
   seed: 1,
 };
 
@@ -54,6 +57,7 @@ export interface AdaptRecord {
   share: number;
   optimizer: { name: string; config: Record<string, unknown> };
   augment: AugmentOptions | null;
+  frozen: string[];
   seed: number;
 }
 
@@ -112,7 +116,10 @@ export async function adapt(
     schedule: "cosine",
     decaySteps: s.steps,
   });
-  const step: StepSpec = parseStepSpec({ augment: s.augment ?? undefined });
+  const step: StepSpec = parseStepSpec({
+    augment: s.augment ?? undefined,
+    frozen: s.frozen.length > 0 ? s.frozen : undefined,
+  });
   const stepper = new SessionStepper(rt, model, optimizer, { step, seed: s.seed });
   const rng = new Random(s.seed);
   const x = new Float32Array(s.batchSize * per);
@@ -145,6 +152,7 @@ export async function adapt(
     share: fromMine / s.batchSize,
     optimizer: { name: optimizer.name, config: optimizer.config as Record<string, unknown> },
     augment: s.augment,
+    frozen: s.frozen,
     seed: s.seed,
   };
 }

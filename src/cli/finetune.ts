@@ -114,6 +114,7 @@ export function finetuneCommand(): Command {
     )
     .option("--share <f>", "their digits' share of each batch", fraction("--share"), ADAPT.share)
     .option("--mnist <n>", "MNIST training digits mixed in", positiveInt("--mnist"))
+    .option("--freeze <layers...>", "layers left as they are (by name, as `digits summary` shows them)")
     .option("--seed <n>", "seed for drawing batches and augmentation", positiveInt("--seed"), ADAPT.seed)
     .option("--json", "print the figures as JSON on stdout")
     .action(async (o) => {
@@ -122,6 +123,7 @@ export function finetuneCommand(): Command {
         learningRate: o.lr,
         share: o.share,
         seed: o.seed,
+        frozen: o.freeze ?? [],
       };
       const say = (m: string) => process.stderr.write(`${m}\n`);
       if (o.writers) {

@@ -125,6 +125,34 @@ describe("fit", () => {
     expect(Array.from(model2.weights.get("dense/kernel") as Float32Array)).not.toEqual(Array.from(initial));
   });
 
+  it("leaves frozen layers as they are and trains the others, in process and on replicas", async () => {
+    const train = await mnistSlice("train", 0, 512);
+    for (const replicas of [1, 2]) {
+      const model = small();
+      const before = new Map([...model.weights].map(([k, v]) => [k, Float32Array.from(v)]));
+      await fit(model, train.x, train.labels, {
+        optimizer: adam(),
+        epochs: 1,
+        batchSize: 64,
+        replicas,
+        inProcess: true,
+        step: { frozen: ["conv2d", "dense"] },
+      }).done;
+      for (const [key, was] of before) {
+        const moved = model.weights.get(key)!.some((v, i) => v !== was[i]);
+        expect(moved, `${key} with ${replicas} replica(s)`).toBe(key.startsWith("dense_1/"));
+      }
+    }
+    const frozenWrong = fit(small(), train.x, train.labels, {
+      optimizer: adam(),
+      inProcess: true,
+      step: { frozen: ["max_pooling2d", "conv9"] },
+    });
+    await expect(frozenWrong.done).rejects.toThrow(
+      /frozen names no layer with trainable weights: max_pooling2d, conv9/,
+    );
+  });
+
   it("rejects bad input with clear errors", async () => {
     const model = small();
     const x = new Float32Array(784 * 2);

@@ -22,6 +22,8 @@ export const stepSpecSchema = z
     augment: augmentSchema.optional(),
     /** Label smoothing ε: the loss's targets are (1 − ε)·one-hot + ε/classes, as Keras's. */
     labelSmoothing: z.number().min(0).lt(1).default(0),
+    /** Layers (by name) whose weights the step leaves as they are: their gradient is zero, and not computed. */
+    frozen: z.array(z.string()).optional(),
   })
   .strict()
   // Augmentation that changes nothing is left out of the graph.
@@ -43,7 +45,7 @@ export interface GradientOptions {
 
 /** The graph up to the flat gradient, before the backward passes run. */
 function differentiated(model: Sequential, batch: number, o: GradientOptions) {
-  const { augment, labelSmoothing } = o.step ?? parseStepSpec();
+  const { augment, labelSmoothing, frozen } = o.step ?? parseStepSpec();
   const passes = o.passes ?? trainingPasses();
   const g = new Graph();
   const given = g.input(TRAIN.x, [batch, ...model.inputSpec.shape]);
@@ -87,10 +89,21 @@ function differentiated(model: Sequential, batch: number, o: GradientOptions) {
     g.output(g.rename(stateUpdates.get(key) ?? TRAIN.state(key), TRAIN.next(TRAIN.state(key))));
   runPasses(g, passes.forward);
 
-  const { grads } = differentiate(g, loss, model.trainableKeys.map(nameOf));
+  const layerOf = (key: string) => key.slice(0, key.lastIndexOf("/"));
+  const unknown = (frozen ?? []).filter((name) => !model.trainableKeys.some((k) => layerOf(k) === name));
+  if (unknown.length > 0)
+    throw new Error(`step: frozen names no layer with trainable weights: ${unknown.join(", ")}`);
+  const learned = model.trainableKeys.filter((k) => !frozen?.includes(layerOf(k)));
+  const { grads } = differentiate(g, loss, learned.map(nameOf));
+  const gradOf = new Map(learned.map((k, i) => [k, grads[i]]));
   const flat = g.op(
     "Concat",
-    grads.map((d) => g.op("Reshape", [d, g.ints([-1], "shape")])),
+    flatLayout(model).map((l) => {
+      const d = gradOf.get(l.key);
+      return d
+        ? g.op("Reshape", [d, g.ints([-1], "shape")])
+        : g.initializer(g.fresh(`frozen/${l.key}`), [l.size], new Float32Array(l.size));
+    }),
     { axis: 0 },
   );
   return { g, grad: flat, passes };
