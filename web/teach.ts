@@ -61,7 +61,10 @@ export class Teacher {
   private taught: Written[] = [];
   private checks: Written[] = [];
   private worker: Worker | undefined;
+  /** The tuned model answering now (from this visit or kept from an earlier one). */
   private tuned: Tuned | undefined;
+  /** The model this round of the card learned, once it has. */
+  private learned: Tuned | undefined;
   private lastDigitAt = 0;
   private download: string | undefined;
 
@@ -82,11 +85,19 @@ export class Teacher {
     $("tune-download").addEventListener("click", () => this.offer());
   }
 
-  /** A model tuned in an earlier visit answers again. */
+  /** A model tuned in an earlier visit answers again; one that cannot be read is forgotten. */
   async restore(): Promise<void> {
     const kept = await get<Tuned>(KEY).catch(() => undefined);
     if (!kept) return;
-    await this.use(kept.onnx);
+    try {
+      await this.use(kept.onnx);
+    } catch (e) {
+      await del(KEY);
+      await this.use(undefined);
+      $("tune-status").textContent =
+        `The tuned model this browser kept could not be read (${(e as Error).message}); it was forgotten, and the shipped model answers.`;
+      return;
+    }
     this.tuned = kept;
     this.showTuned(`Answering with the model tuned to your handwriting${this.when()}, kept in this browser.`);
   }
@@ -111,6 +122,7 @@ export class Teacher {
     this.asks = shuffled(TEACH);
     this.taught = [];
     this.checks = [];
+    this.learned = undefined;
     $("teach-card").hidden = false;
     $("teach-start").hidden = true;
     $("teach-keep-row").hidden = !this.keeping();
@@ -216,7 +228,7 @@ export class Teacher {
       }
       await this.use(m.onnx);
       const seconds = (performance.now() - this.lastDigitAt) / 1000;
-      this.tuned = { onnx: m.onnx, metadata: m.metadata };
+      this.tuned = this.learned = { onnx: m.onnx, metadata: m.metadata };
       await set(KEY, this.tuned);
       document.body.dataset.tunedSeconds = seconds.toFixed(2);
       this.showTuned(
@@ -230,7 +242,8 @@ export class Teacher {
 
   /** Before and after on the check digits, once both the checks and the tuning are done. */
   private async compare(): Promise<void> {
-    if (!this.tuned || this.checks.length === 0) return;
+    const learned = this.learned;
+    if (!learned || this.checks.length === 0) return;
     const { x, labels } = pack(this.checks);
     const n = labels.length;
     const right = async (model: BrowserModel) => {
@@ -239,10 +252,10 @@ export class Teacher {
       return read.filter((d, i) => d === labels[i]).length;
     };
     const before = await right(await BrowserModel.load());
-    const after = await right(await BrowserModel.load(this.tuned.onnx));
-    const f = (this.tuned.metadata.training as { finetuned: Record<string, unknown> }).finetuned;
+    const after = await right(await BrowserModel.load(learned.onnx));
+    const f = (learned.metadata.training as { finetuned: Record<string, unknown> }).finetuned;
     f.check = { digits: n, before: before / n, after: after / n };
-    await set(KEY, this.tuned);
+    if (this.tuned === learned) await set(KEY, learned);
     $("tune-result").textContent =
       `Your ${n} check digits, which it never learned from: the model read ${before} right before, ${after} after.`;
     document.body.dataset.tunedCheck = `${before}/${after}/${n}`;

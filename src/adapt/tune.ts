@@ -63,14 +63,6 @@ export interface AdaptRecord {
 
 export interface AdaptEvents {
   onStep?(step: number, steps: number, loss: number): void;
-  /** Checked before every step: true stops the tuning and leaves the model as it was. */
-  cancelled?(): boolean;
-}
-
-export class AdaptCancelled extends Error {
-  constructor() {
-    super("tuning cancelled; the model is as it was");
-  }
 }
 
 /** Refuses what cannot be learned from, naming it. */
@@ -92,8 +84,8 @@ export function checkDigits(model: Sequential, d: Digits, what: string): void {
 }
 
 /**
- * Tunes `model` in place on `mine`, mixing in `replay`; on any error or cancellation the model's weights are
- * untouched (they are only replaced after the last step).
+ * Tunes `model` in place on `mine`, mixing in `replay`; on any error the model's weights are untouched (they
+ * are only replaced after the last step), and the page stops a tuning by ending its worker.
  */
 export async function adapt(
   rt: StepRuntime,
@@ -126,7 +118,6 @@ export async function adapt(
   const y = new Float32Array(s.batchSize * classes);
   try {
     for (let t = 1; t <= s.steps; t++) {
-      if (events.cancelled?.()) throw new AdaptCancelled();
       y.fill(0);
       for (let b = 0; b < s.batchSize; b++) {
         const [from, i] = b < fromMine ? [mine, rng.int(own)] : [replay as Digits, rng.int(others)];

@@ -440,6 +440,43 @@ describe("learning the person's handwriting in the page", () => {
     expect(await page.evaluate(() => document.body.dataset.tunedModel)).toBeUndefined();
     await expect(page.locator("#tune-forget").isVisible()).resolves.toBe(false);
   }, 60_000);
+
+  it("forgets a kept model it cannot read, and the shipped model answers", async () => {
+    // What idb-keyval keeps under the page's key, made unreadable: three bytes where the ONNX file was.
+    await page.evaluate(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const open = indexedDB.open("keyval-store");
+          open.onsuccess = () => {
+            const tx = open.result.transaction("keyval", "readwrite");
+            tx.objectStore("keyval").put(
+              { onnx: new Uint8Array([1, 2, 3]), metadata: {} },
+              "digits-tuned-model",
+            );
+            tx.oncomplete = () => resolve();
+            tx.onerror = () => reject(tx.error);
+          };
+          open.onerror = () => reject(open.error);
+        }),
+    );
+    await page.reload();
+    await page.waitForFunction(() =>
+      /could not be read/.test(document.getElementById("tune-status")?.textContent ?? ""),
+    );
+    await expect(page.locator("#tune-status").textContent()).resolves.toMatch(
+      /^The tuned model this browser kept could not be read \(.+\); it was forgotten, and the shipped model answers\.$/,
+    );
+    expect(await page.evaluate(() => document.body.dataset.tunedModel)).toBeUndefined();
+    expect(await page.locator("#status").textContent()).toMatch(/^Model ready/);
+    const { pixels, labels } = await mnistSlice("t10k", 0, 1);
+    await drawDigit(pixels, 8, { x: 30, y: 30 }, "20");
+    expect(await prediction("browser")).toBe(labels[0]);
+    await page.reload();
+    await page.waitForFunction(() =>
+      document.getElementById("status")?.textContent?.startsWith("Model ready"),
+    );
+    expect(await page.locator("#tune-status").textContent()).toBe("");
+  }, 60_000);
 });
 
 describe("reading a number in the page", () => {
