@@ -4,8 +4,7 @@
  * they were.
  */
 import { describe, expect, it } from "vitest";
-import { adapt, type Digits } from "../../src/adapt/tune.js";
-import { nodeRuntime } from "../../src/engine/runtime/ort.js";
+import { adapt, nodeRuntime, type Digits } from "../../src/adapt/index.js";
 import { loadModel } from "../../src/saved/saved-model.js";
 import { DEFAULT_MODEL_DIR } from "../../src/paths.js";
 import { mnistSlice } from "../helpers/mnist.js";
