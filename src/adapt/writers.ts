@@ -133,6 +133,10 @@ export async function writerProtocol(o: WriterOptions): Promise<WriterReport> {
         .map((task) => ({ k, part, task })),
     ),
   );
+  if (jobs.length === 0)
+    throw new Error(
+      `${o.sets}: no writer${o.only ? ` named ${o.only.join(", ")}` : ""} has K + 1 digits of every class at K = ${o.ks.join(", ")}`,
+    );
   const rt = nodeRuntime();
   const rows: WriterRow[] = [];
   for (const { k, part, task } of jobs) {

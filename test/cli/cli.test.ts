@@ -441,6 +441,10 @@ describe("digits finetune --writers", () => {
       path.resolve(ROOT, "../shared/datasets"),
     );
     expect(noWriters.stderr).toMatch(/no set names its writers/);
+    const nobody = await digits(...args, "--k", "3", "--writer", "nobody");
+    expect(nobody.stderr).toMatch(
+      /pendigits: no writer named nobody has K \+ 1 digits of every class at K = 3/,
+    );
   }, 120_000);
 });
 
