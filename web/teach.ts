@@ -109,6 +109,7 @@ export class Teacher {
   }
 
   private showTuned(message: string): void {
+    $("status").textContent = "Answering with the model tuned to your handwriting, in this browser.";
     $("tune-status").textContent = message;
     $("tune-forget").hidden = false;
     $("tune-download").hidden = false;
@@ -168,14 +169,21 @@ export class Teacher {
       return this.prompt();
     }
     this.phase = "done";
-    $("teach-card").hidden = true;
+    this.hideCard();
     await this.compare();
   }
 
   private skipCheck(): void {
     this.phase = "done";
     this.checks = [];
+    this.hideCard();
+  }
+
+  /** The card is done with: it can be started again (to learn from new digits, from the shipped model). */
+  private hideCard(): void {
     $("teach-card").hidden = true;
+    $("teach-start").hidden = false;
+    $("teach-start").textContent = "Teach it my handwriting again";
   }
 
   /** Closing the card stops the tuning: the model that answered before goes on answering. */
@@ -184,8 +192,7 @@ export class Teacher {
     this.worker?.terminate();
     this.worker = undefined;
     this.phase = "idle";
-    $("teach-card").hidden = true;
-    $("teach-start").hidden = false;
+    this.hideCard();
     $("tune-progress").hidden = true;
     if (tuning)
       $("tune-status").textContent =
@@ -276,6 +283,7 @@ export class Teacher {
     await this.use(undefined);
     $("tune-status").textContent =
       "Forgotten: this browser no longer keeps the tuned model; the shipped model answers.";
+    $("status").textContent = "The shipped model answers again.";
     $("tune-result").textContent = "";
     $("tune-forget").hidden = true;
     $("tune-download").hidden = true;

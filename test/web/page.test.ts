@@ -358,6 +358,12 @@ describe("learning the person's handwriting in the page", () => {
     await expect(page.locator("#tune-result").textContent()).resolves.toBe(
       `Your 10 check digits, which it never learned from: the model read ${before} right before, ${after} after.`,
     );
+    await expect(page.locator("#status").textContent()).resolves.toBe(
+      "Answering with the model tuned to your handwriting, in this browser.",
+    );
+    // The card can be started again, to learn from new digits.
+    await expect(page.locator("#teach-start").textContent()).resolves.toBe("Teach it my handwriting again");
+    expect(await page.locator("#teach-card").isVisible()).toBe(false);
     // Nothing was ticked: the server never saw the person's digits.
     expect(await store.count()).toBe(0);
     // The server has only the shipped model: the page answers with the tuned one, itself.
@@ -432,6 +438,7 @@ describe("learning the person's handwriting in the page", () => {
     await page.waitForFunction(() =>
       document.getElementById("tune-status")?.textContent?.startsWith("Forgotten"),
     );
+    await expect(page.locator("#status").textContent()).resolves.toBe("The shipped model answers again.");
     expect(await page.locator("input[name=engine][value=server]").isDisabled()).toBe(false);
     await page.reload();
     await page.waitForFunction(() =>
