@@ -63,8 +63,9 @@ export class Teacher {
   private worker: Worker | undefined;
   /** The tuned model answering now (from this visit or kept from an earlier one). */
   private tuned: Tuned | undefined;
-  /** The model this round of the card learned, once it has. */
+  /** The model this round of the card learned, once it has, and the served model it started from. */
   private learned: Tuned | undefined;
+  private served: Uint8Array | undefined;
   private lastDigitAt = 0;
   private download: string | undefined;
 
@@ -210,6 +211,7 @@ export class Teacher {
       fetch("/metadata.json").then((r) => r.json()),
       fetch("/api/replay").then(async (r) => (r.ok ? new Uint8Array(await r.arrayBuffer()) : undefined)),
     ]);
+    this.served = onnx;
     const request: TuneRequest = {
       onnx,
       metadata,
@@ -249,8 +251,8 @@ export class Teacher {
 
   /** Before and after on the check digits, once both the checks and the tuning are done. */
   private async compare(): Promise<void> {
-    const learned = this.learned;
-    if (!learned || this.checks.length === 0) return;
+    const { learned, served } = this;
+    if (!learned || !served || this.checks.length === 0) return;
     const { x, labels } = pack(this.checks);
     const n = labels.length;
     const right = async (model: BrowserModel) => {
@@ -258,7 +260,7 @@ export class Teacher {
       await model.release();
       return read.filter((d, i) => d === labels[i]).length;
     };
-    const before = await right(await BrowserModel.load());
+    const before = await right(await BrowserModel.load(served));
     const after = await right(await BrowserModel.load(learned.onnx));
     const f = (learned.metadata.training as { finetuned: Record<string, unknown> }).finetuned;
     f.check = { digits: n, before: before / n, after: after / n };

@@ -6,7 +6,7 @@
  */
 import { carve } from "../data/dataset.js";
 import { loadMnist } from "../data/mnist.js";
-import { DataError, type Split } from "../data/split.js";
+import { DataError, sliceSplit, type Split } from "../data/split.js";
 import { evaluate, type Sequential } from "../engine/index.js";
 import { nodeRuntime } from "../engine/runtime/ort.js";
 import { openModel } from "../saved/resolve.js";
@@ -63,17 +63,12 @@ export async function finetune(
   const model = loaded.model;
   const { train: mine, test: held } = carve(config.samples);
   const mnist = await loadMnist({ dataDir: config.dataDir, onProgress: say });
-  const replay = Math.min(config.mnist ?? REPLAY_DIGITS, mnist.train.count);
-  say(`tuning on ${mine.count} of your digits and ${replay} MNIST digits; ${held.count} of yours held back`);
-  const before = await scores(model, mnist.test, held);
-  const record = await adapt(
-    nodeRuntime(),
-    model,
-    mine,
-    { x: mnist.train.x.subarray(0, replay * 784), labels: mnist.train.labels.subarray(0, replay) },
-    config.settings,
-    events,
+  const replay = sliceSplit(mnist.train, 0, config.mnist ?? REPLAY_DIGITS);
+  say(
+    `tuning on ${mine.count} of your digits and ${replay.count} MNIST digits; ${held.count} of yours held back`,
   );
+  const before = await scores(model, mnist.test, held);
+  const record = await adapt(nodeRuntime(), model, mine, replay, config.settings, events);
   const after = await scores(model, mnist.test, held);
   const seconds = (performance.now() - t0) / 1000;
   saveModel(config.out, model, {

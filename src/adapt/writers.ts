@@ -6,7 +6,8 @@
  */
 import { loadDataset, type DatasetPart } from "../data/dataset.js";
 import { loadMnist } from "../data/mnist.js";
-import { evaluate, predict, score, type Sequential } from "../engine/index.js";
+import { sliceSplit } from "../data/split.js";
+import { evaluate } from "../engine/index.js";
 import { nodeRuntime } from "../engine/runtime/ort.js";
 import { openModel } from "../saved/resolve.js";
 import { writerTasks } from "./protocol.js";
@@ -76,10 +77,6 @@ function pick(d: Digits, idx: readonly number[], per: number): Digits {
   return { x, labels: Uint8Array.from(idx, (i) => d.labels[i]) };
 }
 
-async function accuracy(model: Sequential, d: Digits): Promise<number> {
-  return score(await predict(model, d.x), d.labels, model.outputShape[0]).accuracy;
-}
-
 export function summarise(rows: readonly WriterRow[], mnistBefore: number): WriterSummary[] {
   const groups = new Map<string, WriterRow[]>();
   for (const r of rows) {
@@ -118,12 +115,8 @@ export async function writerProtocol(o: WriterOptions): Promise<WriterReport> {
     throw new Error(`${o.sets}: no set names its writers (the pen sets do: pendigits, unipen)`);
   const mnist = await loadMnist({ dataDir: o.dataDir, onProgress: say });
   const per = mnist.train.x.length / mnist.train.count;
-  const replay = pick(mnist.train, [...Array(REPLAY_DIGITS).keys()], per);
-  const mnistTest = pick(
-    mnist.test,
-    [...Array(Math.min(o.mnistTest ?? mnist.test.count, mnist.test.count)).keys()],
-    per,
-  );
+  const replay = sliceSplit(mnist.train, 0, REPLAY_DIGITS);
+  const mnistTest = sliceSplit(mnist.test, 0, o.mnistTest);
   const mnistBefore = (await evaluate(base.model, mnistTest.x, mnistTest.labels)).accuracy;
   const jobs = o.ks.flatMap((k) =>
     parts.flatMap((part) =>
@@ -143,7 +136,8 @@ export async function writerProtocol(o: WriterOptions): Promise<WriterReport> {
     const learn = pick(part.test, task.learn, per);
     const test = pick(part.test, task.test, per);
     const model = openModel(o.model).model;
-    const before = await accuracy(model, test);
+    const accuracy = async () => (await evaluate(model, test.x, test.labels)).accuracy;
+    const before = await accuracy();
     await adapt(rt, model, learn, replay, { ...o.settings, seed: o.seed ?? 1 });
     const row: WriterRow = {
       set: part.name,
@@ -152,7 +146,7 @@ export async function writerProtocol(o: WriterOptions): Promise<WriterReport> {
       learned: task.learn.length,
       tested: task.test.length,
       before,
-      after: await accuracy(model, test),
+      after: await accuracy(),
       mnist: (await evaluate(model, mnistTest.x, mnistTest.labels)).accuracy,
     };
     rows.push(row);
