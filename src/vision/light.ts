@@ -1,6 +1,6 @@
 /**
  * A picture as light values: per pixel, composited over white paper (a transparent canvas is paper), greyscale,
- * in 0–1. The first step of the recipe, shared by every decoder (sharp's RGBA, a canvas's, the PNG fast path).
+ * in 0–1. The first step of the recipe, shared by every decoder (sharp's RGBA, a canvas's, the PNG fast path's).
  */
 
 /**
@@ -14,24 +14,18 @@ export interface LightSource {
   at(factor: number): Float32Array;
 }
 
+/** An opaque black pixel's darkness. */
+export const DARKEST = 255 * 255_000;
+
 /**
- * Light values of 8-bit pixels with 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA) channels, row y starting
- * at data[base + y · rowStride]. One loop for every source (sharp's RGBA, a canvas's, the PNG fast path's
- * rows), so a picture gives the same values to the last bit whichever way it was decoded.
- *
- * In integers, exactly: a pixel's darkness is alpha · (255,000 − luma), luma = 299 r + 587 g + 114 b (BT.601
- * in thousandths), and light = 1 − darkness / (255 · 255,000) — i.e. alpha · luma / 255 + (1 − alpha) over
- * white. A block's darkness is summed before the one division, so a reduced picture costs a few integer
- * operations a pixel.
+ * Light values of RGBA pixels, in integers, exactly: a pixel's darkness is alpha · (255,000 − luma), luma =
+ * 299 r + 587 g + 114 b (BT.601 in thousandths), and light = 1 − darkness / (255 · 255,000) — i.e. alpha ·
+ * luma / 255 + (1 − alpha) over white. A block's darkness is summed before the one division, so a reduced
+ * picture costs a few integer operations a pixel. The PNG fast path's kernel (png-kernel.wat) does the same
+ * arithmetic for every PNG colour type, so a picture gives the same values to the last bit whichever way it
+ * was decoded.
  */
-export function pixelLight(
-  data: ArrayLike<number>,
-  base: number,
-  rowStride: number,
-  channels: 1 | 2 | 3 | 4,
-  width: number,
-  height: number,
-): LightSource {
+function rgbaBlocks(d: ArrayLike<number>, width: number, height: number): LightSource {
   return {
     width,
     height,
@@ -42,7 +36,13 @@ export function pixelLight(
       const sums = new Float64Array(w);
       const scale = 1 / (DARKEST * factor * factor);
       for (let y = 0; y < h * factor; y++) {
-        darknessRow(data, base + y * rowStride, channels, w, factor, sums);
+        let j = y * width * 4;
+        for (let x = 0; x < w; x++) {
+          let s = 0;
+          for (let k = 0; k < factor; k++, j += 4)
+            s += d[j + 3] * (255_000 - (299 * d[j] + 587 * d[j + 1] + 114 * d[j + 2]));
+          sums[x] += s;
+        }
         if ((y + 1) % factor === 0) {
           const o = ((y + 1) / factor - 1) * w;
           for (let x = 0; x < w; x++) out[o + x] = 1 - sums[x] * scale;
@@ -52,45 +52,6 @@ export function pixelLight(
       return out;
     },
   };
-}
-
-/** An opaque black pixel's darkness. */
-const DARKEST = 255 * 255_000;
-
-/** Adds each block's darkness along one row (w blocks of `factor` pixels) into sums. */
-function darknessRow(
-  d: ArrayLike<number>,
-  j: number,
-  channels: number,
-  w: number,
-  factor: number,
-  sums: Float64Array,
-) {
-  if (channels === 4)
-    for (let x = 0; x < w; x++) {
-      let s = 0;
-      for (let k = 0; k < factor; k++, j += 4)
-        s += d[j + 3] * (255_000 - (299 * d[j] + 587 * d[j + 1] + 114 * d[j + 2]));
-      sums[x] += s;
-    }
-  else if (channels === 3)
-    for (let x = 0; x < w; x++) {
-      let s = 0;
-      for (let k = 0; k < factor; k++, j += 3) s += 255_000 - (299 * d[j] + 587 * d[j + 1] + 114 * d[j + 2]);
-      sums[x] += 255 * s;
-    }
-  else if (channels === 2)
-    for (let x = 0; x < w; x++) {
-      let s = 0;
-      for (let k = 0; k < factor; k++, j += 2) s += d[j + 1] * (255 - d[j]);
-      sums[x] += 1000 * s;
-    }
-  else
-    for (let x = 0; x < w; x++) {
-      let s = 0;
-      for (let k = 0; k < factor; k++, j++) s += 255 - d[j];
-      sums[x] += 255_000 * s;
-    }
 }
 
 /** RGBA pixels (sharp's, a canvas's) as a light source. */
@@ -105,5 +66,5 @@ export function rgbaLight(rgba: ArrayLike<number>, width: number, height: number
       if (!(v >= 0 && v <= 255))
         throw new RangeError(`RGBA value ${v} at ${i}: each channel is a number from 0 to 255`);
     }
-  return pixelLight(rgba, 0, width * 4, 4, width, height);
+  return rgbaBlocks(rgba, width, height);
 }
