@@ -8,13 +8,13 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import fastifyMultipart from "@fastify/multipart";
 import fastifyStatic from "@fastify/static";
-import fastifyHelmet from "@fastify/helmet";
 import fastifyRateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Predictor } from "../engine/index.js";
 import type { LoadedModel } from "../saved/saved-model.js";
 import { handleErrors } from "./errors.js";
 import { guardHosts, LOCAL_HOSTS } from "./guard.js";
+import { securityHeaders } from "./headers.js";
 import { insideRoute, modelFileRoute, modelInfoRoutes, replayRoute, type Replay } from "./routes/model.js";
 import { predictRoutes } from "./routes/predict.js";
 import { samplesRoutes } from "./routes/samples.js";
@@ -102,7 +102,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     requestIdHeader: false,
   });
   guardHosts(app, options.allowedHosts ?? LOCAL_HOSTS);
-  await app.register(fastifyHelmet, {
+  securityHeaders(app, {
     contentSecurityPolicy: { directives: CONTENT_SECURITY_POLICY },
     crossOriginEmbedderPolicy: false,
   });

@@ -58,6 +58,7 @@ export function pngLight(b: Uint8Array, maxSide: number): LightSource | undefine
   try {
     raw = zlib.inflateSync(idat.length === 1 ? idat[0] : Buffer.concat(idat), {
       maxOutputLength: height * (stride + 1), // a bomb stops at the size the header declares
+      chunkSize: Math.max(zlib.constants.Z_MIN_CHUNK, height * (stride + 1)), // one buffer, not pieces to join
     });
   } catch {
     return undefined;
