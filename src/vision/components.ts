@@ -17,35 +17,33 @@ export function components(
 ): { label: Int32Array; parts: Component[] } {
   const label = new Int32Array(ink.length).fill(-1);
   const parts: Component[] = [];
-  const stack: number[] = [];
+  const stack = new Int32Array(ink.length); // each pixel is pushed at most once
   for (let start = 0; start < ink.length; start++) {
     if (ink[start] === 0 || label[start] >= 0) continue;
-    const part = { id: parts.length, area: 0, x0: width, x1: -1, y0: height, y1: -1 };
-    label[start] = part.id;
-    stack.push(start);
-    while (stack.length) {
-      const p = stack.pop() as number;
+    const id = parts.length;
+    let [area, x0, x1, y0, y1] = [0, width, -1, height, -1];
+    label[start] = id;
+    let top = 0;
+    stack[top++] = start;
+    while (top > 0) {
+      const p = stack[--top];
       const px = p % width;
       const py = (p - px) / width;
-      part.area++;
-      if (px < part.x0) part.x0 = px;
-      if (px > part.x1) part.x1 = px;
-      if (py < part.y0) part.y0 = py;
-      if (py > part.y1) part.y1 = py;
-      for (let dy = -1; dy <= 1; dy++) {
-        for (let dx = -1; dx <= 1; dx++) {
-          const qx = px + dx;
-          const qy = py + dy;
-          if (qx < 0 || qy < 0 || qx >= width || qy >= height) continue;
-          const q = qy * width + qx;
+      area++;
+      if (px < x0) x0 = px;
+      if (px > x1) x1 = px;
+      if (py < y0) y0 = py;
+      if (py > y1) y1 = py;
+      const xa = px > 0 ? px - 1 : 0;
+      const xb = px < width - 1 ? px + 1 : px;
+      for (let qy = py > 0 ? py - 1 : 0; qy <= py + 1 && qy < height; qy++)
+        for (let q = qy * width + xa; q <= qy * width + xb; q++)
           if (ink[q] > 0 && label[q] < 0) {
-            label[q] = part.id;
-            stack.push(q);
+            label[q] = id;
+            stack[top++] = q;
           }
-        }
-      }
     }
-    parts.push(part);
+    parts.push({ id, area, x0, x1, y0, y1 });
   }
   return { label, parts };
 }
@@ -59,6 +57,8 @@ export function dropSpecks(ink: Float32Array, width: number, height: number, min
   const largest = parts.reduce((m, p) => Math.max(m, p.area), 0);
   const keep = new Uint8Array(parts.length);
   for (const p of parts) keep[p.id] = p.area >= minFraction * largest ? 1 : 0;
-  for (let i = 0; i < ink.length; i++) if (label[i] >= 0 && !keep[label[i]]) ink[i] = 0;
-  return { label, parts: parts.filter((p) => keep[p.id]) };
+  const kept = parts.filter((p) => keep[p.id]);
+  if (kept.length < parts.length)
+    for (let i = 0; i < ink.length; i++) if (label[i] >= 0 && !keep[label[i]]) ink[i] = 0;
+  return { label, parts: kept };
 }

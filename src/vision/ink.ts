@@ -3,30 +3,21 @@
 /** Ink fainter than this fraction of the strongest ink is noise, paper texture or shadow. */
 export const NOISE_FLOOR = 0.15;
 
-/** The q-quantile of values in 0–1, to 1/1024 (a histogram: a sort of a photo's pixels is too slow). */
-function percentile(values: Float32Array, q: number): number {
-  const bins = new Uint32Array(1025);
-  let max = 0;
-  for (let i = 0; i < values.length; i++) {
-    bins[Math.round(values[i] * 1024)]++;
-    if (values[i] > max) max = values[i];
-  }
+/** Ink above this (2%) is ink at all; the strongest ink is measured among such pixels only. */
+const TRACE = 0.02;
+
+/**
+ * The q-quantile, to 1/1024, of the values in a histogram of 1,025 bins over 0–1 (`count` values, the
+ * largest `max`): a histogram, because sorting a photo's pixels is too slow.
+ */
+function percentile(bins: Uint32Array, count: number, max: number, q: number): number {
   let seen = 0;
-  const target = q * (values.length - 1);
+  const target = q * (count - 1);
   for (let b = 0; b <= 1024; b++) {
     seen += bins[b];
     if (seen > target) return b / 1024 || max;
   }
   return max;
-}
-
-/** The values above a trace (2% ink): the pixels that hold any ink at all. */
-function inked(ink: Float32Array): Float32Array {
-  let count = 0;
-  for (let i = 0; i < ink.length; i++) if (ink[i] > 0.02) count++;
-  const out = new Float32Array(count);
-  for (let i = 0, k = 0; i < ink.length; i++) if (ink[i] > 0.02) out[k++] = ink[i];
-  return out;
 }
 
 /**
@@ -53,12 +44,23 @@ export function inkFromLight(
   const ink = new Float32Array(n);
   const bgInk = inverted ? 1 - background : background;
   const gain = 1 / Math.max(1e-6, 1 - bgInk);
-  if (inverted) for (let i = 0; i < n; i++) ink[i] = Math.max(0, 1 - light[i] - bgInk) * gain;
-  else for (let i = 0; i < n; i++) ink[i] = Math.max(0, light[i] - bgInk) * gain;
   // The strongest ink sets the scale (the 99th percentile of the inked pixels, so a few hot pixels do not);
   // what is faint against it is noise, paper texture or shadow. Of the inked pixels only: a thin digit small
-  // on a big canvas covers well under 1% of it, and a percentile of every pixel would call it blank.
-  const peak = percentile(inked(ink), 0.99);
+  // on a big canvas covers well under 1% of it, and a percentile of every pixel would call it blank. Their
+  // histogram is built in the same pass as the ink.
+  const bins = new Uint32Array(1025);
+  let count = 0;
+  let max = 0;
+  for (let i = 0; i < n; i++) {
+    const v = Math.fround(Math.max(0, inverted ? 1 - light[i] - bgInk : light[i] - bgInk) * gain);
+    ink[i] = v;
+    if (v > TRACE) {
+      bins[Math.round(v * 1024)]++;
+      count++;
+      if (v > max) max = v;
+    }
+  }
+  const peak = percentile(bins, count, max, 0.99);
   if (peak < 0.15) return { ink: new Float32Array(n), inverted };
   const floor = NOISE_FLOOR * peak;
   const scale = 1 / peak;
