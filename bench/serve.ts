@@ -1,7 +1,8 @@
 /**
  * Load on POST /api/predict: 50 concurrent clients, 10,000 requests of a real digit photo (224×224 PNG, dark on
  * white, off-centre), one in four of them malformed (empty, junk bytes, a wrong content type: each must get a
- * 4xx, never a 5xx); then an open-loop run at a fixed rate (500 requests/s for 20 s) for its latency. Reports
+ * 4xx, never a 5xx); then an open loop at a fixed rate (500 requests/s for 20 s, evenly spaced: open-loop.ts)
+ * for its latency, and autocannon's fixed rate (each second's requests in a burst) beside it. Reports
  * requests/s, latency percentiles, 5xx and errors; then a soak (the closed loop again for --soak seconds) for
  * the server's memory, all its processes summed, from the soak's start to its end (is it flat?).
  * Usage: npm run bench:serve [-- --connections 50 --requests 10000 --rate 500 --duration 20 --soak 60
@@ -16,6 +17,7 @@ import sharp from "sharp";
 import { PACKAGE_ROOT } from "../src/paths.js";
 import { loadMnist } from "../src/data/mnist.js";
 import { childPids } from "../test/helpers/proc.js";
+import { openLoop } from "./open-loop.js";
 
 const { values } = parseArgs({
   options: {
@@ -99,7 +101,10 @@ const run = (amount: number) =>
   autocannon({ url, requests: mixed, connections: Number(values.connections), amount });
 await run(500); // warm-up
 const result = await run(Number(values.requests));
-const open = await autocannon({
+await openLoop(url, good, Number(values.rate), 3); // warm-up: its own sockets, at its own pace
+const open = await openLoop(url, good, Number(values.rate), Number(values.duration));
+// autocannon's fixed rate, for comparison with earlier runs: each second's requests as a burst.
+const bursts = await autocannon({
   url,
   ...good,
   connections: Number(values.connections),
@@ -141,16 +146,17 @@ const summary = {
     rssMb: { start: rss[0], end: rss[rss.length - 1], max: Math.max(...rss) },
     growth: Number((rss[rss.length - 1] / rss[0] - 1).toFixed(3)),
   },
-  openLoop: {
+  openLoop: open,
+  bursts: {
     rate: Number(values.rate),
     seconds: Number(values.duration),
-    requestsPerSecond: Math.round(open.requests.average),
-    latencyMs: { p50: open.latency.p50, p99: open.latency.p99, max: open.latency.max },
-    "5xx": open["5xx"],
-    errors: open.errors,
+    requestsPerSecond: Math.round(bursts.requests.average),
+    latencyMs: { p50: bursts.latency.p50, p99: bursts.latency.p99, max: bursts.latency.max },
+    "5xx": bursts["5xx"],
+    errors: bursts.errors,
   },
 };
 console.log(
-  `${summary.requests} requests (a quarter malformed: ${summary["4xx"]} 4xx, ${summary["5xx"]} 5xx, ${summary.errors} errors), ${summary.requestsPerSecond} req/s, p50 ${summary.latencyMs.p50} ms, p99 ${summary.latencyMs.p99} ms, open loop at ${summary.openLoop.rate}/s: ${summary.openLoop.requestsPerSecond} req/s, p99 ${summary.openLoop.latencyMs.p99} ms; soak ${summary.soak.seconds} s (${summary.soak.requests} requests, ${summary.soak["5xx"]} 5xx): RSS ${summary.soak.rssMb.start} → ${summary.soak.rssMb.end} MB (max ${summary.soak.rssMb.max}, ${(summary.soak.growth * 100).toFixed(1)}%)`,
+  `${summary.requests} requests (a quarter malformed: ${summary["4xx"]} 4xx, ${summary["5xx"]} 5xx, ${summary.errors} errors), ${summary.requestsPerSecond} req/s, p50 ${summary.latencyMs.p50} ms, p99 ${summary.latencyMs.p99} ms, open loop at ${open.rate}/s: ${open.requestsPerSecond} req/s, p50 ${open.latencyMs.p50} ms, p99 ${open.latencyMs.p99} ms (${open.failed} failed); autocannon's bursts of ${values.rate} a second: p99 ${bursts.latency.p99} ms; soak ${summary.soak.seconds} s (${summary.soak.requests} requests, ${summary.soak["5xx"]} 5xx): RSS ${summary.soak.rssMb.start} → ${summary.soak.rssMb.end} MB (max ${summary.soak.rssMb.max}, ${(summary.soak.growth * 100).toFixed(1)}%)`,
 );
 console.log(JSON.stringify(summary));
