@@ -21,6 +21,10 @@ export interface TrainConfig {
   lrDecay?: "none" | "cosine" | "onecycle";
   /** AdamW's decoupled weight decay (0: plain Adam). */
   weightDecay?: number;
+  /** Adam's second-moment decay (default 0.999, Keras's); a short run adapts faster with less. */
+  beta2?: number;
+  /** The share of a one-cycle schedule spent rising to the peak rate (default 0.3). */
+  warmup?: number;
   /** Label smoothing ε of the loss's targets. */
   labelSmoothing?: number;
   /**
@@ -69,9 +73,10 @@ export function optimizerFor(config: TrainConfig, trainCount: number): Optimizer
     learningRate: config.learningRate,
     schedule: decay === "onecycle" ? ("onecycle" as const) : ("cosine" as const),
     decaySteps: decay === "none" ? 0 : config.epochs * Math.ceil(trainCount / config.batchSize),
+    ...(decay === "onecycle" && config.warmup !== undefined ? { warmup: config.warmup } : {}),
   };
   return config.optimizer === "adam"
-    ? adam({ ...rate, weightDecay: config.weightDecay ?? 0 })
+    ? adam({ ...rate, weightDecay: config.weightDecay ?? 0, beta2: config.beta2 })
     : sgd({ ...rate, momentum: config.momentum ?? 0.9 });
 }
 

@@ -41,6 +41,10 @@ export interface Recipe {
   batchSize?: number;
   learningRate?: number;
   lrDecay?: "cosine" | "onecycle" | "none";
+  /** Adam's second-moment decay. */
+  beta2?: number;
+  /** The rising share of a one-cycle schedule. */
+  warmup?: number;
   labelSmoothing?: number;
   validation?: string;
   augment?: AugmentOptions;
@@ -65,11 +69,13 @@ export const RECIPES = {
   },
   fast: {
     description:
-      "one epoch at batch 200, one-cycle up to a high Adam rate (0.015), label smoothing 0.1, no per-epoch validation: ~99% in seconds",
+      "one epoch at batch 200, one-cycle up to a high Adam rate (0.02, a quarter of it rising, Adam's β₂ 0.99), label smoothing 0.1, no per-epoch validation: ~99.1% in ~10 s",
     epochs: 1,
     batchSize: 200,
-    learningRate: 0.015,
+    learningRate: 0.02,
     lrDecay: "onecycle",
+    warmup: 0.25,
+    beta2: 0.99,
     labelSmoothing: 0.1,
     validation: "none",
   },
