@@ -21,7 +21,7 @@ import { parseImages, parseLabels, readIdxBytes, type IdxImages } from "./idx.js
 import { KNOWN, loadKnown, loadKnownFiles, type KnownOptions } from "./known.js";
 import { parsePenDigits, renderPenDigits, type PenDigit } from "./strokes.js";
 import { splitByWriter } from "./writers.js";
-import { concatSplits, DataError, toSplit, type Split } from "./split.js";
+import { concatSplits, DataError, splitOf, toSplit, type Split } from "./split.js";
 
 export interface DatasetPart {
   /** As spelled in the spec: "usps", "idx:a.gz,b.gz", "folder:mine". */
@@ -71,12 +71,12 @@ export function carve(all: Split): { train: Split; test: Split } {
   const take = (keep: (i: number) => boolean) => {
     const rows = [...Array(all.count).keys()].filter(keep);
     const pixels = new Uint8Array(rows.length * per);
-    const x = new Float32Array(rows.length * per);
-    rows.forEach((r, k) => {
-      pixels.set(all.pixels.subarray(r * per, (r + 1) * per), k * per);
-      x.set(all.x.subarray(r * per, (r + 1) * per), k * per);
-    });
-    return { x, pixels, labels: Uint8Array.from(rows, (r) => all.labels[r]), count: rows.length };
+    rows.forEach((r, k) => pixels.set(all.pixels.subarray(r * per, (r + 1) * per), k * per));
+    return splitOf(
+      pixels,
+      Uint8Array.from(rows, (r) => all.labels[r]),
+      rows.length,
+    );
   };
   return { train: take((i) => i % 5 !== 4), test: take((i) => i % 5 === 4) };
 }
@@ -114,11 +114,11 @@ export async function loadIdxPair(
     throw new DataError(
       `${imagesFile} has ${images.count} images but ${labelsFile} has ${labels.length} labels: the files do not belong together`,
     );
-  return {
-    ...toSplit(images, labels),
+  // Assigned, not spread: a spread would read the split's floats, which are made only when first read.
+  return Object.assign(toSplit(images, labels), {
     prepared,
     sha256: { images: sha256(bytes), labels: sha256(labelBytes) },
-  };
+  });
 }
 
 async function idxPart(name: string, spec: string): Promise<DatasetPart> {

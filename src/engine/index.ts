@@ -35,7 +35,7 @@ export { defaultReplicas } from "./runtime/replicas.js";
 export { defaultThreads } from "./runtime/ort.js";
 export type { SessionOptions } from "./runtime/ort.js";
 export type { FitOptions, FitHandle, FitCallbacks } from "./runtime/fit.js";
-export type { EpochLogs, BatchProgress, LoopResult } from "./runtime/loop.js";
+export type { ByteImages, EpochLogs, BatchProgress, LoopResult } from "./runtime/loop.js";
 export type { OptimizerState } from "./runtime/step.js";
 export { Predictor, predict, evaluate, score } from "./runtime/inference.js";
 export { argmax, argmaxRows } from "../util/argmax.js";

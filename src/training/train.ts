@@ -256,7 +256,9 @@ async function trainEpochs(
   if (remaining <= 0) return { stopped: false, epochsDone: 0, earlyStopped: false };
   const checkpoint = architectureFrom(config.architecture, config.seed);
   let earlyStopped = false;
-  const handle = fit(run.model, run.train.x, run.train.labels, {
+  // The training images as bytes, scaled to 0–1 batch by batch: the same values as the split's floats.
+  const images = { bytes: run.train.pixels, divisor: 255 };
+  const handle = fit(run.model, images, run.train.labels, {
     optimizer: run.optimizer,
     epochs: remaining,
     initialEpoch: run.done,

@@ -72,6 +72,41 @@ describe("fit", () => {
     expect(Array.from(a)).toEqual(Array.from(b));
   });
 
+  it("trains on images kept as bytes exactly as on their floats, in-process, in a worker and with a held-out split", async () => {
+    const train = await mnistSlice("train", 0, 500);
+    const run = async (x: Float32Array | { bytes: Uint8Array; divisor: number }, inProcess: boolean) => {
+      const model = small(7);
+      const r = await fit(model, x, train.labels, {
+        optimizer: adam(),
+        epochs: 1,
+        batchSize: 50,
+        seed: 3,
+        validationSplit: 0.2,
+        inProcess,
+      }).done;
+      const { loss, accuracy, val_loss, val_accuracy } = r.history[0];
+      return {
+        kernel: Array.from(model.weights.get("dense_1/kernel") as Float32Array),
+        loss,
+        accuracy,
+        val_loss,
+        val_accuracy,
+      };
+    };
+    const floats = await run(train.x, true);
+    const bytes = { bytes: train.pixels, divisor: 255 };
+    expect(await run(bytes, true)).toEqual(floats);
+    expect(await run(bytes, false)).toEqual(floats);
+    const halved = await run({ bytes: train.pixels, divisor: 510 }, true);
+    expect(halved.kernel).not.toEqual(floats.kernel);
+    expect(() =>
+      fit(small(), { bytes: train.pixels, divisor: 0 }, train.labels, { optimizer: adam() }),
+    ).toThrow(/divisor 0 is not a positive number/);
+    expect(() =>
+      fit(small(), { bytes: new Uint8Array(700), divisor: 255 }, [1], { optimizer: adam() }),
+    ).toThrow(/700 bytes are not a whole number of examples of 784/);
+  });
+
   it("trains the last partial batch, SGD with momentum, dropout and batch norm", async () => {
     const train = await mnistSlice("train", 0, 130);
     const model = sequential([

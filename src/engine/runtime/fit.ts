@@ -10,13 +10,16 @@ import { parseOptions } from "../../util/options.js";
 import type { Sequential } from "../model/sequential.js";
 import { checkInputs, checkLabels, type Labels } from "./checks.js";
 import {
+  byteValues,
   trainLoop,
   type BatchProgress,
+  type ByteImages,
   type EpochLogs,
   type LoopData,
   type LoopEvents,
   type LoopOptions,
   type LoopResult,
+  valueCount,
 } from "./loop.js";
 import { fromPayload, toPayload, type ModelPayload } from "./payload.js";
 import { spawnWorker } from "./spawn.js";
@@ -110,15 +113,41 @@ export type WorkerMessage =
   | { type: "done"; result: LoopResult }
   | { type: "error"; message: string; stack?: string };
 
-function prepare(model: Sequential, x: Float32Array, labels: Labels, what: string): LoopData {
+function prepare<X extends Float32Array | ByteImages>(
+  model: Sequential,
+  x: X,
+  labels: Labels,
+  what: string,
+): { x: X; labels: Uint8Array } {
   const per = sizeOf(model.inputSpec.shape);
-  const count = checkInputs(x, per, what);
+  const count = x instanceof Float32Array ? checkInputs(x, per, what) : checkBytes(x, per, what);
   if (count === 0) throw new Error(`${what}: no examples`);
   return { x, labels: checkLabels(labels, count, model.outputShape[0], what) };
 }
 
+function checkBytes(x: ByteImages, per: number, what: string): number {
+  if (!(x.bytes instanceof Uint8Array)) throw new Error(`${what}: byte images must be a Uint8Array`);
+  if (!(x.divisor > 0 && Number.isFinite(x.divisor)))
+    throw new Error(`${what}: the byte images' divisor ${x.divisor} is not a positive number`);
+  if (x.bytes.length % per !== 0)
+    throw new Error(`${what}: ${x.bytes.length} bytes are not a whole number of examples of ${per} values`);
+  return x.bytes.length / per;
+}
+
+/** Values start…end of the images as floats, for validation's predictor (bytes scaled as the batches are). */
+function floatRows(x: Float32Array | ByteImages, start: number, end?: number): Float32Array {
+  if (x instanceof Float32Array) return x.subarray(start, end);
+  const scaled = byteValues(x.divisor);
+  return Float32Array.from(x.bytes.subarray(start, end), (v) => scaled[v]);
+}
+
 /** Training and validation data: given, carved from the end of x (validationSplit), or none. */
-function splitData(model: Sequential, x: Float32Array, labels: Labels, o: z.infer<typeof fitSchema>) {
+function splitData(
+  model: Sequential,
+  x: Float32Array | ByteImages,
+  labels: Labels,
+  o: z.infer<typeof fitSchema>,
+) {
   const all = prepare(model, x, labels, "fit");
   if (o.validationData && o.validationSplit !== undefined)
     throw new Error("fit: give validationData or validationSplit, not both");
@@ -133,14 +162,30 @@ function splitData(model: Sequential, x: Float32Array, labels: Labels, o: z.infe
     throw new Error(
       `fit: validationSplit ${o.validationSplit} of ${count} examples leaves no training or validation data`,
     );
-  const per = all.x.length / count;
+  const per = valueCount(all.x) / count;
+  const images = all.x;
   return {
-    train: { x: all.x.subarray(0, cut * per), labels: all.labels.subarray(0, cut) },
-    validation: { x: all.x.subarray(cut * per), labels: all.labels.subarray(cut) },
+    train: {
+      x:
+        images instanceof Float32Array
+          ? images.subarray(0, cut * per)
+          : { ...images, bytes: images.bytes.subarray(0, cut * per) },
+      labels: all.labels.subarray(0, cut),
+    },
+    validation: { x: floatRows(images, cut * per), labels: all.labels.subarray(cut) },
   };
 }
 
-export function fit(model: Sequential, x: Float32Array, labels: Labels, options: FitOptions): FitHandle {
+/**
+ * Trains the model on images x — floats, or bytes scaled as each batch is gathered (ByteImages) — and their
+ * labels.
+ */
+export function fit(
+  model: Sequential,
+  x: Float32Array | ByteImages,
+  labels: Labels,
+  options: FitOptions,
+): FitHandle {
   const o = parseOptions(fitSchema, "fit", options);
   const { train, validation } = splitData(model, x, labels, o);
   if (o.replicas !== undefined) {
@@ -189,15 +234,21 @@ export function fit(model: Sequential, x: Float32Array, labels: Labels, options:
 
 /**
  * The images in shared memory, where the worker reads them as they are: posting an ordinary buffer copies it
- * twice (MNIST's 188 MB of floats: ~1 s of start-up), one copy here takes ~0.1 s. Only the training images,
- * which the loop copies batch by batch (onnxruntime refuses shared buffers, and validation data goes to it
- * whole).
+ * twice (MNIST's 188 MB of floats: ~1 s of start-up), one copy here costs a fraction. Only the training
+ * images, which the loop copies batch by batch (onnxruntime refuses shared buffers, and validation data goes
+ * to it whole).
  */
-function inSharedMemory(x: Float32Array): Float32Array {
-  if (x.buffer instanceof SharedArrayBuffer) return x;
-  const out = new Float32Array(new SharedArrayBuffer(x.byteLength));
-  out.set(x);
-  return out;
+function inSharedMemory(x: Float32Array | ByteImages): Float32Array | ByteImages {
+  if (x instanceof Float32Array) {
+    if (x.buffer instanceof SharedArrayBuffer) return x;
+    const out = new Float32Array(new SharedArrayBuffer(x.byteLength));
+    out.set(x);
+    return out;
+  }
+  if (x.bytes.buffer instanceof SharedArrayBuffer) return x;
+  const bytes = new Uint8Array(new SharedArrayBuffer(x.bytes.byteLength));
+  bytes.set(x.bytes);
+  return { bytes, divisor: x.divisor };
 }
 
 /** Runs the loop in a worker thread, relaying its events to the caller's callbacks. */

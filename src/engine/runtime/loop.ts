@@ -37,10 +37,26 @@ export interface BatchProgress {
   elapsedSeconds: number;
 }
 
+/**
+ * Images kept as bytes, each value byte / divisor as a float32: Keras's Rescaling layer (1/255) applied as each
+ * batch is gathered, so a dataset's floats — four times its bytes, 188 MB for MNIST — are never made.
+ */
+export interface ByteImages {
+  bytes: Uint8Array;
+  divisor: number;
+}
+
 export interface LoopData {
-  x: Float32Array; // [count, ...inputShape]
+  x: Float32Array | ByteImages; // [count, ...inputShape]
   labels: Uint8Array; // checked class indices
 }
+
+/** How many values the images hold. */
+export const valueCount = (x: Float32Array | ByteImages) =>
+  x instanceof Float32Array ? x.length : x.bytes.length;
+
+/** Each byte's value as the loop scales it (byte / divisor, rounded to a float32). */
+export const byteValues = (divisor: number) => Float32Array.from({ length: 256 }, (_, v) => v / divisor);
 
 export interface LoopOptions {
   epochs: number;
@@ -54,7 +70,7 @@ export interface LoopOptions {
    * weights): the same seed then gives the same steps, to the last bit, as a run never interrupted.
    */
   resume?: OptimizerState;
-  validation?: LoopData;
+  validation?: { x: Float32Array; labels: Uint8Array };
   /** Minimum time between progress events. */
   progressIntervalMs: number;
   /** Data-parallel replicas, one per core (see replicas.ts); 1 runs one session on every core. Default: auto. */
@@ -91,7 +107,11 @@ export interface LoopResult {
 }
 
 /** Loss and accuracy of `weights` on held-out data (the model's own weights are left as they were). */
-export async function scoreWeights(model: Sequential, weights: Map<string, Float32Array>, data: LoopData) {
+export async function scoreWeights(
+  model: Sequential,
+  weights: Map<string, Float32Array>,
+  data: { x: Float32Array; labels: Uint8Array },
+) {
   const saved = new Map(model.weights);
   model.setWeights(weights);
   const predictor = await Predictor.create(model);
@@ -107,6 +127,8 @@ export async function scoreWeights(model: Sequential, weights: Map<string, Float
 class Batcher {
   readonly x: Float32Array;
   readonly y: Float32Array;
+  /** Each byte's value, for images kept as bytes. */
+  private readonly scaled?: Float32Array;
 
   constructor(
     private readonly data: LoopData,
@@ -116,14 +138,20 @@ class Batcher {
   ) {
     this.x = new Float32Array(batchSize * per);
     this.y = new Float32Array(batchSize * classes);
+    if (!(data.x instanceof Float32Array)) this.scaled = byteValues(data.x.divisor);
   }
 
   fill(order: Uint32Array, start: number, n: number): void {
-    const { per, classes, data } = this;
+    const { per, classes, data, scaled } = this;
     this.y.fill(0);
     for (let i = 0; i < n; i++) {
       const src = order[start + i];
-      this.x.set(data.x.subarray(src * per, (src + 1) * per), i * per);
+      if (data.x instanceof Float32Array) this.x.set(data.x.subarray(src * per, (src + 1) * per), i * per);
+      else {
+        const bytes = data.x.bytes;
+        for (let j = 0, from = src * per, to = i * per; j < per; j++)
+          this.x[to + j] = scaled![bytes[from + j]];
+      }
       this.y[i * classes + data.labels[src]] = 1;
     }
   }
@@ -210,7 +238,7 @@ export async function trainLoop(
       `resume: the optimizer state is from step ${options.resume.step}, but epoch ${initialEpoch} ends at step ${initialEpoch * batches} (different data or batch size?)`,
     );
   const stepper = await createStepper(model, optimizer, options);
-  const batcher = new Batcher(data, data.x.length / count, classes, batchSize);
+  const batcher = new Batcher(data, valueCount(data.x) / count, classes, batchSize);
   const rng = new Random(options.seed);
   const order = Uint32Array.from({ length: count }, (_, i) => i);
   const history: EpochLogs[] = [];
