@@ -15,7 +15,7 @@ export interface LightSource {
 }
 
 /** An opaque black pixel's darkness. */
-export const DARKEST = 255 * 255_000;
+const DARKEST = 255 * 255_000;
 
 /**
  * Light values of RGBA pixels, in integers, exactly: a pixel's darkness is alpha · (255,000 − luma), luma =
@@ -32,26 +32,28 @@ function rgbaBlocks(d: ArrayLike<number>, width: number, height: number): LightS
     at(factor) {
       const w = Math.floor(width / factor);
       const h = Math.floor(height / factor);
-      const out = new Float32Array(w * h);
-      const sums = new Float64Array(w);
-      const scale = 1 / (DARKEST * factor * factor);
+      const sums = new Float64Array(w * h);
       for (let y = 0; y < h * factor; y++) {
         let j = y * width * 4;
+        const o = Math.floor(y / factor) * w;
         for (let x = 0; x < w; x++) {
           let s = 0;
           for (let k = 0; k < factor; k++, j += 4)
             s += d[j + 3] * (255_000 - (299 * d[j] + 587 * d[j + 1] + 114 * d[j + 2]));
-          sums[x] += s;
-        }
-        if ((y + 1) % factor === 0) {
-          const o = ((y + 1) / factor - 1) * w;
-          for (let x = 0; x < w; x++) out[o + x] = 1 - sums[x] * scale;
-          sums.fill(0);
+          sums[o + x] += s;
         }
       }
-      return out;
+      return lightOfBlocks(sums, factor);
     },
   };
+}
+
+/** Each block's light value from its summed darkness (factor × factor pixels). */
+export function lightOfBlocks(darkness: Float64Array, factor: number): Float32Array {
+  const out = new Float32Array(darkness.length);
+  const scale = 1 / (DARKEST * factor * factor);
+  for (let i = 0; i < out.length; i++) out[i] = 1 - darkness[i] * scale;
+  return out;
 }
 
 /** RGBA pixels (sharp's, a canvas's) as a light source. */

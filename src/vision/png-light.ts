@@ -9,7 +9,7 @@
  * anything malformed — is left to sharp (undefined).
  */
 import zlib from "node:zlib";
-import { DARKEST, type LightSource } from "./light.js";
+import { lightOfBlocks, type LightSource } from "./light.js";
 import { PNG_KERNEL_WASM_BASE64 } from "./png-kernel-wasm.js";
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -77,11 +77,7 @@ export function pngLight(b: Uint8Array, maxSide: number): LightSource | undefine
       const sumsAt = align8(RAW_AT + raw.length);
       ensureMemory(sumsAt + w * h * 8);
       k.darkness(RAW_AT + 1, stride + 1, channels, w, h, factor, sumsAt);
-      const sums = new Float64Array(k.memory.buffer, sumsAt, w * h);
-      const out = new Float32Array(w * h);
-      const scale = 1 / (DARKEST * factor * factor);
-      for (let i = 0; i < out.length; i++) out[i] = 1 - sums[i] * scale;
-      return out;
+      return lightOfBlocks(new Float64Array(k.memory.buffer, sumsAt, w * h), factor);
     },
   };
 }
