@@ -79,10 +79,21 @@ describe("digits train", () => {
     expect([config.epochs, config.batchSize, config.learningRate, config.lrDecay]).toEqual([
       1,
       100,
-      0.015,
+      0.02,
       "onecycle",
     ]);
-    expect([config.labelSmoothing, config.validation]).toEqual([0.1, "none"]);
+    expect([config.warmup, config.beta2, config.labelSmoothing, config.validation]).toEqual([
+      0.25,
+      0.99,
+      0.1,
+      "none",
+    ]);
+    // Each command's module loads on demand: help lists them all, a misspelt one is suggested.
+    const help = await digits("--help");
+    for (const c of ["train", "evaluate", "predict", "serve", "finetune", "export", "import", "samples"])
+      expect(help.stdout).toMatch(new RegExp(`^  ${c} `, "m"));
+    expect((await digits("trian")).stderr).toMatch(/unknown command 'trian'\n\(Did you mean train\?\)/);
+    expect((await digits("export", "--help")).stdout).toMatch(/^Usage: digits export/);
     const bad = await digits("train", "--augment", "rotate=3", "--limit", "10");
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/--augment: "rotate=3" is not NAME=NUMBER/);

@@ -43,7 +43,5 @@ export function nodeRuntime(options: SessionOptions = {}): StepRuntime {
 }
 
 export function floatTensor(data: Float32Array, shape: readonly number[]): ort.Tensor {
-  // onnxruntime refuses views of shared memory (a split's images are in it): those are fed as a copy.
-  const own = data.buffer instanceof SharedArrayBuffer ? data.slice() : data;
-  return new ort.Tensor("float32", own, shape as number[]);
+  return new ort.Tensor("float32", data, shape as number[]);
 }
