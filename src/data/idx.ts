@@ -56,10 +56,31 @@ export function declaredIdxSize(head: Uint8Array): number | undefined {
  * The IDX content of a file, gunzipped if needed — never inflated past what its header declares (a gzip
  * that expands to more is a decompression bomb or not IDX), nor past MAX_IDX_BYTES.
  */
+/**
+ * A file's bytes in shared memory, so a worker thread (training's) reads the images where they are instead of
+ * a copy: MNIST's 47 MB would otherwise be copied once more (~0.15 s here, most of it faulting in fresh pages).
+ */
+async function readShared(file: string): Promise<Buffer> {
+  const handle = await fs.open(file, "r");
+  try {
+    const { size } = await handle.stat();
+    const out = Buffer.from(new SharedArrayBuffer(size));
+    let at = 0;
+    while (at < size) {
+      const { bytesRead } = await handle.read(out, at, size - at, at);
+      if (bytesRead === 0) break;
+      at += bytesRead;
+    }
+    return out.subarray(0, at);
+  } finally {
+    await handle.close();
+  }
+}
+
 export async function readIdxBytes(file: string): Promise<Uint8Array> {
   let raw: Buffer;
   try {
-    raw = await fs.readFile(file);
+    raw = await readShared(file);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw new IdxError(file, err.code === "ENOENT" ? "file not found" : `cannot read (${err.message})`);
