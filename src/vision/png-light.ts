@@ -47,6 +47,7 @@ export function pngLight(b: Uint8Array, maxSide: number): LightSource | undefine
       channels = CHANNELS[colour] ?? 0;
       if (depth !== 8 || !channels || compression !== 0 || filter !== 0 || interlace !== 0) return undefined;
       if (width < 1 || height < 1 || width > maxSide || height > maxSide) return undefined;
+      if (width * channels >= RAW_AT) return undefined; // wider than the kernel's zero row above the first
     } else if (type === "IDAT") idat.push(b.subarray(data, data + length));
     else if (type === "IEND") break;
     else if (LEAVE_TO_SHARP.has(type)) return undefined;
@@ -105,8 +106,8 @@ interface Kernel {
 }
 
 /**
- * Where the rows go in the kernel's memory: the bytes before stay zero, the first row's "row above" (a row
- * is at most 512 pixels × 4 bytes).
+ * Where the rows go in the kernel's memory: the bytes before stay zero, the first row's "row above" (rows up
+ * to 1,023 RGBA pixels; the server takes 512 at most).
  */
 const RAW_AT = 4096;
 const align8 = (n: number) => Math.ceil(n / 8) * 8;

@@ -117,6 +117,10 @@ describe("the PNG fast path", () => {
     const plain = await base.clone().png().toBuffer();
     expect(pngLight(plain, 512)).toBeDefined();
     expect(pngLight(plain, 25)).toBeUndefined(); // wider than the working size: sharp shrinks it
+    const wide = await sharp({ create: { width: 1100, height: 4, channels: 4, background: "#fff" } })
+      .png()
+      .toBuffer();
+    expect(pngLight(wide, 2000)).toBeUndefined(); // rows wider than the kernel's zero row above the first
     const damaged = Buffer.from(plain);
     damaged[damaged.length - 20] ^= 0xff; // inside the IDAT: its CRC no longer matches
     expect(pngLight(damaged, 512)).toBeUndefined();
