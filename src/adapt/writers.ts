@@ -114,7 +114,7 @@ export async function writerProtocol(o: WriterOptions): Promise<WriterReport> {
   if (parts.length === 0)
     throw new Error(`${o.sets}: no set names its writers (the pen sets do: pendigits, unipen)`);
   const mnist = await loadMnist({ dataDir: o.dataDir, onProgress: say });
-  const per = mnist.train.x.length / mnist.train.count;
+  const per = mnist.train.pixels.length / mnist.train.count; // not x: that would make all 60,000 digits' floats
   const replay = sliceSplit(mnist.train, 0, REPLAY_DIGITS);
   const mnistTest = sliceSplit(mnist.test, 0, o.mnistTest);
   const mnistBefore = (await evaluate(base.model, mnistTest.x, mnistTest.labels)).accuracy;

@@ -1,6 +1,9 @@
 /** A labelled set of 28×28 digits, and the few ways one is cut and joined. */
 import type { IdxImages } from "./idx.js";
 
+/** A pixel's largest value: a split's floats are its pixels divided by it. */
+export const PIXEL_MAX = 255;
+
 export interface Split {
   /**
    * [count, 28, 28, 1] scaled to 0–1, as the notebook does: made from the pixels when first read (training
@@ -24,7 +27,7 @@ export function splitOf(pixels: Uint8Array, labels: Uint8Array, count: number): 
     get x() {
       if (!x) {
         x = new Float32Array(pixels.length);
-        for (let i = 0; i < x.length; i++) x[i] = pixels[i] / 255;
+        for (let i = 0; i < x.length; i++) x[i] = pixels[i] / PIXEL_MAX;
       }
       return x;
     },

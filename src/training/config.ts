@@ -73,7 +73,7 @@ export function optimizerFor(config: TrainConfig, trainCount: number): Optimizer
     learningRate: config.learningRate,
     schedule: decay === "onecycle" ? ("onecycle" as const) : ("cosine" as const),
     decaySteps: decay === "none" ? 0 : config.epochs * Math.ceil(trainCount / config.batchSize),
-    ...(decay === "onecycle" && config.warmup !== undefined ? { warmup: config.warmup } : {}),
+    warmup: config.warmup, // read by one-cycle only
   };
   return config.optimizer === "adam"
     ? adam({ ...rate, weightDecay: config.weightDecay ?? 0, beta2: config.beta2 })

@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { loadDataset, type Dataset } from "../data/dataset.js";
-import { concatSplits, sliceSplit, type Split } from "../data/split.js";
+import { concatSplits, PIXEL_MAX, sliceSplit, type Split } from "../data/split.js";
 import {
   defaultReplicas,
   defaultThreads,
@@ -257,7 +257,7 @@ async function trainEpochs(
   const checkpoint = architectureFrom(config.architecture, config.seed);
   let earlyStopped = false;
   // The training images as bytes, scaled to 0–1 batch by batch: the same values as the split's floats.
-  const images = { bytes: run.train.pixels, divisor: 255 };
+  const images = { bytes: run.train.pixels, divisor: PIXEL_MAX };
   const handle = fit(run.model, images, run.train.labels, {
     optimizer: run.optimizer,
     epochs: remaining,
