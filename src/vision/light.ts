@@ -26,34 +26,42 @@ const DARKEST = 255 * 255_000;
  * was decoded.
  */
 function rgbaBlocks(d: ArrayLike<number>, width: number, height: number): LightSource {
+  return blockLight(width, height, (w, h, factor) => {
+    const sums = new Float64Array(w * h);
+    for (let y = 0; y < h * factor; y++) {
+      let j = y * width * 4;
+      const o = Math.floor(y / factor) * w;
+      for (let x = 0; x < w; x++) {
+        let s = 0;
+        for (let k = 0; k < factor; k++, j += 4)
+          s += d[j + 3] * (255_000 - (299 * d[j] + 587 * d[j + 1] + 114 * d[j + 2]));
+        sums[o + x] += s;
+      }
+    }
+    return sums;
+  });
+}
+
+/**
+ * A light source from a decoder's block sums: `darkness(w, h, factor)` gives each of the w × h blocks' summed
+ * darkness (factor × factor pixels each), and the light values are worked out from them here, for every decoder.
+ */
+export function blockLight(
+  width: number,
+  height: number,
+  darkness: (w: number, h: number, factor: number) => Float64Array,
+): LightSource {
   return {
     width,
     height,
     at(factor) {
-      const w = Math.floor(width / factor);
-      const h = Math.floor(height / factor);
-      const sums = new Float64Array(w * h);
-      for (let y = 0; y < h * factor; y++) {
-        let j = y * width * 4;
-        const o = Math.floor(y / factor) * w;
-        for (let x = 0; x < w; x++) {
-          let s = 0;
-          for (let k = 0; k < factor; k++, j += 4)
-            s += d[j + 3] * (255_000 - (299 * d[j] + 587 * d[j + 1] + 114 * d[j + 2]));
-          sums[o + x] += s;
-        }
-      }
-      return lightOfBlocks(sums, factor);
+      const sums = darkness(Math.floor(width / factor), Math.floor(height / factor), factor);
+      const out = new Float32Array(sums.length);
+      const scale = 1 / (DARKEST * factor * factor);
+      for (let i = 0; i < out.length; i++) out[i] = 1 - sums[i] * scale;
+      return out;
     },
   };
-}
-
-/** Each block's light value from its summed darkness (factor × factor pixels). */
-export function lightOfBlocks(darkness: Float64Array, factor: number): Float32Array {
-  const out = new Float32Array(darkness.length);
-  const scale = 1 / (DARKEST * factor * factor);
-  for (let i = 0; i < out.length; i++) out[i] = 1 - darkness[i] * scale;
-  return out;
 }
 
 /** RGBA pixels (sharp's, a canvas's) as a light source. */

@@ -9,7 +9,7 @@
  * anything malformed — is left to sharp (undefined).
  */
 import zlib from "node:zlib";
-import { lightOfBlocks, type LightSource } from "./light.js";
+import { blockLight, type LightSource } from "./light.js";
 import { PNG_KERNEL_WASM_BASE64 } from "./png-kernel-wasm.js";
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -67,20 +67,14 @@ export function pngLight(b: Uint8Array, maxSide: number): LightSource | undefine
   if (raw.length !== height * (stride + 1)) return undefined;
   const picture: Picture = { raw, stride, height, channels };
   if (!resident(picture)) return undefined;
-  return {
-    width,
-    height,
-    at(factor) {
-      const w = Math.floor(width / factor);
-      const h = Math.floor(height / factor);
-      if (!resident(picture)) throw new Error("the PNG's rows no longer unfilter"); // they did a moment ago
-      const k = kernel();
-      const sumsAt = align8(RAW_AT + raw.length);
-      ensureMemory(sumsAt + w * h * 8);
-      k.darkness(RAW_AT + 1, stride + 1, channels, w, h, factor, sumsAt);
-      return lightOfBlocks(new Float64Array(k.memory.buffer, sumsAt, w * h), factor);
-    },
-  };
+  return blockLight(width, height, (w, h, factor) => {
+    if (!resident(picture)) throw new Error("the PNG's rows no longer unfilter"); // they did a moment ago
+    const k = kernel();
+    const sumsAt = align8(RAW_AT + raw.length);
+    ensureMemory(sumsAt + w * h * 8);
+    k.darkness(RAW_AT + 1, stride + 1, channels, w, h, factor, sumsAt);
+    return new Float64Array(k.memory.buffer, sumsAt, w * h);
+  });
 }
 
 interface Picture {
